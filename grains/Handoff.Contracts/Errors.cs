@@ -1,0 +1,119 @@
+namespace Handoff.Contracts;
+
+/// <summary>Stable error codes: the CLI's <c>{"error": {"code"}}</c> and the SDK's exception types use them.</summary>
+public static class ErrorCodes
+{
+    public const string PayerOffline = "payer_offline";
+    public const string NotCapable = "not_capable";
+    public const string Validation = "validation";
+    public const string Conflict = "conflict";
+    public const string Expired = "expired";
+    public const string Declined = "declined";
+    public const string Cancelled = "cancelled";
+    public const string Failed = "failed";
+    public const string NotFound = "not_found";
+    public const string Forbidden = "forbidden";
+    public const string IllegalTransition = "illegal_transition";
+    public const string Unavailable = "unavailable";
+}
+
+/// <summary>Base of every error the handoff reports on purpose; <see cref="Code"/> is stable.</summary>
+[GenerateSerializer, Alias("handoff.HandoffException")]
+public class HandoffException : Exception
+{
+    public HandoffException(string code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
+
+    public HandoffException(string code, string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Code = code;
+    }
+
+    [Id(0)]
+    public string Code { get; }
+}
+
+/// <summary>No live silo carries the payer device: the payment program cannot start there.</summary>
+[GenerateSerializer, Alias("handoff.PayerOfflineException")]
+public sealed class PayerOfflineException(string deviceId)
+    : HandoffException(ErrorCodes.PayerOffline, $"payer offline: no running payer agent hosts device '{deviceId}'")
+{
+    [Id(0)]
+    public string DeviceId { get; } = deviceId;
+}
+
+/// <summary>The chosen device cannot act as a payer.</summary>
+[GenerateSerializer, Alias("handoff.NotCapableException")]
+public sealed class NotCapableException(string deviceId, string message)
+    : HandoffException(ErrorCodes.NotCapable, message)
+{
+    [Id(0)]
+    public string DeviceId { get; } = deviceId;
+}
+
+/// <summary>A field of a request is malformed; <see cref="Field"/> names it.</summary>
+[GenerateSerializer, Alias("handoff.ValidationException")]
+public sealed class ValidationException(string field, string message)
+    : HandoffException(ErrorCodes.Validation, $"{field}: {message}")
+{
+    [Id(0)]
+    public string Field { get; } = field;
+}
+
+/// <summary>The order key is already used for a payment with other content.</summary>
+[GenerateSerializer, Alias("handoff.ConflictException")]
+public sealed class ConflictException(string message) : HandoffException(ErrorCodes.Conflict, message);
+
+/// <summary>A device, household or payment does not exist (or is not visible to the caller).</summary>
+[GenerateSerializer, Alias("handoff.NotFoundException")]
+public sealed class NotFoundException(string message) : HandoffException(ErrorCodes.NotFound, message);
+
+/// <summary>The caller may not act on this payment or device.</summary>
+[GenerateSerializer, Alias("handoff.ForbiddenException")]
+public sealed class ForbiddenException(string message) : HandoffException(ErrorCodes.Forbidden, message);
+
+/// <summary>The payment is not in a state that allows the requested step.</summary>
+[GenerateSerializer, Alias("handoff.IllegalTransitionException")]
+public sealed class IllegalTransitionException(string paymentId, PaymentState from, PaymentState to)
+    : HandoffException(ErrorCodes.IllegalTransition, $"payment '{paymentId}' cannot move from {from} to {to}")
+{
+    [Id(0)]
+    public PaymentState From { get; } = from;
+
+    [Id(1)]
+    public PaymentState To { get; } = to;
+}
+
+/// <summary>The payment ended without being paid; <see cref="Payment"/> says how.</summary>
+[GenerateSerializer, Alias("handoff.PaymentNotCompletedException")]
+public class PaymentNotCompletedException(string code, PaymentSnapshot payment)
+    : HandoffException(code, $"payment '{payment.PaymentId}' ended {payment.State}" + (payment.FailureReason is { } reason ? $": {reason}" : string.Empty))
+{
+    [Id(0)]
+    public PaymentSnapshot Payment { get; } = payment;
+
+    /// <summary>The typed exception for a payment that reached a terminal state other than Completed.</summary>
+    public static PaymentNotCompletedException For(PaymentSnapshot payment) => payment.State switch
+    {
+        PaymentState.Declined => new PaymentDeclinedException(payment),
+        PaymentState.Expired => new PaymentExpiredException(payment),
+        PaymentState.Cancelled => new PaymentCancelledException(payment),
+        _ => new PaymentNotCompletedException(ErrorCodes.Failed, payment),
+    };
+}
+
+/// <summary>The person declined, or failed verification, on the payer device.</summary>
+[GenerateSerializer, Alias("handoff.PaymentDeclinedException")]
+public sealed class PaymentDeclinedException(PaymentSnapshot payment) : PaymentNotCompletedException(ErrorCodes.Declined, payment);
+
+/// <summary>Nobody verified the payment before its deadline.</summary>
+[GenerateSerializer, Alias("handoff.PaymentExpiredException")]
+public sealed class PaymentExpiredException(PaymentSnapshot payment) : PaymentNotCompletedException(ErrorCodes.Expired, payment);
+
+/// <summary>One of the two devices cancelled the payment.</summary>
+[GenerateSerializer, Alias("handoff.PaymentCancelledException")]
+public sealed class PaymentCancelledException(PaymentSnapshot payment) : PaymentNotCompletedException(ErrorCodes.Cancelled, payment);

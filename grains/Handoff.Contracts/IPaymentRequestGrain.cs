@@ -1,0 +1,45 @@
+namespace Handoff.Contracts;
+
+/// <summary>The single authority for one payment (key: payment id): its durable state machine.</summary>
+[Alias("handoff.IPaymentRequestGrain")]
+public interface IPaymentRequestGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the payment and offers it to the payer; the same input again returns the same payment.</summary>
+    [Alias("Create")]
+    Task<PaymentSnapshot> CreateAsync(PaymentRequestInput input);
+
+    /// <summary>The payment as it stands.</summary>
+    [Alias("Get")]
+    Task<PaymentSnapshot> GetAsync();
+
+    /// <summary>The payer device reports that the sheet is on its screen.</summary>
+    [Alias("MarkDisplayed")]
+    Task<PaymentSnapshot> MarkDisplayedAsync(string payerDeviceId);
+
+    /// <summary>The payer device's approval of the exact transaction it displayed.</summary>
+    [Alias("Authorize")]
+    Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval);
+
+    /// <summary>The person declined on the payer device, or failed verification.</summary>
+    [Alias("Decline")]
+    Task<PaymentSnapshot> DeclineAsync(string payerDeviceId, string reason);
+
+    /// <summary>Either device cancels before the payment is authorized.</summary>
+    [Alias("Cancel")]
+    Task<PaymentSnapshot> CancelAsync(string deviceId);
+
+    /// <summary>Pushes every later change of the payment to <paramref name="observer"/>.</summary>
+    [Alias("Subscribe")]
+    Task SubscribeAsync(IPaymentObserver observer);
+
+    [Alias("Unsubscribe")]
+    Task UnsubscribeAsync(IPaymentObserver observer);
+}
+
+/// <summary>Receives a payment's changes as they happen (the initiator's SDK implements it).</summary>
+[Alias("handoff.IPaymentObserver")]
+public interface IPaymentObserver : IGrainObserver
+{
+    [OneWay, Alias("OnPaymentUpdated")]
+    Task OnPaymentUpdatedAsync(PaymentSnapshot payment);
+}

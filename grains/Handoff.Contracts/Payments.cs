@@ -1,0 +1,86 @@
+namespace Handoff.Contracts;
+
+/// <summary>What the target app asks to be paid: amount, currency and who is paid.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.PaymentInfo")]
+public sealed record PaymentInfo(
+    [property: Id(0)] decimal Amount,
+    [property: Id(1)] string Currency,
+    [property: Id(2)] string Merchant,
+    [property: Id(3)] string? Description = null);
+
+/// <summary>A request, from an initiator device, that a payer device pays.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.PaymentRequestInput")]
+public sealed record PaymentRequestInput(
+    [property: Id(0)] string HouseholdId,
+    [property: Id(1)] string InitiatorDeviceId,
+    [property: Id(2)] string PayerDeviceId,
+    [property: Id(3)] string OrderKey,
+    [property: Id(4)] PaymentInfo Info,
+    [property: Id(5)] TimeSpan? ExpiresIn = null);
+
+/// <summary>One recorded move of the state machine.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.PaymentTransition")]
+public sealed record PaymentTransition(
+    [property: Id(0)] PaymentState From,
+    [property: Id(1)] PaymentState To,
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] string Device,
+    [property: Id(4)] string Cause);
+
+/// <summary>The whole of one payment as the authority holds it; <see cref="Version"/> grows with each transition.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.PaymentSnapshot")]
+public sealed record PaymentSnapshot(
+    [property: Id(0)] string PaymentId,
+    [property: Id(1)] PaymentState State,
+    [property: Id(2)] string HouseholdId,
+    [property: Id(3)] string InitiatorDeviceId,
+    [property: Id(4)] string PayerDeviceId,
+    [property: Id(5)] string OrderKey,
+    [property: Id(6)] PaymentInfo Info,
+    [property: Id(7)] DateTimeOffset CreatedAt,
+    [property: Id(8)] DateTimeOffset Deadline,
+    [property: Id(9)] string? FailureReason,
+    [property: Id(10)] IReadOnlyList<PaymentTransition> History)
+{
+    public int Version => History.Count;
+
+    public bool IsTerminal => State.IsTerminal();
+}
+
+/// <summary>What the payer device is asked to show and verify.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.PaymentOffer")]
+public sealed record PaymentOffer(
+    [property: Id(0)] string PaymentId,
+    [property: Id(1)] string HouseholdId,
+    [property: Id(2)] string InitiatorDeviceId,
+    [property: Id(3)] string InitiatorName,
+    [property: Id(4)] string PayerDeviceId,
+    [property: Id(5)] PaymentInfo Info,
+    [property: Id(6)] DateTimeOffset Deadline,
+    [property: Id(7)] string Nonce);
+
+/// <summary>The payer device's statement that its person verified this exact transaction.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.PaymentApproval")]
+public sealed record PaymentApproval(
+    [property: Id(0)] string PaymentId,
+    [property: Id(1)] string PayerDeviceId,
+    [property: Id(2)] string Nonce,
+    [property: Id(3)] AuthMethod Method,
+    [property: Id(4)] DateTimeOffset VerifiedAt);
+
+/// <summary>The outcome of one verification attempt on the payer device.</summary>
+[GenerateSerializer, Alias("handoff.VerificationOutcome")]
+public enum VerificationOutcome
+{
+    Approved = 0,
+    WrongPin = 1,
+    Declined = 2,
+    NotPending = 3,
+}
+
+/// <summary>The answer to a PIN or biometric attempt, with the payment as it then stands.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.VerificationResult")]
+public sealed record VerificationResult(
+    [property: Id(0)] VerificationOutcome Outcome,
+    [property: Id(1)] int TriesLeft,
+    [property: Id(2)] PaymentSnapshot? Payment);

@@ -1,0 +1,30 @@
+namespace Handoff.Grains;
+
+/// <summary>Policy of the handoff, bound from the <c>Handoff</c> configuration section.</summary>
+public sealed class HandoffOptions
+{
+    public const string Section = "Handoff";
+
+    /// <summary>The name of the grain storage provider every durable grain uses.</summary>
+    public const string StorageName = "handoff";
+
+    /// <summary>How long a payment waits for verification when the request names no expiry.</summary>
+    public TimeSpan DefaultExpiry { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The longest expiry a request may ask for.</summary>
+    public TimeSpan MaxExpiry { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Wrong PIN entries that decline one payment.</summary>
+    public int MaxPinTries { get; set; } = 3;
+
+    /// <summary>How long an initiator's heartbeat keeps it online.</summary>
+    public TimeSpan PresenceWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first problem with these options, or null when they are usable.</summary>
+    public string? Problem() =>
+        DefaultExpiry < TimeSpan.FromSeconds(5) ? $"{Section}:{nameof(DefaultExpiry)} must be at least 5 seconds"
+        : MaxExpiry < DefaultExpiry ? $"{Section}:{nameof(MaxExpiry)} must be at least {nameof(DefaultExpiry)}"
+        : MaxPinTries is < 1 or > 10 ? $"{Section}:{nameof(MaxPinTries)} must be between 1 and 10"
+        : PresenceWindow <= TimeSpan.Zero ? $"{Section}:{nameof(PresenceWindow)} must be positive"
+        : null;
+}

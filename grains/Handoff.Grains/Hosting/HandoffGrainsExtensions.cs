@@ -1,0 +1,54 @@
+using Handoff.Grains.Payer;
+using Handoff.Grains.Placement;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+
+namespace Handoff.Grains.Hosting;
+
+/// <summary>Registers the household's grains on a silo, by role: heterogeneous silos keep durable grains off devices.</summary>
+public static class HandoffGrainsExtensions
+{
+    /// <summary>The grain classes whose state is durable: they live only where the durable store is.</summary>
+    public static IReadOnlyList<Type> DurableGrainClasses { get; } =
+        [typeof(DeviceGrain), typeof(HouseholdGrain), typeof(PaymentRequestGrain), typeof(LedgerGrain)];
+
+    /// <summary>Services every household silo needs: options, placement, presence.</summary>
+    public static IServiceCollection AddHandoffCore(this IServiceCollection services)
+    {
+        services.AddOptions<HandoffOptions>()
+            .BindConfiguration(HandoffOptions.Section)
+            .Validate(options => options.Problem() is null, "invalid Handoff options")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<PayerSiloLocator>();
+        services.AddPlacementDirector<DeviceAffinityPlacement, DeviceAffinityPlacementDirector>();
+        return services;
+    }
+
+    /// <summary>A hub silo: hosts the durable grains, never a device's payment program.</summary>
+    public static IServiceCollection AddHandoffHubGrains(this IServiceCollection services)
+    {
+        services.AddHandoffCore();
+        services.Configure<GrainTypeOptions>(options => options.Classes.Remove(typeof(PaymentAbilityGrain)));
+        return services;
+    }
+
+    /// <summary>A payer silo: hosts the devices' payment programs and their local sheet, no durable grain.</summary>
+    public static IServiceCollection AddHandoffPayerGrains(this IServiceCollection services)
+    {
+        services.AddHandoffCore();
+        services.Configure<GrainTypeOptions>(options =>
+        {
+            foreach (var durable in DurableGrainClasses)
+            {
+                options.Classes.Remove(durable);
+            }
+        });
+        services.TryAddSingleton<PaymentSheetBoard>();
+        services.TryAddSingleton<IPaymentSheet>(provider => provider.GetRequiredService<PaymentSheetBoard>());
+        services.TryAddSingleton<PinVault>();
+        services.TryAddSingleton<IUserVerifier>(provider => provider.GetRequiredService<PinVault>());
+        return services;
+    }
+}

@@ -1,0 +1,22 @@
+using Handoff.Contracts;
+
+namespace Handoff.Grains.Payer;
+
+/// <summary>The payer device's local screen, pushed to by its <see cref="PaymentAbilityGrain"/>.</summary>
+public interface IPaymentSheet
+{
+    /// <summary>Shows an offer; returns once it is on the screen.</summary>
+    ValueTask ShowAsync(PaymentOffer offer);
+
+    /// <summary>Tells the person a PIN was wrong.</summary>
+    void WrongPin(string paymentId, int triesLeft);
+
+    /// <summary>Takes a payment off the screen with its final state.</summary>
+    void Close(string paymentId, PaymentState state);
+}
+
+/// <summary>The payer device's own check of the person: PIN hashes that never leave the device.</summary>
+public interface IUserVerifier
+{
+    bool VerifyPin(string deviceId, string pin);
+}

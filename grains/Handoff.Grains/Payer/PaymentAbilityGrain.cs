@@ -1,0 +1,159 @@
+using Handoff.Contracts;
+using Handoff.Grains.Placement;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Handoff.Grains.Payer;
+
+/// <summary>
+/// The payment program of one payer device. Placed on that device's own silo; it shows each offer
+/// on the device's sheet, verifies the person there and sends the approval to the payment's authority.
+/// </summary>
+[DeviceAffinityPlacement]
+public sealed partial class PaymentAbilityGrain(
+    IPaymentSheet sheet,
+    IUserVerifier verifier,
+    TimeProvider time,
+    IOptions<HandoffOptions> options,
+    ILogger<PaymentAbilityGrain> logger) : Grain, IPaymentAbilityGrain
+{
+    private readonly Dictionary<string, Pending> _pending = [];
+
+    private string DeviceId => this.GetPrimaryKeyString();
+
+    public async Task OfferAsync(PaymentOffer offer)
+    {
+        if (offer.PayerDeviceId != DeviceId)
+        {
+            throw new ForbiddenException($"offer for '{offer.PayerDeviceId}' sent to device '{DeviceId}'");
+        }
+
+        _pending[offer.PaymentId] = new Pending(offer);
+        DelayDeactivation(offer.Deadline - time.GetUtcNow() + TimeSpan.FromMinutes(1));
+        await sheet.ShowAsync(offer);
+        LogShown(logger, offer.PaymentId, DeviceId);
+
+        // Reported after this call returns: the authority is still inside its own request and would deadlock.
+        ReportDisplayedAsync(offer.PaymentId).Ignore();
+    }
+
+    public Task<IReadOnlyList<PaymentOffer>> GetPendingAsync()
+    {
+        DropExpired();
+        return Task.FromResult<IReadOnlyList<PaymentOffer>>([.. _pending.Values.Select(pending => pending.Offer)]);
+    }
+
+    public async Task<VerificationResult> ApproveWithPinAsync(string paymentId, string pin)
+    {
+        DropExpired();
+        if (!_pending.TryGetValue(paymentId, out var pending))
+        {
+            return await NotPendingAsync(paymentId);
+        }
+
+        if (!verifier.VerifyPin(DeviceId, pin))
+        {
+            pending.WrongPins++;
+            var triesLeft = options.Value.MaxPinTries - pending.WrongPins;
+            LogWrongPin(logger, paymentId, DeviceId, triesLeft);
+            if (triesLeft > 0)
+            {
+                sheet.WrongPin(paymentId, triesLeft);
+                return new VerificationResult(VerificationOutcome.WrongPin, triesLeft, null);
+            }
+
+            return await DeclineAsync(paymentId, $"{options.Value.MaxPinTries} wrong PIN entries");
+        }
+
+        var approval = new PaymentApproval(paymentId, DeviceId, pending.Offer.Nonce, AuthMethod.Pin, time.GetUtcNow());
+        try
+        {
+            var payment = await Authority(paymentId).AuthorizeAsync(approval);
+            return Finish(paymentId, VerificationOutcome.Approved, payment);
+        }
+        catch (PaymentNotCompletedException ended)
+        {
+            return Finish(paymentId, VerificationOutcome.NotPending, ended.Payment);
+        }
+    }
+
+    public Task<VerificationResult> DeclineAsync(string paymentId) => DeclineAsync(paymentId, "declined on payer device");
+
+    public Task CloseAsync(string paymentId, PaymentState finalState)
+    {
+        _pending.Remove(paymentId);
+        sheet.Close(paymentId, finalState);
+        return Task.CompletedTask;
+    }
+
+    private async Task<VerificationResult> DeclineAsync(string paymentId, string reason)
+    {
+        if (!_pending.ContainsKey(paymentId))
+        {
+            return await NotPendingAsync(paymentId);
+        }
+
+        var payment = await Authority(paymentId).DeclineAsync(DeviceId, reason);
+        return Finish(paymentId, VerificationOutcome.Declined, payment);
+    }
+
+    private VerificationResult Finish(string paymentId, VerificationOutcome outcome, PaymentSnapshot payment)
+    {
+        _pending.Remove(paymentId);
+        sheet.Close(paymentId, payment.State);
+        return new VerificationResult(outcome, 0, payment);
+    }
+
+    private async Task<VerificationResult> NotPendingAsync(string paymentId)
+    {
+        try
+        {
+            var payment = await Authority(paymentId).GetAsync();
+            return new VerificationResult(VerificationOutcome.NotPending, 0, payment);
+        }
+        catch (NotFoundException)
+        {
+            return new VerificationResult(VerificationOutcome.NotPending, 0, null);
+        }
+    }
+
+    private async Task ReportDisplayedAsync(string paymentId)
+    {
+        try
+        {
+            await Authority(paymentId).MarkDisplayedAsync(DeviceId);
+        }
+        catch (Exception exception)
+        {
+            LogDisplayReportFailed(logger, exception, paymentId);
+        }
+    }
+
+    private void DropExpired()
+    {
+        var now = time.GetUtcNow();
+        foreach (var expired in _pending.Values.Where(pending => pending.Offer.Deadline <= now).ToList())
+        {
+            _pending.Remove(expired.Offer.PaymentId);
+            sheet.Close(expired.Offer.PaymentId, PaymentState.Expired);
+        }
+    }
+
+    private IPaymentRequestGrain Authority(string paymentId) => GrainFactory.GetGrain<IPaymentRequestGrain>(paymentId);
+
+    private sealed class Pending(PaymentOffer offer)
+    {
+        public PaymentOffer Offer { get; } = offer;
+
+        public int WrongPins { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId} shown on device {DeviceId}")]
+    private static partial void LogShown(ILogger logger, string paymentId, string deviceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: wrong PIN on device {DeviceId}, {TriesLeft} tries left")]
+    private static partial void LogWrongPin(ILogger logger, string paymentId, string deviceId, int triesLeft);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId}: could not report the sheet as shown")]
+    private static partial void LogDisplayReportFailed(ILogger logger, Exception exception, string paymentId);
+}

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Handoff.Contracts;
+
+namespace Handoff.Grains.Payer;
+
+/// <summary>One thing that happened on a payer device's sheet.</summary>
+public sealed record SheetEvent(string Kind, string PaymentId, PaymentOffer? Offer, PaymentState? FinalState, int? TriesLeft)
+{
+    public const string Shown = "shown";
+    public const string WrongPin = "wrong-pin";
+    public const string Closed = "closed";
+}
+
+/// <summary>
+/// The in-process payment sheet of a payer agent: holds what is on screen and pushes every change
+/// to its listeners (the terminal display, the local HTTP API).
+/// </summary>
+public sealed class PaymentSheetBoard : IPaymentSheet
+{
+    private readonly ConcurrentDictionary<string, PaymentOffer> _onScreen = new();
+    private readonly ConcurrentDictionary<Channel<SheetEvent>, byte> _listeners = new();
+
+    /// <summary>The offers on screen, oldest deadline first.</summary>
+    public IReadOnlyList<PaymentOffer> OnScreen => [.. _onScreen.Values.OrderBy(offer => offer.Deadline)];
+
+    public bool TryGet(string paymentId, out PaymentOffer? offer) => _onScreen.TryGetValue(paymentId, out offer);
+
+    public ValueTask ShowAsync(PaymentOffer offer)
+    {
+        _onScreen[offer.PaymentId] = offer;
+        Publish(new SheetEvent(SheetEvent.Shown, offer.PaymentId, offer, null, null));
+        return ValueTask.CompletedTask;
+    }
+
+    public void WrongPin(string paymentId, int triesLeft) =>
+        Publish(new SheetEvent(SheetEvent.WrongPin, paymentId, null, null, triesLeft));
+
+    public void Close(string paymentId, PaymentState state)
+    {
+        if (_onScreen.TryRemove(paymentId, out var offer))
+        {
+            Publish(new SheetEvent(SheetEvent.Closed, paymentId, offer, state, null));
+        }
+    }
+
+    /// <summary>Every later event, until <paramref name="cancellationToken"/> ends the subscription.</summary>
+    public async IAsyncEnumerable<SheetEvent> ListenAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<SheetEvent>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
+        _listeners.TryAdd(channel, 0);
+        try
+        {
+            await foreach (var sheetEvent in channel.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return sheetEvent;
+            }
+        }
+        finally
+        {
+            _listeners.TryRemove(channel, out _);
+        }
+    }
+
+    private void Publish(SheetEvent sheetEvent)
+    {
+        foreach (var listener in _listeners.Keys)
+        {
+            listener.Writer.TryWrite(sheetEvent);
+        }
+    }
+}

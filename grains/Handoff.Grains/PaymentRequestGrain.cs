@@ -1,0 +1,296 @@
+using System.Security.Cryptography;
+using Handoff.Contracts;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Utilities;
+
+namespace Handoff.Grains;
+
+/// <summary>The single authority for one payment: validates, offers, authorizes, charges once, reports.</summary>
+public sealed partial class PaymentRequestGrain(
+    [PersistentState("payment", HandoffOptions.StorageName)] IPersistentState<PaymentRecord> record,
+    TimeProvider time,
+    IOptions<HandoffOptions> options,
+    ILogger<PaymentRequestGrain> logger) : Grain, IPaymentRequestGrain
+{
+    private const string Hub = "hub";
+    private readonly ObserverManager<IPaymentObserver> _observers = new(TimeSpan.FromMinutes(5), logger)
+    {
+        GetDateTime = () => time.GetUtcNow().UtcDateTime,
+    };
+
+    private IGrainTimer? _deadlineTimer;
+    private IGrainTimer? _chargeRetryTimer;
+
+    private string PaymentId => this.GetPrimaryKeyString();
+
+    private PaymentRecord State => record.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (State.Exists && State.State.AwaitsVerification())
+        {
+            ArmDeadline();
+        }
+        else if (State.State == PaymentState.Charging)
+        {
+            // A charge was in flight when the last activation ended: the ledger is idempotent, so finish it.
+            ArmChargeRetry(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<PaymentSnapshot> CreateAsync(PaymentRequestInput input)
+    {
+        if (State.Exists)
+        {
+            return State.SameRequestAs(input)
+                ? State.ToSnapshot(PaymentId)
+                : throw new ConflictException($"order key '{input.OrderKey}' is already used by payment '{PaymentId}' with different content");
+        }
+
+        Validation.RequirePayment(input, options.Value.MaxExpiry);
+        if (PaymentIds.For(input.HouseholdId, input.InitiatorDeviceId, input.OrderKey) != PaymentId)
+        {
+            throw new ValidationException("paymentId", $"'{PaymentId}' is not the id of this order key");
+        }
+
+        var (initiator, _) = await CheckDevicesAsync(input);
+        var now = time.GetUtcNow();
+        State.Input = input;
+        State.InitiatorName = initiator.DisplayName;
+        State.CreatedAt = now;
+        State.Deadline = now + (input.ExpiresIn ?? options.Value.DefaultExpiry);
+        State.Nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        State.History.Add(new PaymentTransition(PaymentState.Created, PaymentState.Created, now, input.InitiatorDeviceId, "requested"));
+        await record.WriteStateAsync();
+
+        try
+        {
+            await GrainFactory.GetGrain<IPaymentAbilityGrain>(input.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
+        }
+        catch (Exception exception) when (PayerUnreachable(exception))
+        {
+            // Nothing was shown anywhere: forget the request, so the same order can be retried once the payer is back.
+            LogPayerOffline(logger, PaymentId, input.PayerDeviceId);
+            await record.ClearStateAsync();
+            record.State = new PaymentRecord();
+            DeactivateOnIdle();
+            throw exception as PayerOfflineException ?? new PayerOfflineException(input.PayerDeviceId);
+        }
+
+        await MoveAsync(PaymentState.Offered, input.PayerDeviceId, "sheet pushed to payer device");
+        await GrainFactory.GetGrain<IHouseholdGrain>(input.HouseholdId).NotePaymentAsync(PaymentId);
+        ArmDeadline();
+        return State.ToSnapshot(PaymentId);
+    }
+
+    public Task<PaymentSnapshot> GetAsync() => Task.FromResult(State.ToSnapshot(PaymentId));
+
+    public async Task<PaymentSnapshot> MarkDisplayedAsync(string payerDeviceId)
+    {
+        RequirePayer(payerDeviceId);
+        if (State.State == PaymentState.Offered)
+        {
+            await MoveAsync(PaymentState.Displayed, payerDeviceId, "sheet shown on payer device");
+        }
+
+        return State.ToSnapshot(PaymentId);
+    }
+
+    public async Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval)
+    {
+        RequirePayer(approval.PayerDeviceId);
+        await ExpireIfDueAsync();
+        if (approval.PaymentId != PaymentId || approval.Nonce != State.Nonce)
+        {
+            throw new ForbiddenException($"approval does not match the transaction of payment '{PaymentId}'");
+        }
+
+        if (State.State.IsTerminal())
+        {
+            throw State.State == PaymentState.Completed
+                ? new IllegalTransitionException(PaymentId, State.State, PaymentState.Authorized)
+                : PaymentNotCompletedException.For(State.ToSnapshot(PaymentId));
+        }
+
+        var now = time.GetUtcNow();
+        State.Move(PaymentId, PaymentState.Authorized, now, approval.PayerDeviceId, $"verified by {approval.Method} on payer device");
+        State.Move(PaymentId, PaymentState.Charging, now, Hub, "charge sent to ledger");
+        await SaveAndNotifyAsync();
+        await ChargeAsync();
+        return State.ToSnapshot(PaymentId);
+    }
+
+    public async Task<PaymentSnapshot> DeclineAsync(string payerDeviceId, string reason)
+    {
+        RequirePayer(payerDeviceId);
+        if (State.State != PaymentState.Declined)
+        {
+            await MoveAsync(PaymentState.Declined, payerDeviceId, reason);
+        }
+
+        return State.ToSnapshot(PaymentId);
+    }
+
+    public async Task<PaymentSnapshot> CancelAsync(string deviceId)
+    {
+        var input = RequireExisting();
+        if (deviceId != input.InitiatorDeviceId && deviceId != input.PayerDeviceId)
+        {
+            throw new ForbiddenException($"device '{deviceId}' is not a party to payment '{PaymentId}'");
+        }
+
+        if (State.State != PaymentState.Cancelled)
+        {
+            await MoveAsync(PaymentState.Cancelled, deviceId, $"cancelled on {deviceId}");
+            CloseOnPayer();
+        }
+
+        return State.ToSnapshot(PaymentId);
+    }
+
+    public Task SubscribeAsync(IPaymentObserver observer)
+    {
+        RequireExisting();
+        _observers.Subscribe(observer, observer);
+        return Task.CompletedTask;
+    }
+
+    public Task UnsubscribeAsync(IPaymentObserver observer)
+    {
+        _observers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
+    private async Task ChargeAsync()
+    {
+        var input = State.Input!;
+        var charge = new ChargeRequest(
+            PaymentId,
+            LedgerSnapshot.PayerAccount(input.PayerDeviceId),
+            LedgerSnapshot.MerchantAccount(input.Info.Merchant),
+            input.Info.Amount,
+            input.Info.Currency);
+        try
+        {
+            var entry = await GrainFactory.GetGrain<ILedgerGrain>(input.HouseholdId).ChargeAsync(charge);
+            await MoveAsync(PaymentState.Completed, Hub, $"charged, ledger entry {entry.Sequence}");
+        }
+        catch (HandoffException refused)
+        {
+            await MoveAsync(PaymentState.Failed, Hub, $"ledger refused the charge: {refused.Message}");
+        }
+        catch (Exception exception) when (exception is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        {
+            // The charge may or may not have landed; the ledger answers the same payment id with the same entry, so retry.
+            LogChargeRetry(logger, exception, PaymentId);
+            ArmChargeRetry(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    private void ArmChargeRetry(TimeSpan due)
+    {
+        _chargeRetryTimer?.Dispose();
+        _chargeRetryTimer = this.RegisterGrainTimer(
+            async () =>
+            {
+                _chargeRetryTimer?.Dispose();
+                _chargeRetryTimer = null;
+                if (State.State == PaymentState.Charging)
+                {
+                    await ChargeAsync();
+                }
+            },
+            new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task<(DeviceStatus Initiator, DeviceStatus Payer)> CheckDevicesAsync(PaymentRequestInput input)
+    {
+        var initiator = await DeviceInHouseholdAsync(input.InitiatorDeviceId, input.HouseholdId, "initiator");
+        var payer = await DeviceInHouseholdAsync(input.PayerDeviceId, input.HouseholdId, "payer");
+        if (payer.Role != DeviceRole.Payer || !payer.Capabilities.CanPay)
+        {
+            throw new NotCapableException(payer.DeviceId, $"device '{payer.DeviceId}' cannot pay");
+        }
+
+        return (initiator, payer);
+    }
+
+    private async Task<DeviceStatus> DeviceInHouseholdAsync(string deviceId, string householdId, string field)
+    {
+        var device = await GrainFactory.GetGrain<IDeviceGrain>(deviceId).GetStatusAsync();
+
+        // A device of another household is reported exactly like an unknown one: households learn nothing of each other.
+        return device is not null && device.HouseholdId == householdId
+            ? device
+            : throw new NotFoundException($"{field}: no device '{deviceId}' in household '{householdId}'");
+    }
+
+    private async Task MoveAsync(PaymentState to, string device, string cause)
+    {
+        State.Move(PaymentId, to, time.GetUtcNow(), device, cause);
+        await SaveAndNotifyAsync();
+    }
+
+    private async Task SaveAndNotifyAsync()
+    {
+        await record.WriteStateAsync();
+        var snapshot = State.ToSnapshot(PaymentId);
+        LogTransition(logger, PaymentId, snapshot.History[^1].From, snapshot.State, snapshot.History[^1].Cause);
+        await _observers.Notify(observer => observer.OnPaymentUpdatedAsync(snapshot));
+        if (snapshot.IsTerminal)
+        {
+            _deadlineTimer?.Dispose();
+            _deadlineTimer = null;
+        }
+    }
+
+    private void ArmDeadline()
+    {
+        var due = State.Deadline - time.GetUtcNow();
+        _deadlineTimer?.Dispose();
+        _deadlineTimer = this.RegisterGrainTimer(
+            ExpireIfDueAsync,
+            new GrainTimerCreationOptions(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task ExpireIfDueAsync()
+    {
+        if (State.Exists && State.State.AwaitsVerification() && time.GetUtcNow() >= State.Deadline)
+        {
+            await MoveAsync(PaymentState.Expired, Hub, "not verified before the deadline");
+            CloseOnPayer();
+        }
+    }
+
+    private void CloseOnPayer()
+    {
+        // Best effort and one-way: the sheet also closes itself at the deadline, and an offline payer has nothing to close.
+        GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).CloseAsync(PaymentId, State.State).Ignore();
+    }
+
+    private PaymentRequestInput RequireExisting() =>
+        State.Input ?? throw new NotFoundException($"payment '{PaymentId}' does not exist");
+
+    private void RequirePayer(string deviceId)
+    {
+        if (RequireExisting().PayerDeviceId != deviceId)
+        {
+            throw new ForbiddenException($"device '{deviceId}' is not the payer of payment '{PaymentId}'");
+        }
+    }
+
+    private static bool PayerUnreachable(Exception exception) =>
+        exception is PayerOfflineException or SiloUnavailableException or TimeoutException or OrleansMessageRejectionException;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: {From} -> {To} ({Cause})")]
+    private static partial void LogTransition(ILogger logger, string paymentId, PaymentState from, PaymentState to, string cause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId}: charge outcome unknown, retrying")]
+    private static partial void LogChargeRetry(ILogger logger, Exception exception, string paymentId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId} refused: payer device {PayerDeviceId} is offline")]
+    private static partial void LogPayerOffline(ILogger logger, string paymentId, string payerDeviceId);
+}
