@@ -29,6 +29,11 @@ public sealed class DeviceGrain(
         Validation.RequireId(registration.DeviceId, "deviceId");
         Validation.RequireId(registration.HouseholdId, "householdId");
         Validation.RequireText(registration.DisplayName, "displayName", 64);
+        if (!CallerContext.MayAccess(registration.HouseholdId))
+        {
+            throw new ForbiddenException($"a device of another household cannot register '{registration.DeviceId}'");
+        }
+
         if (registration.DeviceId != this.GetPrimaryKeyString())
         {
             throw new ValidationException("deviceId", $"'{registration.DeviceId}' does not name this device");
@@ -52,7 +57,9 @@ public sealed class DeviceGrain(
     }
 
     public Task<DeviceStatus?> GetStatusAsync() =>
-        Task.FromResult(record.State.Registration is { } registration ? Status(registration) : null);
+        Task.FromResult(record.State.Registration is { } registration && CallerContext.MayAccess(registration.HouseholdId)
+            ? Status(registration)
+            : null);
 
     public Task HeartbeatAsync()
     {

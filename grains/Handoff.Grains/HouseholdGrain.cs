@@ -30,6 +30,11 @@ public sealed class HouseholdGrain(
 
     public async Task<IReadOnlyList<DeviceStatus>> ListDevicesAsync()
     {
+        if (!CallerContext.MayAccess(this.GetPrimaryKeyString()))
+        {
+            return [];
+        }
+
         var statuses = await Task.WhenAll(
             record.State.Devices.Select(id => GrainFactory.GetGrain<IDeviceGrain>(id).GetStatusAsync()));
         return [.. statuses.OfType<DeviceStatus>().OrderBy(device => device.Role).ThenBy(device => device.DeviceId, StringComparer.Ordinal)];
@@ -52,5 +57,7 @@ public sealed class HouseholdGrain(
     }
 
     public Task<IReadOnlyList<string>> RecentPaymentsAsync(int count) =>
-        Task.FromResult<IReadOnlyList<string>>([.. record.State.RecentPayments.Take(Math.Clamp(count, 0, RecentLimit))]);
+        Task.FromResult<IReadOnlyList<string>>(CallerContext.MayAccess(this.GetPrimaryKeyString())
+            ? [.. record.State.RecentPayments.Take(Math.Clamp(count, 0, RecentLimit))]
+            : []);
 }

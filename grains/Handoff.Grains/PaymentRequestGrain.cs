@@ -45,12 +45,18 @@ public sealed partial class PaymentRequestGrain(
     {
         if (State.Exists)
         {
+            RequireExisting();
             return State.SameRequestAs(input)
                 ? State.ToSnapshot(PaymentId)
                 : throw new ConflictException($"order key '{input.OrderKey}' is already used by payment '{PaymentId}' with different content");
         }
 
         Validation.RequirePayment(input, options.Value.MaxExpiry);
+        if (!CallerContext.MayAccess(input.HouseholdId))
+        {
+            throw new NotFoundException($"no household '{input.HouseholdId}' for this device");
+        }
+
         if (PaymentIds.For(input.HouseholdId, input.InitiatorDeviceId, input.OrderKey) != PaymentId)
         {
             throw new ValidationException("paymentId", $"'{PaymentId}' is not the id of this order key");
@@ -86,7 +92,11 @@ public sealed partial class PaymentRequestGrain(
         return State.ToSnapshot(PaymentId);
     }
 
-    public Task<PaymentSnapshot> GetAsync() => Task.FromResult(State.ToSnapshot(PaymentId));
+    public Task<PaymentSnapshot> GetAsync()
+    {
+        RequireExisting();
+        return Task.FromResult(State.ToSnapshot(PaymentId));
+    }
 
     public async Task<PaymentSnapshot> MarkDisplayedAsync(string payerDeviceId)
     {
@@ -272,7 +282,9 @@ public sealed partial class PaymentRequestGrain(
     }
 
     private PaymentRequestInput RequireExisting() =>
-        State.Input ?? throw new NotFoundException($"payment '{PaymentId}' does not exist");
+        State.Input is { } input && CallerContext.MayAccess(input.HouseholdId)
+            ? input
+            : throw new NotFoundException($"payment '{PaymentId}' does not exist");
 
     private void RequirePayer(string deviceId)
     {

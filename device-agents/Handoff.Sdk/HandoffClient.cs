@@ -1,0 +1,243 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Handoff.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace Handoff.Sdk;
+
+/// <summary>
+/// The SDK a target app embeds: lists the household's payer devices, hands a payment off to one of
+/// them, and follows it to its outcome. Every call is made as <see cref="DeviceId"/>.
+/// </summary>
+public sealed class HandoffClient : IAsyncDisposable
+{
+    private static readonly TimeSpan WatchRefresh = TimeSpan.FromSeconds(15);
+    private readonly IClusterClient _cluster;
+    private readonly IHost? _ownedHost;
+
+    /// <summary>Wraps a cluster client the app already runs.</summary>
+    public HandoffClient(IClusterClient cluster, string householdId, string deviceId)
+        : this(cluster, householdId, deviceId, ownedHost: null)
+    {
+    }
+
+    private HandoffClient(IClusterClient cluster, string householdId, string deviceId, IHost? ownedHost)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(householdId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(deviceId);
+        _cluster = cluster;
+        HouseholdId = householdId;
+        DeviceId = deviceId;
+        _ownedHost = ownedHost;
+    }
+
+    public string HouseholdId { get; }
+
+    public string DeviceId { get; }
+
+    /// <summary>Connects to the household's gateways, or fails with <see cref="ErrorCodes.Unavailable"/>.</summary>
+    public static async Task<HandoffClient> ConnectAsync(HandoffClientOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.DeviceId))
+        {
+            throw new ValidationException("deviceId", "is required to connect");
+        }
+
+        var gateways = options.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseStaticClustering(gateways);
+            client.Configure<ClusterOptions>(cluster =>
+            {
+                cluster.ClusterId = options.ClusterId;
+                cluster.ServiceId = options.ClusterId;
+            });
+            client.UseConnectionRetryFilter(async (exception, token) =>
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), token);
+                return true;
+            });
+        });
+        var host = builder.Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        try
+        {
+            await host.StartAsync(timeout.Token);
+        }
+        catch (Exception exception) when (exception is not HandoffException)
+        {
+            host.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new HandoffException(
+                ErrorCodes.Unavailable,
+                $"cannot reach the household gateway at {string.Join(", ", options.Gateways)} within {options.ConnectTimeout.TotalSeconds:0}s; is the hub running?",
+                exception);
+        }
+
+        return new HandoffClient(host.Services.GetRequiredService<IClusterClient>(), options.HouseholdId, options.DeviceId, host);
+    }
+
+    /// <summary>Registers this device with the household (idempotent).</summary>
+    public Task<DeviceStatus> RegisterAsync(string displayName, DeviceKind kind, DeviceRole role = DeviceRole.Initiator, DeviceCapabilities? capabilities = null)
+    {
+        Stamp();
+        var registration = new DeviceRegistration(
+            DeviceId,
+            HouseholdId,
+            displayName,
+            kind,
+            role,
+            capabilities ?? (role == DeviceRole.Payer ? DeviceCapabilities.Payer : DeviceCapabilities.Initiator));
+        return _cluster.GetGrain<IDeviceGrain>(DeviceId).RegisterAsync(registration);
+    }
+
+    /// <summary>Tells the household this device is present.</summary>
+    public Task HeartbeatAsync()
+    {
+        Stamp();
+        return _cluster.GetGrain<IDeviceGrain>(DeviceId).HeartbeatAsync();
+    }
+
+    /// <summary>Every device of the household with its capabilities and whether it is online.</summary>
+    public Task<IReadOnlyList<DeviceStatus>> ListDevicesAsync()
+    {
+        Stamp();
+        return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).ListDevicesAsync();
+    }
+
+    /// <summary>The household's payer devices: the ones a payment can be handed to.</summary>
+    public async Task<IReadOnlyList<DeviceStatus>> ListPayerDevicesAsync() =>
+        [.. (await ListDevicesAsync()).Where(device => device.Role == DeviceRole.Payer)];
+
+    /// <summary>Ids of the household's most recent payments, newest first.</summary>
+    public Task<IReadOnlyList<string>> RecentPaymentsAsync(int count = 20)
+    {
+        Stamp();
+        return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).RecentPaymentsAsync(count);
+    }
+
+    /// <summary>
+    /// Hands a payment off to <paramref name="payerDeviceId"/>. The same <paramref name="orderKey"/> with the
+    /// same content returns the same payment; with other content it fails with <see cref="ConflictException"/>.
+    /// </summary>
+    public Task<PaymentSnapshot> RequestPaymentAsync(PaymentInfo info, string payerDeviceId, string? orderKey = null, TimeSpan? expiresIn = null)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        Stamp();
+        orderKey ??= Guid.NewGuid().ToString("n");
+        var input = new PaymentRequestInput(HouseholdId, DeviceId, payerDeviceId, orderKey, info, expiresIn);
+        return Payment(PaymentIds.For(HouseholdId, DeviceId, orderKey)).CreateAsync(input);
+    }
+
+    /// <summary>The payment as it stands.</summary>
+    public Task<PaymentSnapshot> GetPaymentAsync(string paymentId)
+    {
+        Stamp();
+        return Payment(paymentId).GetAsync();
+    }
+
+    /// <summary>Cancels the payment from this device (initiator or payer) before it is authorized.</summary>
+    public Task<PaymentSnapshot> CancelAsync(string paymentId)
+    {
+        Stamp();
+        return Payment(paymentId).CancelAsync(DeviceId);
+    }
+
+    /// <summary>The payment now, then every change as it happens, ending with its terminal state.</summary>
+    public async IAsyncEnumerable<PaymentSnapshot> WatchAsync(string paymentId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Stamp();
+        var updates = Channel.CreateUnbounded<PaymentSnapshot>();
+        var observer = _cluster.CreateObjectReference<IPaymentObserver>(new Observer(updates.Writer));
+        var grain = Payment(paymentId);
+        try
+        {
+            await grain.SubscribeAsync(observer);
+            var last = await grain.GetAsync();
+            yield return last;
+            while (!last.IsTerminal)
+            {
+                var next = await NextAsync(updates.Reader, grain, observer, cancellationToken);
+                if (next.Version > last.Version)
+                {
+                    last = next;
+                    yield return last;
+                }
+            }
+        }
+        finally
+        {
+            _cluster.DeleteObjectReference<IPaymentObserver>(observer);
+            await grain.UnsubscribeAsync(observer).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Waits for the payment to end: returns it when Completed, throws the typed error otherwise.</summary>
+    public async Task<PaymentSnapshot> AwaitOutcomeAsync(string paymentId, CancellationToken cancellationToken = default)
+    {
+        PaymentSnapshot? last = null;
+        await foreach (var snapshot in WatchAsync(paymentId, cancellationToken))
+        {
+            last = snapshot;
+        }
+
+        return last is { State: PaymentState.Completed }
+            ? last
+            : throw PaymentNotCompletedException.For(last!);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownedHost is not null)
+        {
+            try
+            {
+                await _ownedHost.StopAsync(TimeSpan.FromSeconds(5));
+            }
+            finally
+            {
+                _ownedHost.Dispose();
+            }
+        }
+    }
+
+    private static async Task<PaymentSnapshot> NextAsync(
+        ChannelReader<PaymentSnapshot> updates,
+        IPaymentRequestGrain grain,
+        IPaymentObserver observer,
+        CancellationToken cancellationToken)
+    {
+        using var refresh = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        refresh.CancelAfter(WatchRefresh);
+        try
+        {
+            return await updates.ReadAsync(refresh.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Quiet for a while: renew the subscription (it expires on the grain) and re-read the state in case a push was lost.
+            await grain.SubscribeAsync(observer);
+            return await grain.GetAsync();
+        }
+    }
+
+    private IPaymentRequestGrain Payment(string paymentId) => _cluster.GetGrain<IPaymentRequestGrain>(paymentId);
+
+    private void Stamp() => CallerContext.Set(HouseholdId, DeviceId);
+
+    private sealed class Observer(ChannelWriter<PaymentSnapshot> writer) : IPaymentObserver
+    {
+        public Task OnPaymentUpdatedAsync(PaymentSnapshot payment)
+        {
+            writer.TryWrite(payment);
+            return Task.CompletedTask;
+        }
+    }
+}

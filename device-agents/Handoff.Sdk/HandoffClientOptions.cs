@@ -1,0 +1,44 @@
+using System.Net;
+
+namespace Handoff.Sdk;
+
+/// <summary>Where the household is and which device this app runs on.</summary>
+public sealed class HandoffClientOptions
+{
+    public const string DefaultGateway = "127.0.0.1:30000";
+
+    /// <summary>The household to join (default <c>home</c>).</summary>
+    public string HouseholdId { get; set; } = "home";
+
+    /// <summary>This device's id; every request is made as this device.</summary>
+    public string DeviceId { get; set; } = string.Empty;
+
+    /// <summary>Gateways of the household's hub silos, as <c>host:port</c>.</summary>
+    public IList<string> Gateways { get; } = [DefaultGateway];
+
+    /// <summary>The Orleans cluster id the household's silos use.</summary>
+    public string ClusterId { get; set; } = "handoff";
+
+    /// <summary>How long <see cref="HandoffClient.ConnectAsync"/> keeps trying to reach a gateway.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Parses <c>host:port</c> into an endpoint, naming the bad value on failure.</summary>
+    public static IPEndPoint ParseEndpoint(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), out var port) || port is <= 0 or > 65535)
+        {
+            throw new FormatException($"'{value}' is not host:port");
+        }
+
+        var host = value[..colon].Trim('[', ']');
+        if (IPAddress.TryParse(host, out var address))
+        {
+            return new IPEndPoint(address, port);
+        }
+
+        var resolved = Dns.GetHostAddresses(host).FirstOrDefault()
+            ?? throw new FormatException($"host '{host}' does not resolve");
+        return new IPEndPoint(resolved, port);
+    }
+}

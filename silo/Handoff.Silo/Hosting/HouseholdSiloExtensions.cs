@@ -1,0 +1,71 @@
+using System.Net;
+using Handoff.Grains;
+using Handoff.Grains.Hosting;
+using Handoff.Grains.Payer;
+using Handoff.Grains.Placement;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace Handoff.Silo.Hosting;
+
+/// <summary>Turns an Orleans silo into a household hub or a payer device's silo.</summary>
+public static class HouseholdSiloExtensions
+{
+    /// <summary>The hub role: durable grains, tagged <c>handoff-role=hub</c>.</summary>
+    public static ISiloBuilder AddHandoffHub(this ISiloBuilder silo)
+    {
+        silo.UseSiloMetadata(new Dictionary<string, string> { [SiloTags.Role] = SiloTags.HubRole });
+        silo.AddMemoryGrainStorage(HandoffOptions.StorageName);
+        silo.Services.AddHandoffHubGrains();
+        return silo;
+    }
+
+    /// <summary>The payer role: the payment programs of <paramref name="devices"/>, tagged with their ids.</summary>
+    public static ISiloBuilder AddHandoffPayer(this ISiloBuilder silo, IReadOnlyCollection<PayerDevice> devices)
+    {
+        if (devices.Count == 0)
+        {
+            throw new ArgumentException("a payer silo must carry at least one device", nameof(devices));
+        }
+
+        silo.UseSiloMetadata(new Dictionary<string, string>
+        {
+            [SiloTags.Role] = SiloTags.PayerRole,
+            [SiloTags.Devices] = SiloTags.JoinDevices(devices.Select(device => device.Id)),
+        });
+        silo.Services.AddSingleton(devices);
+        silo.Services.AddSingleton(_ =>
+        {
+            var vault = new PinVault();
+            foreach (var device in devices)
+            {
+                vault.SetPin(device.Id, device.Pin);
+            }
+
+            return vault;
+        });
+        silo.Services.AddHandoffPayerGrains();
+        return silo;
+    }
+
+    /// <summary>
+    /// Household networking with development clustering: the hub is the primary silo that every other
+    /// silo of the household joins through.
+    /// </summary>
+    public static ISiloBuilder UseHouseholdNetwork(this ISiloBuilder silo, HouseholdNetwork network)
+    {
+        silo.Configure<ClusterOptions>(cluster =>
+        {
+            cluster.ClusterId = network.ClusterId;
+            cluster.ServiceId = network.ClusterId;
+        });
+        silo.ConfigureEndpoints(network.Address, network.SiloPort, network.GatewayPort, listenOnAnyHostAddress: false);
+        silo.UseDevelopmentClustering(network.HubSiloEndpoint ?? new IPEndPoint(network.Address, network.SiloPort));
+        return silo;
+    }
+}
+
+/// <summary>Where one silo listens and how it finds the hub.</summary>
+/// <param name="HubSiloEndpoint">The hub's silo endpoint; null for the hub itself.</param>
+public sealed record HouseholdNetwork(IPAddress Address, int SiloPort, int GatewayPort, IPEndPoint? HubSiloEndpoint, string ClusterId = "handoff");

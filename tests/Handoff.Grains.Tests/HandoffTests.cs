@@ -1,0 +1,299 @@
+using Handoff.Contracts;
+using Handoff.Grains.Payer;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Handoff.Grains.Tests;
+
+[Collection(HouseholdCollection.Name)]
+public sealed class HandoffTests(HouseholdCluster household)
+{
+    private static readonly PaymentInfo Tea = new(12.50m, "CNY", "Tea House");
+
+    [Fact]
+    public async Task Offer_activates_the_payment_ability_on_the_payers_silo_only()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone2.Id);
+
+        Assert.Equal(PaymentState.Offered, payment.State);
+        var where = household.WhereActive(household.Ability(HouseholdCluster.Phone2.Id));
+        Assert.Equal(household.SiloCarrying(HouseholdCluster.Phone2.Id).SiloAddress, where);
+        Assert.NotEqual(household.Hub.SiloAddress, where);
+
+        // The sheet was pushed into the payer silo's own board, not fetched from anywhere.
+        var board = household.Cluster.GetSiloServiceProvider(where).GetRequiredService<PaymentSheetBoard>();
+        Assert.True(board.TryGet(payment.PaymentId, out var shown));
+        Assert.Equal(Tea, shown!.Info);
+        await household.Tv1.CancelAsync(payment.PaymentId);
+    }
+
+    [Fact]
+    public async Task Handoff_walks_every_state_to_completed_and_charges_the_ledger_once()
+    {
+        var before = await household.LedgerAsync();
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, "order-complete");
+        var watching = CollectAsync(household.Tv1.WatchAsync(payment.PaymentId));
+        await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed);
+
+        var result = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+
+        Assert.Equal(VerificationOutcome.Approved, result.Outcome);
+        Assert.Equal(PaymentState.Completed, result.Payment!.State);
+        Assert.Equal(
+            [PaymentState.Created, PaymentState.Offered, PaymentState.Displayed, PaymentState.Authorized, PaymentState.Charging, PaymentState.Completed],
+            result.Payment.History.Select(transition => transition.To));
+        var seen = await watching.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(PaymentState.Completed, seen[^1].State);
+        Assert.Contains(seen, snapshot => snapshot.State == PaymentState.Charging);
+
+        var after = await household.LedgerAsync();
+        var charge = Assert.Single(after.Entries, entry => entry.PaymentId == payment.PaymentId);
+        Assert.Equal(12.50m, charge.Amount);
+        Assert.Equal(before.Entries.Count + 1, after.Entries.Count);
+        Assert.Equal(Balance(before, "payer:phone-1/CNY") - 12.50m, Balance(after, "payer:phone-1/CNY"));
+        Assert.Equal(Balance(before, "merchant:Tea House/CNY") + 12.50m, Balance(after, "merchant:Tea House/CNY"));
+        Assert.Equal(0m, after.Balances.Values.Sum());
+
+        // The same order again is the same, completed payment: nothing is charged a second time.
+        var again = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, "order-complete");
+        Assert.Equal(payment.PaymentId, again.PaymentId);
+        Assert.Equal(PaymentState.Completed, again.State);
+        Assert.Equal(after.Entries.Count, (await household.LedgerAsync()).Entries.Count);
+    }
+
+    [Fact]
+    public async Task Await_outcome_returns_the_completed_payment()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(new PaymentInfo(3m, "EUR", "Bakery"), HouseholdCluster.Phone1.Id);
+        var outcome = household.Tv1.AwaitOutcomeAsync(payment.PaymentId);
+        await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed);
+        await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+
+        var completed = await outcome.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(PaymentState.Completed, completed.State);
+    }
+
+    [Fact]
+    public async Task Wrong_pin_three_times_declines_without_a_charge()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+        var ability = household.Ability(HouseholdCluster.Phone1.Id);
+
+        var first = await ability.ApproveWithPinAsync(payment.PaymentId, "0000");
+        var second = await ability.ApproveWithPinAsync(payment.PaymentId, "0001");
+        var third = await ability.ApproveWithPinAsync(payment.PaymentId, "0002");
+
+        Assert.Equal((VerificationOutcome.WrongPin, 2), (first.Outcome, first.TriesLeft));
+        Assert.Equal((VerificationOutcome.WrongPin, 1), (second.Outcome, second.TriesLeft));
+        Assert.Equal(VerificationOutcome.Declined, third.Outcome);
+        Assert.Equal(PaymentState.Declined, third.Payment!.State);
+        Assert.Equal("3 wrong PIN entries", third.Payment.FailureReason);
+        await AssertNotChargedAsync(payment.PaymentId);
+        var late = await ability.ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+        Assert.Equal(VerificationOutcome.NotPending, late.Outcome);
+        await AssertNotChargedAsync(payment.PaymentId);
+    }
+
+    [Fact]
+    public async Task Wrong_pin_then_right_pin_completes()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+        var ability = household.Ability(HouseholdCluster.Phone1.Id);
+
+        var wrong = await ability.ApproveWithPinAsync(payment.PaymentId, "9999");
+        var right = await ability.ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+
+        Assert.Equal(VerificationOutcome.WrongPin, wrong.Outcome);
+        Assert.Equal(PaymentState.Completed, right.Payment!.State);
+    }
+
+    [Fact]
+    public async Task Decline_on_the_payer_ends_declined_and_the_initiator_gets_a_typed_error()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone2.Id);
+        var outcome = household.Tv1.AwaitOutcomeAsync(payment.PaymentId);
+
+        var result = await household.Ability(HouseholdCluster.Phone2.Id).DeclineAsync(payment.PaymentId);
+
+        Assert.Equal(PaymentState.Declined, result.Payment!.State);
+        var error = await Assert.ThrowsAsync<PaymentDeclinedException>(() => outcome.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ErrorCodes.Declined, error.Code);
+        await AssertNotChargedAsync(payment.PaymentId);
+    }
+
+    [Fact]
+    public async Task Cancel_from_the_initiator_takes_the_sheet_off_the_payer()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone2.Id);
+        var board = household.Cluster.GetSiloServiceProvider(household.SiloCarrying(HouseholdCluster.Phone2.Id).SiloAddress)
+            .GetRequiredService<PaymentSheetBoard>();
+        Assert.True(board.TryGet(payment.PaymentId, out _));
+
+        var cancelled = await household.Tv1.CancelAsync(payment.PaymentId);
+
+        Assert.Equal(PaymentState.Cancelled, cancelled.State);
+        Assert.Equal("cancelled on tv-1", cancelled.FailureReason);
+        await HouseholdCluster.WaitUntilAsync(() => Task.FromResult(!board.TryGet(payment.PaymentId, out _)), "the payer sheet to close");
+        var late = await household.Ability(HouseholdCluster.Phone2.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone2.Pin);
+        Assert.Equal(VerificationOutcome.NotPending, late.Outcome);
+        await AssertNotChargedAsync(payment.PaymentId);
+    }
+
+    [Fact]
+    public async Task Cancel_from_the_payer_device_ends_cancelled()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+
+        var cancelled = await household.Client(HouseholdCluster.Home, HouseholdCluster.Phone1.Id).CancelAsync(payment.PaymentId);
+
+        Assert.Equal(PaymentState.Cancelled, cancelled.State);
+        Assert.Equal(HouseholdCluster.Phone1.Id, cancelled.History[^1].Device);
+        await AssertNotChargedAsync(payment.PaymentId);
+    }
+
+    [Fact]
+    public async Task A_device_that_is_not_a_party_cannot_cancel()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+
+        await Assert.ThrowsAsync<ForbiddenException>(() => household.Client(HouseholdCluster.Home, HouseholdCluster.Phone2.Id).CancelAsync(payment.PaymentId));
+
+        Assert.Equal(PaymentState.Displayed, (await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed)).State);
+        await household.Tv1.CancelAsync(payment.PaymentId);
+    }
+
+    [Fact]
+    public async Task Deadline_passing_expires_the_payment_and_a_late_pin_charges_nothing()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, expiresIn: TimeSpan.FromSeconds(30));
+        await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed);
+
+        household.Time.Advance(TimeSpan.FromSeconds(31));
+
+        var expired = await WaitForStateAsync(payment.PaymentId, PaymentState.Expired);
+        Assert.Equal("not verified before the deadline", expired.FailureReason);
+        var late = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+        Assert.Equal(VerificationOutcome.NotPending, late.Outcome);
+        await AssertNotChargedAsync(payment.PaymentId);
+        await Assert.ThrowsAsync<PaymentExpiredException>(() => household.Tv1.AwaitOutcomeAsync(payment.PaymentId));
+    }
+
+    [Fact]
+    public async Task A_payer_with_no_live_silo_fails_fast_as_offline_and_nothing_is_kept()
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<PayerOfflineException>(
+            () => household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.OfflineWatch, "order-offline"));
+        started.Stop();
+
+        Assert.Equal(ErrorCodes.PayerOffline, error.Code);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(1), $"offline refusal took {started.Elapsed}");
+        Assert.Null(household.WhereActive(household.Ability(HouseholdCluster.OfflineWatch)));
+        var id = PaymentIds.For(HouseholdCluster.Home, HouseholdCluster.Tv, "order-offline");
+        await Assert.ThrowsAsync<NotFoundException>(() => household.Tv1.GetPaymentAsync(id));
+        var watch = (await household.Tv1.ListDevicesAsync()).Single(device => device.DeviceId == HouseholdCluster.OfflineWatch);
+        Assert.False(watch.Online);
+    }
+
+    [Fact]
+    public async Task Same_order_key_returns_the_same_payment_and_other_content_is_a_conflict()
+    {
+        var first = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, "order-42");
+        var second = await household.Tv1.RequestPaymentAsync(Tea with { Amount = 12.5000m }, HouseholdCluster.Phone1.Id, "order-42");
+
+        Assert.Equal(first.PaymentId, second.PaymentId);
+        Assert.Equal(first.CreatedAt, second.CreatedAt);
+        var conflict = await Assert.ThrowsAsync<ConflictException>(
+            () => household.Tv1.RequestPaymentAsync(Tea with { Amount = 13m }, HouseholdCluster.Phone1.Id, "order-42"));
+        Assert.Equal(ErrorCodes.Conflict, conflict.Code);
+        Assert.Equal(12.50m, (await household.Tv1.GetPaymentAsync(first.PaymentId)).Info.Amount);
+        await household.Tv1.CancelAsync(first.PaymentId);
+    }
+
+    [Fact]
+    public async Task Households_see_and_reach_only_their_own_devices_and_payments()
+    {
+        var neighbour = household.Client(HouseholdCluster.Other, HouseholdCluster.OtherTv);
+        var mine = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+
+        var theirDevices = await neighbour.ListDevicesAsync();
+        Assert.Equal(["tv-x", "phone-x"], theirDevices.Select(device => device.DeviceId).Order(StringComparer.Ordinal).Reverse());
+        await Assert.ThrowsAsync<NotFoundException>(() => neighbour.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id));
+        await Assert.ThrowsAsync<NotFoundException>(() => household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.PhoneX.Id));
+        await Assert.ThrowsAsync<NotFoundException>(() => neighbour.GetPaymentAsync(mine.PaymentId));
+        await Assert.ThrowsAsync<NotFoundException>(() => neighbour.CancelAsync(mine.PaymentId));
+        var spoofed = household.Client(HouseholdCluster.Other, HouseholdCluster.Tv);
+        await Assert.ThrowsAsync<NotFoundException>(() => spoofed.RequestPaymentAsync(Tea, HouseholdCluster.PhoneX.Id));
+        Assert.Empty(await neighbour.RecentPaymentsAsync());
+        Assert.Contains(mine.PaymentId, await household.Tv1.RecentPaymentsAsync());
+        await household.Tv1.CancelAsync(mine.PaymentId);
+    }
+
+    [Fact]
+    public async Task Payer_devices_list_capabilities_and_presence()
+    {
+        var payers = await household.Tv1.ListPayerDevicesAsync();
+
+        Assert.Equal(["phone-1", "phone-2", "watch-9"], payers.Select(device => device.DeviceId));
+        Assert.All(payers, device => Assert.True(device.Capabilities.CanPay));
+        Assert.Equal([true, true, false], payers.Select(device => device.Online));
+    }
+
+    [Fact]
+    public async Task An_initiator_cannot_be_the_payer_target()
+    {
+        await household.Client(HouseholdCluster.Home, "tv-2").RegisterAsync("Bedroom TV", DeviceKind.Tv);
+
+        var error = await Assert.ThrowsAsync<NotCapableException>(() => household.Tv1.RequestPaymentAsync(Tea, "tv-2"));
+
+        Assert.Equal(ErrorCodes.NotCapable, error.Code);
+    }
+
+    [Theory]
+    [InlineData(0, "CNY", "Tea House", "amount")]
+    [InlineData(-1, "CNY", "Tea House", "amount")]
+    [InlineData(1.001, "CNY", "Tea House", "amount")]
+    [InlineData(5, "cny", "Tea House", "currency")]
+    [InlineData(5, "CN", "Tea House", "currency")]
+    [InlineData(5, "CNY", "", "merchant")]
+    public async Task Malformed_payment_info_is_refused_naming_the_field(double amount, string currency, string merchant, string field)
+    {
+        var before = await household.LedgerAsync();
+
+        var error = await Assert.ThrowsAsync<ValidationException>(
+            () => household.Tv1.RequestPaymentAsync(new PaymentInfo((decimal)amount, currency, merchant), HouseholdCluster.Phone1.Id, "bad-" + field));
+
+        Assert.Equal(field, error.Field);
+        Assert.Equal(ErrorCodes.Validation, error.Code);
+        await Assert.ThrowsAsync<NotFoundException>(
+            () => household.Tv1.GetPaymentAsync(PaymentIds.For(HouseholdCluster.Home, HouseholdCluster.Tv, "bad-" + field)));
+        Assert.Equal(before.Entries.Count, (await household.LedgerAsync()).Entries.Count);
+    }
+
+    private async Task<PaymentSnapshot> WaitForStateAsync(string paymentId, PaymentState state)
+    {
+        PaymentSnapshot? last = null;
+        await HouseholdCluster.WaitUntilAsync(
+            async () => (last = await household.Tv1.GetPaymentAsync(paymentId)).State == state,
+            $"payment {paymentId} to reach {state} (last seen {last?.State})");
+        return last!;
+    }
+
+    private async Task AssertNotChargedAsync(string paymentId)
+    {
+        Assert.Null(await household.Cluster.Client.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(paymentId));
+    }
+
+    private static decimal Balance(LedgerSnapshot ledger, string key) => ledger.Balances.GetValueOrDefault(key);
+
+    private static async Task<List<PaymentSnapshot>> CollectAsync(IAsyncEnumerable<PaymentSnapshot> updates)
+    {
+        var seen = new List<PaymentSnapshot>();
+        await foreach (var update in updates)
+        {
+            seen.Add(update);
+        }
+
+        return seen;
+    }
+}

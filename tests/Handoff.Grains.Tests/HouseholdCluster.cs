@@ -1,0 +1,132 @@
+using Handoff.Contracts;
+using Handoff.Sdk;
+using Handoff.Silo.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Runtime;
+using Orleans.TestingHost;
+
+namespace Handoff.Grains.Tests;
+
+/// <summary>
+/// An in-process household: Silo_0 is the hub, Silo_1 carries phone-1, Silo_2 carries phone-2 and
+/// the other household's phone-x. Grain time is a <see cref="FakeTimeProvider"/>.
+/// </summary>
+public sealed class HouseholdCluster : IAsyncLifetime
+{
+    public const string Home = "home";
+    public const string Other = "other";
+    public const string Tv = "tv-1";
+    public const string OtherTv = "tv-x";
+    public const string OfflineWatch = "watch-9";
+
+    public static readonly PayerDevice Phone1 = new("phone-1", "Alice's phone", DeviceKind.Phone, "1234");
+    public static readonly PayerDevice Phone2 = new("phone-2", "Bob's phone", DeviceKind.Phone, "2468");
+    public static readonly PayerDevice PhoneX = new("phone-x", "Neighbour's phone", DeviceKind.Phone, "1111");
+
+    private readonly Dictionary<string, PayerDevice[]> _payersBySilo;
+
+    public HouseholdCluster()
+        : this(new() { ["Silo_1"] = [Phone1], ["Silo_2"] = [Phone2, PhoneX] })
+    {
+    }
+
+    internal HouseholdCluster(Dictionary<string, PayerDevice[]> payersBySilo)
+    {
+        _payersBySilo = payersBySilo;
+    }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder((short)(_payersBySilo.Count + 1));
+        builder.Options.AssumeHomogenousSilosForTesting = false;
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureHost(host => UseFakeGrainTime(host.Services, Time));
+        builder.ConfigureSilo((options, silo) =>
+        {
+            if (_payersBySilo.TryGetValue(options.SiloName, out var devices))
+            {
+                silo.AddHandoffPayer(devices);
+            }
+            else
+            {
+                silo.AddHandoffHub();
+            }
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+
+        await Client(Home, Tv).RegisterAsync("Living room TV", DeviceKind.Tv);
+        await Client(Other, OtherTv).RegisterAsync("Neighbour's TV", DeviceKind.Tv);
+        await Client(Home, OfflineWatch).RegisterAsync("Alice's watch", DeviceKind.Watch, DeviceRole.Payer);
+        foreach (var payer in _payersBySilo.Values.SelectMany(devices => devices))
+        {
+            var household = payer == PhoneX ? Other : Home;
+            await Client(household, payer.Id).RegisterAsync(payer.DisplayName, payer.Kind, DeviceRole.Payer);
+            await WaitUntilAsync(
+                async () => (await Client(household, payer.Id).ListPayerDevicesAsync()).Any(d => d.DeviceId == payer.Id && d.Online),
+                $"payer {payer.Id} to show online (silo metadata reaching the hub)");
+        }
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    /// <summary>The SDK as the app on <paramref name="deviceId"/> would use it.</summary>
+    public HandoffClient Client(string householdId, string deviceId) => new(Cluster.Client, householdId, deviceId);
+
+    public HandoffClient Tv1 => Client(Home, Tv);
+
+    public IPaymentAbilityGrain Ability(string deviceId) => Cluster.Client.GetGrain<IPaymentAbilityGrain>(deviceId);
+
+    public InProcessSiloHandle SiloCarrying(string deviceId) =>
+        Cluster.Silos.Single(silo => _payersBySilo.TryGetValue(silo.Name, out var devices) && devices.Any(d => d.Id == deviceId));
+
+    public InProcessSiloHandle Hub => Cluster.Silos.Single(silo => silo.Name == "Silo_0");
+
+    /// <summary>The silo where <paramref name="grain"/> is active, or null.</summary>
+    public SiloAddress? WhereActive(IAddressable grain) =>
+        Cluster.TryGetGrainContext(grain.GetGrainId(), out var context) ? context.Address.SiloAddress : null;
+
+    public async Task<LedgerSnapshot> LedgerAsync(string householdId = Home) =>
+        await Cluster.Client.GetGrain<ILedgerGrain>(householdId).GetSnapshotAsync();
+
+    /// <summary>Waits, with a bound, for a condition that the cluster reaches asynchronously.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static void UseFakeGrainTime(IServiceCollection services, FakeTimeProvider time)
+    {
+        // Grains and grain timers run on fake time; Orleans' own maintenance loops stay on real time.
+        services.AddSingleton<TimeProvider>(time);
+        foreach (var area in new[]
+        {
+            TimeProviderNames.Messaging, TimeProviderNames.SystemTimers, TimeProviderNames.Membership,
+            TimeProviderNames.ActivationManagement, TimeProviderNames.GrainDirectory,
+        })
+        {
+            services.AddKeyedSingleton<TimeProvider>(area, TimeProvider.System);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class HouseholdCollection : ICollectionFixture<HouseholdCluster>
+{
+    public const string Name = "household";
+}
