@@ -164,12 +164,15 @@ public sealed class HandoffClient : IAsyncDisposable
             yield return last;
             while (!last.IsTerminal)
             {
+                // Pushes may arrive out of order or not at all; each carries the whole history, so every
+                // transition is replayed in order and a stale push is dropped.
                 var next = await NextAsync(updates.Reader, grain, observer, cancellationToken);
-                if (next.Version > last.Version)
+                for (var version = last.Version + 1; version <= next.Version; version++)
                 {
-                    last = next;
-                    yield return last;
+                    yield return next.AsOf(version);
                 }
+
+                last = next.Version > last.Version ? next : last;
             }
         }
         finally

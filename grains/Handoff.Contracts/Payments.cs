@@ -45,6 +45,25 @@ public sealed record PaymentSnapshot(
     public int Version => History.Count;
 
     public bool IsTerminal => State.IsTerminal();
+
+    /// <summary>The payment as it stood after its first <paramref name="version"/> transitions.</summary>
+    public PaymentSnapshot AsOf(int version)
+    {
+        if (version == Version)
+        {
+            return this;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(version, Version);
+        var state = History[version - 1].To;
+        return this with
+        {
+            State = state,
+            FailureReason = state.IsTerminal() ? FailureReason : null,
+            History = [.. History.Take(version)],
+        };
+    }
 }
 
 /// <summary>What the payer device is asked to show and verify.</summary>

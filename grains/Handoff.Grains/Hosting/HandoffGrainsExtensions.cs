@@ -26,13 +26,12 @@ public static class HandoffGrainsExtensions
         return services;
     }
 
-    /// <summary>A hub silo: hosts the durable grains, never a device's payment program.</summary>
-    public static IServiceCollection AddHandoffHubGrains(this IServiceCollection services)
-    {
-        services.AddHandoffCore();
-        services.Configure<GrainTypeOptions>(options => options.Classes.Remove(typeof(PaymentAbilityGrain)));
-        return services;
-    }
+    /// <summary>
+    /// A hub silo: hosts the durable grains. It also registers the payment-ability class, so that a
+    /// household whose phones are all away still resolves the grain type and gets a clear "payer
+    /// offline" from placement; the hub carries no device, so placement never chooses it.
+    /// </summary>
+    public static IServiceCollection AddHandoffHubGrains(this IServiceCollection services) => services.AddHandoffCore();
 
     /// <summary>A payer silo: hosts the devices' payment programs and their local sheet, no durable grain.</summary>
     public static IServiceCollection AddHandoffPayerGrains(this IServiceCollection services)

@@ -1,11 +1,19 @@
+using Handoff.Grains.Payer;
+using Orleans.Metadata;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace Handoff.Grains.Placement;
 
-/// <summary>Finds the live silos that carry a payer device, from membership and silo metadata.</summary>
-public sealed class PayerSiloLocator(IClusterMembershipService membership, ISiloMetadataCache metadata)
+/// <summary>Finds the live silos that carry a payer device, from membership, silo metadata and the cluster manifest.</summary>
+public sealed class PayerSiloLocator(
+    IClusterMembershipService membership,
+    ISiloMetadataCache metadata,
+    IClusterManifestProvider manifests,
+    GrainTypeResolver grainTypes)
 {
-    /// <summary>The candidates (default: every active silo) that carry <paramref name="deviceId"/>.</summary>
+    private readonly GrainType _abilityType = grainTypes.GetGrainType(typeof(PaymentAbilityGrain));
+
+    /// <summary>The candidates (by default every active silo) that carry <paramref name="deviceId"/>.</summary>
     public IEnumerable<SiloAddress> SilosCarrying(string deviceId, IEnumerable<SiloAddress>? candidates = null)
     {
         candidates ??= ActiveSilos();
@@ -18,8 +26,15 @@ public sealed class PayerSiloLocator(IClusterMembershipService membership, ISilo
         }
     }
 
-    /// <summary>True when an active silo carries the device: its payment program can run.</summary>
-    public bool IsOnline(string deviceId) => SilosCarrying(deviceId).Any();
+    /// <summary>
+    /// True when placement would succeed now: an active silo carries the device and the cluster
+    /// manifest already lists that silo as hosting the payment program.
+    /// </summary>
+    public bool IsOnline(string deviceId)
+    {
+        var current = manifests.Current.Silos;
+        return SilosCarrying(deviceId).Any(silo => current.TryGetValue(silo, out var manifest) && manifest.Grains.ContainsKey(_abilityType));
+    }
 
     private IEnumerable<SiloAddress> ActiveSilos() =>
         membership.CurrentSnapshot.Members.Values
