@@ -38,6 +38,9 @@ public sealed class HandoffClient : IAsyncDisposable
 
     public string DeviceId { get; }
 
+    /// <summary>The same connection, acting as another device of the household.</summary>
+    public HandoffClient As(string deviceId) => new(_cluster, HouseholdId, deviceId);
+
     /// <summary>Connects to the household's gateways, or fails with <see cref="ErrorCodes.Unavailable"/>.</summary>
     public static async Task<HandoffClient> ConnectAsync(HandoffClientOptions options, CancellationToken cancellationToken = default)
     {
@@ -155,7 +158,9 @@ public sealed class HandoffClient : IAsyncDisposable
     {
         Stamp();
         var updates = Channel.CreateUnbounded<PaymentSnapshot>();
-        var observer = _cluster.CreateObjectReference<IPaymentObserver>(new Observer(updates.Writer));
+        // Orleans holds a client object only weakly: this local keeps it alive while the watch runs.
+        var target = new Observer(updates.Writer);
+        var observer = _cluster.CreateObjectReference<IPaymentObserver>(target);
         var grain = Payment(paymentId);
         try
         {
@@ -177,6 +182,7 @@ public sealed class HandoffClient : IAsyncDisposable
         }
         finally
         {
+            GC.KeepAlive(target);
             _cluster.DeleteObjectReference<IPaymentObserver>(observer);
             await grain.UnsubscribeAsync(observer).ContinueWith(static _ => { }, TaskScheduler.Default);
         }

@@ -15,6 +15,8 @@ public static class ErrorCodes
     public const string Forbidden = "forbidden";
     public const string IllegalTransition = "illegal_transition";
     public const string Unavailable = "unavailable";
+    public const string WrongPin = "wrong_pin";
+    public const string NotPending = "not_pending";
 }
 
 /// <summary>Base of every error the handoff reports on purpose; <see cref="Code"/> is stable.</summary>

@@ -21,6 +21,7 @@ public sealed partial class PaymentRequestGrain(
 
     private IGrainTimer? _deadlineTimer;
     private IGrainTimer? _chargeRetryTimer;
+    private int _notifiedVersion;
 
     private string PaymentId => this.GetPrimaryKeyString();
 
@@ -28,6 +29,7 @@ public sealed partial class PaymentRequestGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _notifiedVersion = State.History.Count;
         if (State.Exists && State.State.AwaitsVerification())
         {
             ArmDeadline();
@@ -126,7 +128,7 @@ public sealed partial class PaymentRequestGrain(
         }
 
         var now = time.GetUtcNow();
-        State.Move(PaymentId, PaymentState.Authorized, now, approval.PayerDeviceId, $"verified by {approval.Method} on payer device");
+        State.Move(PaymentId, PaymentState.Authorized, now, approval.PayerDeviceId, $"verified by {(approval.Method == AuthMethod.Pin ? "PIN" : "biometric")} on payer device");
         State.Move(PaymentId, PaymentState.Charging, now, Hub, "charge sent to ledger");
         await SaveAndNotifyAsync();
         await ChargeAsync();
@@ -248,7 +250,12 @@ public sealed partial class PaymentRequestGrain(
     {
         await record.WriteStateAsync();
         var snapshot = State.ToSnapshot(PaymentId);
-        LogTransition(logger, PaymentId, snapshot.History[^1].From, snapshot.State, snapshot.History[^1].Cause);
+        foreach (var step in snapshot.History.Skip(_notifiedVersion))
+        {
+            LogTransition(logger, PaymentId, step.From, step.To, step.Cause);
+        }
+
+        _notifiedVersion = snapshot.Version;
         await _observers.Notify(observer => observer.OnPaymentUpdatedAsync(snapshot));
         if (snapshot.IsTerminal)
         {

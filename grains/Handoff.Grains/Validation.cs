@@ -1,4 +1,3 @@
-using System.Buffers;
 using Handoff.Contracts;
 
 namespace Handoff.Grains;
@@ -6,21 +5,7 @@ namespace Handoff.Grains;
 /// <summary>Checks on request fields; each failure names the field.</summary>
 internal static class Validation
 {
-    private static readonly SearchValues<char> IdChars =
-        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:");
-
-    public static void RequireId(string? value, string field)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            throw new ValidationException(field, "is required");
-        }
-
-        if (value.Length > 64 || value.AsSpan().ContainsAnyExcept(IdChars))
-        {
-            throw new ValidationException(field, "must be 1-64 letters, digits, '-', '_', '.' or ':'");
-        }
-    }
+    public static void RequireId(string? value, string field) => DeviceIds.Require(value, field);
 
     public static void RequireText(string? value, string field, int maxLength)
     {

@@ -76,6 +76,26 @@ public sealed class HandoffTests(HouseholdCluster household)
     }
 
     [Fact]
+    public async Task A_watch_gets_its_pushes_even_when_the_garbage_collector_runs_meanwhile()
+    {
+        // Orleans holds client observers weakly; a watch that does not keep its observer alive loses pushes.
+        for (var round = 0; round < 10; round++)
+        {
+            var payment = await household.Tv1.RequestPaymentAsync(new PaymentInfo(1m, "CNY", "Kiosk"), HouseholdCluster.Phone1.Id);
+            var watching = CollectAsync(household.Tv1.WatchAsync(payment.PaymentId));
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+
+            await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+
+            // Well under the SDK's 15 s re-read: the push itself must have arrived.
+            var seen = await watching.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(PaymentState.Completed, seen[^1].State);
+        }
+    }
+
+    [Fact]
     public async Task Wrong_pin_three_times_declines_without_a_charge()
     {
         var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);

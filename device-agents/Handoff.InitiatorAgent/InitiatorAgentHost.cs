@@ -1,0 +1,65 @@
+using Handoff.Contracts;
+using Handoff.Sdk;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace Handoff.InitiatorAgent;
+
+/// <summary>Who the initiator device is and where the household's gateway is.</summary>
+public sealed record InitiatorAgentSettings(
+    string HouseholdId,
+    string DeviceId,
+    string DisplayName,
+    DeviceKind Kind,
+    IReadOnlyList<string> Gateways,
+    int HttpPort,
+    string ClusterId = "handoff");
+
+/// <summary>A TV, tablet or car: an Orleans client with the SDK, its presence and a local checkout API.</summary>
+public static class InitiatorAgentHost
+{
+    public static WebApplication Build(InitiatorAgentSettings settings)
+    {
+        var gateways = settings.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls($"http://127.0.0.1:{settings.HttpPort}");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Handoff", LogLevel.Information);
+
+        // Start-up advice about GC mode and the watchdog's first tick are noise on a small household device.
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseStaticClustering(gateways);
+            client.Configure<ClusterOptions>(cluster =>
+            {
+                cluster.ClusterId = settings.ClusterId;
+                cluster.ServiceId = settings.ClusterId;
+            });
+            client.UseConnectionRetryFilter(async (_, token) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), token);
+                return true;
+            });
+        });
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(provider =>
+            new HandoffClient(provider.GetRequiredService<IClusterClient>(), settings.HouseholdId, settings.DeviceId));
+        builder.Services.AddSingleton<PaymentTracker>();
+        builder.Services.AddHostedService<Presence>();
+        var app = builder.Build();
+        app.MapInitiatorApi();
+        return app;
+    }
+}

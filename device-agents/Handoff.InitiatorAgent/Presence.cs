@@ -1,0 +1,58 @@
+using Handoff.Contracts;
+using Handoff.Sdk;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Handoff.InitiatorAgent;
+
+/// <summary>Registers the device, then keeps it marked present in the household.</summary>
+internal sealed partial class Presence(
+    InitiatorAgentSettings settings,
+    HandoffClient handoff,
+    TimeProvider time,
+    ILogger<Presence> logger) : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var registered = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!registered)
+                {
+                    await handoff.RegisterAsync(settings.DisplayName, settings.Kind);
+                    registered = true;
+                    LogRegistered(logger, settings.DeviceId, settings.HouseholdId);
+                }
+                else
+                {
+                    await handoff.HeartbeatAsync();
+                }
+            }
+            catch (HandoffException refused)
+            {
+                LogRefused(logger, settings.DeviceId, refused.Message);
+                return;
+            }
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogUnreachable(logger, exception.Message);
+            }
+
+            await Task.Delay(registered ? Interval : TimeSpan.FromSeconds(1), time, stoppingToken)
+                .ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} registered with household {HouseholdId}")]
+    private static partial void LogRegistered(ILogger logger, string deviceId, string householdId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Device {DeviceId} was refused by the household: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string deviceId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Household not reachable: {Reason}")]
+    private static partial void LogUnreachable(ILogger logger, string reason);
+}

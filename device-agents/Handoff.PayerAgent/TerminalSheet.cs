@@ -1,0 +1,39 @@
+using System.Globalization;
+using Handoff.Grains.Payer;
+using Microsoft.Extensions.Hosting;
+
+namespace Handoff.PayerAgent;
+
+/// <summary>The device's screen in a terminal: each offer as it is pushed, each ending as it happens.</summary>
+internal sealed class TerminalSheet(PaymentSheetBoard board, TimeProvider time) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var sheetEvent in board.ListenAsync(stoppingToken))
+            {
+                Console.WriteLine(Render(sheetEvent));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private string Render(SheetEvent sheetEvent) => sheetEvent.Kind switch
+    {
+        SheetEvent.Shown when sheetEvent.Offer is { } offer => string.Join(
+            Environment.NewLine,
+            $"┌─ Payment request on {offer.PayerDeviceId} ─────────────────",
+            $"│ {offer.Info.Merchant}: {offer.Info.Amount.ToString("0.00", CultureInfo.InvariantCulture)} {offer.Info.Currency}"
+                + (offer.Info.Description is { } description ? $" ({description})" : string.Empty),
+            $"│ asked by {offer.InitiatorName} ({offer.InitiatorDeviceId}), expires in {Math.Max(0, (int)(offer.Deadline - time.GetUtcNow()).TotalSeconds)}s",
+            $"│ approve: handoff approve {offer.PaymentId} --pin <PIN>",
+            $"│ decline: handoff decline {offer.PaymentId}",
+            "└──────────────────────────────────────────────────"),
+        SheetEvent.WrongPin => $"✗ {sheetEvent.PaymentId}: wrong PIN, {sheetEvent.TriesLeft} tries left",
+        SheetEvent.Closed => $"■ {sheetEvent.PaymentId}: {sheetEvent.FinalState}",
+        _ => $"{sheetEvent.Kind} {sheetEvent.PaymentId}",
+    };
+}

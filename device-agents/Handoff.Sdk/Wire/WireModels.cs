@@ -1,0 +1,126 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Handoff.Contracts;
+
+namespace Handoff.Sdk.Wire;
+
+/// <summary>The JSON shapes the CLI and the agents' HTTP APIs speak; keep them stable.</summary>
+public static class HandoffJson
+{
+    public static JsonSerializerOptions Options { get; } = Create(indented: false);
+
+    public static JsonSerializerOptions Indented { get; } = Create(indented: true);
+
+    private static JsonSerializerOptions Create(bool indented) => new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = indented,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+}
+
+/// <summary>A device as <c>handoff devices</c> and the agents report it.</summary>
+public sealed record DeviceView(
+    string Id,
+    string DisplayName,
+    string Kind,
+    string Role,
+    string Household,
+    CapabilitiesView Capabilities,
+    bool Online)
+{
+    public static DeviceView From(DeviceStatus device) => new(
+        device.DeviceId,
+        device.DisplayName,
+        device.Kind.ToString().ToLowerInvariant(),
+        device.Role.ToString().ToLowerInvariant(),
+        device.HouseholdId,
+        new CapabilitiesView(
+            device.Capabilities.CanPay,
+            device.Capabilities.DistributedScheduling,
+            [.. device.Capabilities.AuthMethods.Select(method => method.ToString().ToLowerInvariant())]),
+        device.Online);
+}
+
+public sealed record CapabilitiesView(bool CanPay, bool DistributedScheduling, IReadOnlyList<string> AuthMethods);
+
+/// <summary>A payment as <c>handoff pay</c> and <c>handoff status</c> report it.</summary>
+public sealed record PaymentView(
+    string PaymentId,
+    string State,
+    string Payer,
+    string Initiator,
+    decimal Amount,
+    string Currency,
+    string Merchant,
+    string? Description,
+    string OrderKey,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset Deadline,
+    string? FailureReason,
+    IReadOnlyList<TransitionView> History)
+{
+    public static PaymentView From(PaymentSnapshot payment) => new(
+        payment.PaymentId,
+        payment.State.ToString(),
+        payment.PayerDeviceId,
+        payment.InitiatorDeviceId,
+        payment.Info.Amount,
+        payment.Info.Currency,
+        payment.Info.Merchant,
+        payment.Info.Description,
+        payment.OrderKey,
+        payment.CreatedAt,
+        payment.Deadline,
+        payment.FailureReason,
+        [.. payment.History.Select(step => new TransitionView(step.From.ToString(), step.To.ToString(), step.At, step.Device, step.Cause))]);
+}
+
+public sealed record TransitionView(string From, string To, DateTimeOffset At, string Device, string Cause);
+
+/// <summary>An offer on a payer device's sheet.</summary>
+public sealed record OfferView(
+    string PaymentId,
+    string Device,
+    string Initiator,
+    string InitiatorName,
+    decimal Amount,
+    string Currency,
+    string Merchant,
+    string? Description,
+    DateTimeOffset Deadline)
+{
+    public static OfferView From(PaymentOffer offer) => new(
+        offer.PaymentId,
+        offer.PayerDeviceId,
+        offer.InitiatorDeviceId,
+        offer.InitiatorName,
+        offer.Info.Amount,
+        offer.Info.Currency,
+        offer.Info.Merchant,
+        offer.Info.Description,
+        offer.Deadline);
+}
+
+/// <summary>The answer of a payer agent to a PIN or a decline.</summary>
+public sealed record VerificationView(string Outcome, int TriesLeft, PaymentView? Payment)
+{
+    public static VerificationView From(VerificationResult result) => new(
+        JsonNamingPolicy.CamelCase.ConvertName(result.Outcome.ToString()),
+        result.TriesLeft,
+        result.Payment is null ? null : PaymentView.From(result.Payment));
+}
+
+/// <summary>The body of a payer agent's approve call.</summary>
+public sealed record ApproveBody(string Pin);
+
+/// <summary>The body of an initiator agent's pay call.</summary>
+public sealed record PayBody(string Payer, decimal Amount, string Currency, string Merchant, string? Description, string? OrderKey, int? ExpiresInSeconds);
+
+/// <summary><c>{"error": {"code", "message"}}</c>.</summary>
+public sealed record ErrorView(ErrorDetail Error)
+{
+    public static ErrorView Of(string code, string message) => new(new ErrorDetail(code, message));
+}
+
+public sealed record ErrorDetail(string Code, string Message);

@@ -1,0 +1,164 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Handoff.Contracts;
+using Handoff.Sdk;
+using Handoff.Sdk.Wire;
+
+namespace Handoff.Cli.Commands;
+
+/// <summary>Commands that act through the SDK: devices, pay, status, cancel.</summary>
+internal static class ClientCommands
+{
+    /// <summary>The identity the CLI uses for read-only calls.</summary>
+    private const string CliDevice = "handoff-cli";
+
+    private static readonly Argument<string> PaymentArgument = new("payment") { Description = "Payment id (pay-…)" };
+
+    public static IEnumerable<Command> Create() => [Devices(), Pay(), Status(), Cancel()];
+
+    private static Command Devices()
+    {
+        var command = new Command("devices", "List the household's devices: kind, role, capabilities, online.");
+        command.SetAction((parsed, cancellation) => WithClientAsync(parsed, CliDevice, cancellation, async (client, output) =>
+        {
+            var devices = (await client.ListDevicesAsync()).Select(DeviceView.From).ToList();
+            return output.Result(devices, RenderDevices);
+        }));
+        return command;
+    }
+
+    private static Command Pay()
+    {
+        var from = new Option<string>("--from") { Description = "The initiator device asking for the payment", Required = true };
+        var to = new Option<string>("--to") { Description = "The payer device that pays", Required = true };
+        var amount = new Option<string>("--amount") { Description = "Amount, e.g. 12.50", Required = true };
+        var currency = new Option<string>("--currency") { Description = "ISO 4217 code, e.g. CNY", Required = true };
+        var merchant = new Option<string>("--merchant") { Description = "Who is paid", Required = true };
+        var description = new Option<string?>("--description") { Description = "What is bought" };
+        var order = new Option<string?>("--order") { Description = "Order key: the same key and content return the same payment [default: new]" };
+        var expiresIn = new Option<int?>("--expires-in") { Description = "Seconds the payer has to verify [default 120]" };
+        var wait = new Option<bool>("--wait") { Description = "Follow the payment until it ends; exit 0 only if Completed" };
+        var command = new Command("pay", "Hand a payment off from an initiator device to a payer device.")
+        {
+            from, to, amount, currency, merchant, description, order, expiresIn, wait,
+        };
+        command.SetAction((parsed, cancellation) => WithClientAsync(parsed, DeviceIds.Require(parsed.GetValue(from), "from"), cancellation, async (client, output) =>
+        {
+            var info = new PaymentInfo(
+                ParseAmount(parsed.GetValue(amount)!),
+                parsed.GetValue(currency)!,
+                parsed.GetValue(merchant)!,
+                parsed.GetValue(description));
+            var expiry = parsed.GetValue(expiresIn) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+            var payment = await client.RequestPaymentAsync(info, parsed.GetValue(to)!, parsed.GetValue(order), expiry);
+            if (!parsed.GetValue(wait))
+            {
+                return output.Result(PaymentView.From(payment), RenderPayment);
+            }
+
+            output.Progress($"{payment.PaymentId}: waiting for {payment.PayerDeviceId} (Ctrl+C stops waiting, not the payment)");
+            PaymentSnapshot last = payment;
+            await foreach (var update in client.WatchAsync(payment.PaymentId, cancellation))
+            {
+                if (update.Version > 2)
+                {
+                    output.Progress(RenderStep(update.History[^1]));
+                }
+
+                last = update;
+            }
+
+            return last.State == PaymentState.Completed
+                ? output.Result(PaymentView.From(last), RenderPayment)
+                : output.Error(PaymentNotCompletedException.For(last).Code, PaymentNotCompletedException.For(last).Message);
+        }));
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var command = new Command("status", "Show a payment: its state and the history of its transitions.") { PaymentArgument };
+        command.SetAction((parsed, cancellation) => WithClientAsync(parsed, CliDevice, cancellation, async (client, output) =>
+            output.Result(PaymentView.From(await client.GetPaymentAsync(parsed.GetValue(PaymentArgument)!)), RenderPayment)));
+        return command;
+    }
+
+    private static Command Cancel()
+    {
+        var asDevice = new Option<string?>("--as") { Description = "The device that cancels (initiator or payer) [default: the payment's initiator]" };
+        var command = new Command("cancel", "Cancel a payment before it is authorized.") { PaymentArgument, asDevice };
+        command.SetAction((parsed, cancellation) => WithClientAsync(parsed, CliDevice, cancellation, async (lookup, output) =>
+        {
+            var paymentId = parsed.GetValue(PaymentArgument)!;
+            var device = parsed.GetValue(asDevice) ?? (await lookup.GetPaymentAsync(paymentId)).InitiatorDeviceId;
+            var cancelled = await lookup.As(DeviceIds.Require(device, "as")).CancelAsync(paymentId);
+            return output.Result(PaymentView.From(cancelled), RenderPayment);
+        }));
+        return command;
+    }
+
+    private static Task<int> WithClientAsync(
+        ParseResult parsed,
+        string deviceId,
+        CancellationToken cancellation,
+        Func<HandoffClient, Output, Task<int>> body)
+    {
+        var output = new Output(parsed.GetValue(CliOptions.Json));
+        return output.RunAsync(async () =>
+        {
+            var options = new HandoffClientOptions
+            {
+                HouseholdId = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household"),
+                DeviceId = deviceId,
+            };
+            options.Gateways.Clear();
+            options.Gateways.Add(parsed.GetValue(CliOptions.Gateway)!);
+            await using var client = await HandoffClient.ConnectAsync(options, cancellation);
+            return await body(client, output);
+        });
+    }
+
+    private static decimal ParseAmount(string text) =>
+        decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ValidationException("amount", $"'{text}' is not a decimal amount such as 12.50");
+
+    public static string RenderDevices(IReadOnlyList<DeviceView> devices)
+    {
+        if (devices.Count == 0)
+        {
+            return "no devices in this household yet";
+        }
+
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"ID",-16} {"KIND",-7} {"ROLE",-10} {"ONLINE",-7} {"PAYS",-5} {"AUTH",-14} NAME");
+        foreach (var device in devices)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"{device.Id,-16} {device.Kind,-7} {device.Role,-10} {(device.Online ? "yes" : "no"),-7} {(device.Capabilities.CanPay ? "yes" : "no"),-5} {string.Join(',', device.Capabilities.AuthMethods),-14} {device.DisplayName}");
+        }
+
+        return text.ToString().TrimEnd();
+    }
+
+    public static string RenderPayment(PaymentView payment)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{payment.PaymentId}  {payment.State}  {payment.Amount.ToString("0.00", CultureInfo.InvariantCulture)} {payment.Currency} to {payment.Merchant}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer}, order {payment.OrderKey}, deadline {payment.Deadline:HH:mm:ss}");
+        if (payment.FailureReason is { } reason)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  reason: {reason}");
+        }
+
+        foreach (var step in payment.History)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {step.At:HH:mm:ss.fff} {step.To,-10} {step.Device,-12} {step.Cause}");
+        }
+
+        return text.ToString().TrimEnd();
+    }
+
+    private static string RenderStep(PaymentTransition step) =>
+        $"  {step.At:HH:mm:ss.fff} {step.To,-10} {step.Device,-12} {step.Cause}";
+}

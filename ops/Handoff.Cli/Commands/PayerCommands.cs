@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Net.Http.Json;
+using Handoff.Contracts;
+using Handoff.Sdk.Wire;
+
+namespace Handoff.Cli.Commands;
+
+/// <summary><c>handoff approve|decline</c>: act as the person at the payer device, through its agent's local API.</summary>
+internal static class PayerCommands
+{
+    private static readonly Argument<string> PaymentArgument = new("payment") { Description = "Payment id (pay-…) on the device's sheet" };
+
+    public static IEnumerable<Command> Create() => [Approve(), Decline()];
+
+    private static Command Approve()
+    {
+        var pin = new Option<string>("--pin") { Description = "The device's PIN", Required = true };
+        var command = new Command("approve", "Verify a payment on the payer device with its PIN.") { PaymentArgument, pin, CliOptions.PayerUrl };
+        command.SetAction((parsed, cancellation) => CallAsync(
+            parsed,
+            $"api/offers/{Uri.EscapeDataString(parsed.GetValue(PaymentArgument)!)}/approve",
+            new ApproveBody(parsed.GetValue(pin)!),
+            declining: false,
+            cancellation));
+        return command;
+    }
+
+    private static Command Decline()
+    {
+        var command = new Command("decline", "Decline a payment on the payer device.") { PaymentArgument, CliOptions.PayerUrl };
+        command.SetAction((parsed, cancellation) => CallAsync(
+            parsed,
+            $"api/offers/{Uri.EscapeDataString(parsed.GetValue(PaymentArgument)!)}/decline",
+            new { },
+            declining: true,
+            cancellation));
+        return command;
+    }
+
+    private static Task<int> CallAsync<TBody>(ParseResult parsed, string path, TBody body, bool declining, CancellationToken cancellation)
+    {
+        var output = new Output(parsed.GetValue(CliOptions.Json));
+        return output.RunAsync(async () =>
+        {
+            var baseUrl = parsed.GetValue(CliOptions.PayerUrl)!.TrimEnd('/') + "/";
+            using var http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
+            HttpResponseMessage response;
+            try
+            {
+                response = await http.PostAsJsonAsync(path, body, HandoffJson.Options, cancellation);
+            }
+            catch (HttpRequestException unreachable)
+            {
+                throw new HandoffException(ErrorCodes.Unavailable, $"no payer agent answers at {baseUrl}: {unreachable.Message}");
+            }
+
+            using (response)
+            {
+                if (!response.IsSuccessStatusCode)
+                {
+                    var error = await response.Content.ReadFromJsonAsync<ErrorView>(HandoffJson.Options, cancellation);
+                    return output.Error(error?.Error.Code ?? ErrorCodes.Failed, error?.Error.Message ?? $"payer agent answered {(int)response.StatusCode}");
+                }
+
+                var result = (await response.Content.ReadFromJsonAsync<VerificationView>(HandoffJson.Options, cancellation))!;
+                return result.Outcome switch
+                {
+                    "approved" when result.Payment is { State: nameof(PaymentState.Completed) } payment => output.Result(payment, ClientCommands.RenderPayment),
+                    "wrongPin" => output.Error(ErrorCodes.WrongPin, $"wrong PIN: {result.TriesLeft} {(result.TriesLeft == 1 ? "try" : "tries")} left"),
+                    "declined" when result.Payment is { } payment => declining
+                        ? output.Result(payment, ClientCommands.RenderPayment)
+                        : output.Error(ErrorCodes.Declined, $"payment {payment.PaymentId} declined: {payment.FailureReason}"),
+                    _ when result.Payment is { } payment => output.Error(ErrorCodes.NotPending, $"payment {payment.PaymentId} is no longer waiting on this device: it is {payment.State}"),
+                    _ => output.Error(ErrorCodes.NotPending, "the payment is no longer waiting on this device"),
+                };
+            }
+        });
+    }
+}

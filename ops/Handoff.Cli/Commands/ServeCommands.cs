@@ -1,0 +1,189 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using Handoff.Contracts;
+using Handoff.InitiatorAgent;
+using Handoff.PayerAgent;
+using Handoff.Silo.Hosting;
+using Microsoft.AspNetCore.Builder;
+
+namespace Handoff.Cli.Commands;
+
+/// <summary><c>handoff hub|payer|initiator</c>: run one process of a household.</summary>
+internal static class ServeCommands
+{
+    public const int HubSiloPort = 11111;
+    public const int HubGatewayPort = 30000;
+    public const int HubHttpPort = 5170;
+    public const int PayerSiloPort = 11112;
+    public const int PayerHttpPort = 5181;
+    public const int InitiatorHttpPort = 5171;
+
+    private static readonly Option<string> Address = new("--address")
+    {
+        Description = "Address this process listens on and advertises",
+        DefaultValueFactory = _ => "127.0.0.1",
+    };
+
+    public static IEnumerable<Command> Create() => [Hub(), Payer(), Initiator()];
+
+    private static Command Hub()
+    {
+        var siloPort = CliOptions.Port("--silo-port", HubSiloPort, "Port other silos join on");
+        var gatewayPort = CliOptions.Port("--gateway-port", HubGatewayPort, "Port clients connect to");
+        var httpPort = CliOptions.Port("--http-port", HubHttpPort, "Port of the hub's health endpoint");
+        var command = new Command("hub", "Run the household hub: durable state, the payments' authority.")
+        {
+            Address, siloPort, gatewayPort, httpPort, CliOptions.ParentPid,
+        };
+        command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
+        {
+            var address = ParseAddress(parsed.GetValue(Address)!);
+            var network = new HouseholdNetwork(address, parsed.GetValue(siloPort), parsed.GetValue(gatewayPort), HubSiloEndpoint: null);
+            var app = HubHost.Build(new HubSettings(network, parsed.GetValue(httpPort)));
+            return await ServeAsync(
+                app,
+                $"hub ready: silo {address}:{network.SiloPort}, gateway {address}:{network.GatewayPort}, http://{address}:{parsed.GetValue(httpPort)}",
+                parsed.GetValue(CliOptions.ParentPid),
+                cancellation);
+        }));
+        return command;
+    }
+
+    private static Command Payer()
+    {
+        var devices = new Option<string[]>("--device")
+        {
+            Description = "Id of a payer device this agent carries (repeat for more)",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var name = new Option<string?>("--name") { Description = "Display name of the device [default: its id]" };
+        var kind = new Option<DeviceKind>("--kind") { Description = "phone or watch", DefaultValueFactory = _ => DeviceKind.Phone };
+        var pin = new Option<string>("--pin")
+        {
+            Description = "PIN the person verifies with, 4-12 digits [env HANDOFF_PIN]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PIN") ?? "1234",
+        };
+        var hubSilo = new Option<string>("--hub-silo")
+        {
+            Description = "The hub's silo endpoint host:port [env HANDOFF_HUB_SILO]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_HUB_SILO") ?? $"127.0.0.1:{HubSiloPort}",
+        };
+        var siloPort = CliOptions.Port("--silo-port", PayerSiloPort, "Port of this device's silo");
+        var httpPort = CliOptions.Port("--http-port", PayerHttpPort, "Port of the device's local API");
+        var command = new Command("payer", "Run a payer agent: a phone's silo, its payment sheet and its local API.")
+        {
+            devices, name, kind, pin, hubSilo, Address, siloPort, httpPort, CliOptions.ParentPid,
+        };
+        command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
+        {
+            var household = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household");
+            var ids = parsed.GetValue(devices)!.Select(id => DeviceIds.Require(id, "device")).Distinct().ToArray();
+            var thePin = parsed.GetValue(pin)!;
+            if (thePin is not { Length: >= 4 and <= 12 } || !thePin.All(char.IsAsciiDigit))
+            {
+                throw new ValidationException("pin", "must be 4 to 12 digits");
+            }
+
+            var carried = ids
+                .Select(id => new PayerDevice(id, ids.Length == 1 ? parsed.GetValue(name) ?? id : id, parsed.GetValue(kind), thePin))
+                .ToArray();
+            var address = ParseAddress(parsed.GetValue(Address)!);
+            var network = new HouseholdNetwork(address, parsed.GetValue(siloPort), 0, Sdk.HandoffClientOptions.ParseEndpoint(parsed.GetValue(hubSilo)!));
+            var app = PayerAgentHost.Build(new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort)));
+            return await ServeAsync(
+                app,
+                $"payer ready: {string.Join(", ", ids)} on silo {address}:{network.SiloPort}, API http://127.0.0.1:{parsed.GetValue(httpPort)}",
+                parsed.GetValue(CliOptions.ParentPid),
+                cancellation);
+        }));
+        return command;
+    }
+
+    private static Command Initiator()
+    {
+        var device = new Option<string>("--device") { Description = "Id of this initiator device", Required = true };
+        var name = new Option<string?>("--name") { Description = "Display name of the device [default: its id]" };
+        var kind = new Option<DeviceKind>("--kind") { Description = "tv, tablet or car", DefaultValueFactory = _ => DeviceKind.Tv };
+        var httpPort = CliOptions.Port("--http-port", InitiatorHttpPort, "Port of the device's local API");
+        var command = new Command("initiator", "Run an initiator agent: a TV's SDK client and its local checkout API.")
+        {
+            device, name, kind, httpPort, CliOptions.ParentPid,
+        };
+        command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
+        {
+            var id = DeviceIds.Require(parsed.GetValue(device), "device");
+            var settings = new InitiatorAgentSettings(
+                DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household"),
+                id,
+                parsed.GetValue(name) ?? id,
+                parsed.GetValue(kind),
+                [parsed.GetValue(CliOptions.Gateway)!],
+                parsed.GetValue(httpPort));
+            return await ServeAsync(
+                InitiatorAgentHost.Build(settings),
+                $"initiator ready: {id} via gateway {settings.Gateways[0]}, API http://127.0.0.1:{settings.HttpPort}",
+                parsed.GetValue(CliOptions.ParentPid),
+                cancellation);
+        }));
+        return command;
+    }
+
+    /// <summary>Starts the host, says it is ready, and runs until Ctrl+C, SIGTERM or the parent's exit.</summary>
+    private static async Task<int> ServeAsync(WebApplication app, string ready, int? parentPid, CancellationToken cancellation)
+    {
+        await using (app)
+        {
+            try
+            {
+                await app.StartAsync(cancellation);
+            }
+            catch (Exception exception) when (exception is IOException or Orleans.Runtime.OrleansException or System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                return new Output(json: false).Error("start_failed", $"could not start: {exception.GetBaseException().Message}");
+            }
+
+            Console.Out.WriteLine(ready);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, app.Lifetime.ApplicationStopping);
+            if (parentPid is { } parent)
+            {
+                _ = WatchParentAsync(parent, stop);
+            }
+
+            await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await app.StopAsync(grace.Token);
+            return Output.Success;
+        }
+    }
+
+    private static async Task WatchParentAsync(int parentPid, CancellationTokenSource stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+        {
+            if (!IsAlive(parentPid))
+            {
+                await stop.CancelAsync();
+                return;
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static IPAddress ParseAddress(string value) =>
+        IPAddress.TryParse(value, out var address) ? address : throw new ValidationException("address", $"'{value}' is not an IP address");
+}

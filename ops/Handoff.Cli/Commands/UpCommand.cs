@@ -1,0 +1,187 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Handoff.Sdk;
+
+namespace Handoff.Cli.Commands;
+
+/// <summary><c>handoff up</c>: the household demo — a hub, a phone and a TV on loopback, until Ctrl+C.</summary>
+internal static partial class UpCommand
+{
+    private const string Phone = "phone-1";
+    private const string Tv = "tv-1";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    public static Command Create()
+    {
+        var pin = new Option<string>("--pin") { Description = "The demo phone's PIN", DefaultValueFactory = _ => "1234" };
+        var command = new Command("up", "Run the household demo: hub, payer phone-1 and initiator tv-1 on this machine.") { pin };
+        command.SetAction((parsed, invocationCancellation) => new Output(json: false).RunAsync(async () =>
+        {
+            using var shutdown = new ShutdownSignal(invocationCancellation);
+            var cancellation = shutdown.Token;
+            var household = parsed.GetValue(CliOptions.Household)!;
+            var thePin = parsed.GetValue(pin)!;
+            var parent = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var common = new[] { "--household", household, "--parent-pid", parent };
+            await using var children = new ChildProcesses();
+
+            Console.Out.WriteLine($"Starting household '{household}'…");
+            children.Start("hub", ["hub", .. common]);
+            await WaitAsync(children, "the hub", () => IsHealthyAsync(ServeCommands.HubHttpPort), cancellation);
+            children.Start(Phone, ["payer", "--device", Phone, "--name", "Alice's phone", "--pin", thePin, .. common]);
+            children.Start(Tv, ["initiator", "--device", Tv, "--name", "Living room TV", .. common]);
+            await using var probe = await HandoffClient.ConnectAsync(new HandoffClientOptions { HouseholdId = household, DeviceId = "handoff-up" }, cancellation);
+            await WaitAsync(children, $"{Phone} and {Tv} to come online", () => BothOnlineAsync(probe), cancellation);
+
+            Console.Out.WriteLine(Banner(household, thePin));
+            var ended = await children.WaitForAnyExitAsync(cancellation);
+            if (ended is not null && !cancellation.IsCancellationRequested)
+            {
+                return new Output(json: false).Error("stopped", $"{ended} exited unexpectedly; stopping the household");
+            }
+
+            Console.Out.WriteLine("Stopping the household…");
+            return Output.Success;
+        }));
+        return command;
+    }
+
+    private static async Task WaitAsync(ChildProcesses children, string what, Func<Task<bool>> ready, CancellationToken cancellation)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await ready())
+        {
+            if (children.Exited() is { } ended)
+            {
+                throw new Contracts.HandoffException("start_failed", $"{ended} exited while waiting for {what}");
+            }
+
+            if (deadline.Elapsed > StartTimeout)
+            {
+                throw new Contracts.HandoffException("start_failed", $"timed out after {StartTimeout.TotalSeconds:0}s waiting for {what}");
+            }
+
+            await Task.Delay(250, cancellation);
+        }
+    }
+
+    private static async Task<bool> IsHealthyAsync(int port)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health"));
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> BothOnlineAsync(HandoffClient probe)
+    {
+        var devices = await probe.ListDevicesAsync();
+        return devices.Any(device => device.DeviceId == Phone && device.Online) && devices.Any(device => device.DeviceId == Tv && device.Online);
+    }
+
+    private static string Banner(string household, string pin) => $"""
+
+        Household '{household}' is up on this machine.
+          hub        silo 127.0.0.1:{ServeCommands.HubSiloPort}, gateway 127.0.0.1:{ServeCommands.HubGatewayPort}
+          payer      {Phone} (Alice's phone), PIN {pin}, local API http://127.0.0.1:{ServeCommands.PayerHttpPort}/api/offers
+          initiator  {Tv} (Living room TV), local API http://127.0.0.1:{ServeCommands.InitiatorHttpPort}/api/payers
+
+        In another terminal:
+          ./handoff devices
+          ./handoff pay --from {Tv} --to {Phone} --amount 12.50 --currency CNY --merchant "Tea House"
+          ./handoff approve <paymentId> --pin {pin}      (or: ./handoff decline <paymentId>)
+          ./handoff status <paymentId>
+
+        The phone's payment sheet appears below, prefixed [{Phone}]. Ctrl+C stops everything.
+        """;
+
+    /// <summary>Child processes of <c>handoff up</c>, their output prefixed, all stopped together.</summary>
+    private sealed partial class ChildProcesses : IAsyncDisposable
+    {
+        private const int SigTerm = 15;
+        private readonly List<(string Name, Process Process)> _children = [];
+
+        public void Start(string name, string[] args)
+        {
+            var start = SelfStartInfo(args);
+            start.RedirectStandardOutput = true;
+            start.RedirectStandardError = true;
+            var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+            process.OutputDataReceived += (_, line) => Echo(name, line.Data);
+            process.ErrorDataReceived += (_, line) => Echo(name, line.Data);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            _children.Add((name, process));
+        }
+
+        public string? Exited() => _children.FirstOrDefault(child => child.Process.HasExited).Name;
+
+        /// <summary>The name of the first child to exit, or null when <paramref name="cancellation"/> fired first.</summary>
+        public async Task<string?> WaitForAnyExitAsync(CancellationToken cancellation)
+        {
+            var exits = _children.Select(child => child.Process.WaitForExitAsync(CancellationToken.None)).ToList();
+            var stopped = Task.Delay(Timeout.Infinite, cancellation);
+            var first = await Task.WhenAny([.. exits, stopped]);
+            return first == stopped ? null : _children[exits.IndexOf(first)].Name;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            // Reverse order: the devices leave before the hub. SIGTERM lets each stop cleanly; SIGKILL after 10 s.
+            foreach (var (_, process) in Enumerable.Reverse(_children).Where(child => !child.Process.HasExited))
+            {
+                _ = Kill(process.Id, SigTerm);
+            }
+
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            foreach (var (_, process) in _children)
+            {
+                try
+                {
+                    await process.WaitForExitAsync(grace.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+
+                process.Dispose();
+            }
+        }
+
+        private static void Echo(string name, string? line)
+        {
+            if (line is not null)
+            {
+                Console.Out.WriteLine($"[{name}] {line}");
+            }
+        }
+
+        private static ProcessStartInfo SelfStartInfo(string[] args)
+        {
+            // Run as "dotnet handoff.dll …" when started that way, else as the apphost itself.
+            var processPath = Environment.ProcessPath!;
+            var start = Path.GetFileNameWithoutExtension(processPath) == "dotnet"
+                ? new ProcessStartInfo(processPath) { ArgumentList = { typeof(UpCommand).Assembly.Location } }
+                : new ProcessStartInfo(processPath);
+            foreach (var arg in args)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.UseShellExecute = false;
+            return start;
+        }
+
+        [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+        private static partial int Kill(int pid, int signal);
+    }
+}

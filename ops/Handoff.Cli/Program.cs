@@ -1,0 +1,3 @@
+using Handoff.Cli.Commands;
+
+return await HandoffCommands.RunAsync(args);
