@@ -135,22 +135,21 @@ internal static partial class UpCommand
 
         public async ValueTask DisposeAsync()
         {
-            // Reverse order: the devices leave before the hub. SIGTERM lets each stop cleanly; SIGKILL after 10 s.
-            foreach (var (_, process) in Enumerable.Reverse(_children).Where(child => !child.Process.HasExited))
+            // Devices leave before the hub, each with SIGTERM and 10 s to stop cleanly before SIGKILL.
+            foreach (var (_, process) in Enumerable.Reverse(_children))
             {
-                _ = Kill(process.Id, SigTerm);
-            }
-
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            foreach (var (_, process) in _children)
-            {
-                try
+                if (!process.HasExited)
                 {
-                    await process.WaitForExitAsync(grace.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    process.Kill(entireProcessTree: true);
+                    _ = Kill(process.Id, SigTerm);
+                    using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                    try
+                    {
+                        await process.WaitForExitAsync(grace.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        process.Kill(entireProcessTree: true);
+                    }
                 }
 
                 process.Dispose();
