@@ -1,0 +1,57 @@
+using Handoff.Grains;
+using Orleans.Configuration;
+using Orleans.Hosting;
+
+namespace Handoff.Storage.Postgres;
+
+/// <summary>Cluster mode: Orleans clustering, grain storage and reminders on PostgreSQL through the ADO.NET providers.</summary>
+public static class PostgresHostingExtensions
+{
+    /// <summary>The ADO.NET invariant name of Npgsql, which Orleans uses to load the provider.</summary>
+    public const string Invariant = "Npgsql";
+
+    /// <summary>
+    /// Uses the PostgreSQL database for membership, for the grain storage named
+    /// <see cref="HandoffOptions.StorageName"/> and for reminders. The database must already carry
+    /// the schema (<see cref="PostgresSchema.EnsureAsync"/>).
+    /// </summary>
+    public static ISiloBuilder UseHandoffPostgres(this ISiloBuilder silo, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        silo.UseAdoNetClustering(options =>
+        {
+            options.Invariant = Invariant;
+            options.ConnectionString = connectionString;
+        });
+
+        // The serializer is left to the host: the lead configures it through the storage options.
+        silo.AddAdoNetGrainStorage(HandoffOptions.StorageName, (AdoNetGrainStorageOptions options) =>
+        {
+            options.Invariant = Invariant;
+            options.ConnectionString = connectionString;
+        });
+
+        silo.UseAdoNetReminderService(options =>
+        {
+            options.Invariant = Invariant;
+            options.ConnectionString = connectionString;
+        });
+
+        return silo;
+    }
+
+    /// <summary>Finds the cluster's gateways in the PostgreSQL membership table.</summary>
+    public static IClientBuilder UseHandoffPostgresClustering(this IClientBuilder client, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        return client.UseAdoNetClustering(options =>
+        {
+            options.Invariant = Invariant;
+            options.ConnectionString = connectionString;
+        });
+    }
+}
