@@ -17,6 +17,12 @@ public sealed class HandoffOptions
     /// <summary>Wrong PIN entries that decline one payment.</summary>
     public int MaxPinTries { get; set; } = 3;
 
+    /// <summary>
+    /// How often an unfinished payment is driven forward by its reminder (re-offer, expire, finish a
+    /// charge): the bound on recovery after a crash. Orleans' reminder minimum is lowered to match.
+    /// </summary>
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long an initiator's heartbeat keeps it online.</summary>
     public TimeSpan PresenceWindow { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -26,5 +32,6 @@ public sealed class HandoffOptions
         : MaxExpiry < DefaultExpiry ? $"{Section}:{nameof(MaxExpiry)} must be at least {nameof(DefaultExpiry)}"
         : MaxPinTries is < 1 or > 10 ? $"{Section}:{nameof(MaxPinTries)} must be between 1 and 10"
         : PresenceWindow <= TimeSpan.Zero ? $"{Section}:{nameof(PresenceWindow)} must be positive"
+        : RecoveryInterval < TimeSpan.FromSeconds(1) ? $"{Section}:{nameof(RecoveryInterval)} must be at least 1 second"
         : null;
 }

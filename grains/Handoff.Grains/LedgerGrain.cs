@@ -22,7 +22,8 @@ public sealed class LedgerRecord
 /// </summary>
 public sealed class LedgerGrain(
     [PersistentState("ledger", HandoffOptions.StorageName)] IPersistentState<LedgerRecord> record,
-    TimeProvider time) : Grain, ILedgerGrain
+    TimeProvider time,
+    FaultPoints faults) : Grain, ILedgerGrain
 {
     public async Task<LedgerEntry> ChargeAsync(ChargeRequest charge)
     {
@@ -49,11 +50,22 @@ public sealed class LedgerGrain(
             charge.Amount,
             charge.Currency,
             time.GetUtcNow());
+        await faults.ReachedAsync(FaultPoints.ChargeInFlight);
         Post(entry.DebitAccount, entry.Currency, -entry.Amount);
         Post(entry.CreditAccount, entry.Currency, entry.Amount);
         record.State.Charges[entry.PaymentId] = entry;
         record.State.LastSequence = entry.Sequence;
-        await record.WriteStateAsync();
+        try
+        {
+            await record.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory now holds a charge the store may not: start over from the store.
+            DeactivateOnIdle();
+            throw;
+        }
+
         return entry;
     }
 

@@ -10,10 +10,12 @@ namespace Handoff.Grains;
 public sealed partial class PaymentRequestGrain(
     [PersistentState("payment", HandoffOptions.StorageName)] IPersistentState<PaymentRecord> record,
     TimeProvider time,
+    FaultPoints faults,
     IOptions<HandoffOptions> options,
-    ILogger<PaymentRequestGrain> logger) : Grain, IPaymentRequestGrain
+    ILogger<PaymentRequestGrain> logger) : Grain, IPaymentRequestGrain, IRemindable
 {
     private const string Hub = "hub";
+    private const string RecoveryReminder = "recovery";
     private readonly ObserverManager<IPaymentObserver> _observers = new(TimeSpan.FromMinutes(5), logger)
     {
         GetDateTime = () => time.GetUtcNow().UtcDateTime,
@@ -22,6 +24,7 @@ public sealed partial class PaymentRequestGrain(
     private IGrainTimer? _deadlineTimer;
     private IGrainTimer? _chargeRetryTimer;
     private int _notifiedVersion;
+    private IGrainReminder? _recovery;
 
     private string PaymentId => this.GetPrimaryKeyString();
 
@@ -48,9 +51,18 @@ public sealed partial class PaymentRequestGrain(
         if (State.Exists)
         {
             RequireExisting();
-            return State.SameRequestAs(input)
-                ? State.ToSnapshot(PaymentId)
-                : throw new ConflictException($"order key '{input.OrderKey}' is already used by payment '{PaymentId}' with different content");
+            if (!State.SameRequestAs(input))
+            {
+                throw new ConflictException($"order key '{input.OrderKey}' is already used by payment '{PaymentId}' with different content");
+            }
+
+            // A retry after a crash between saving Created and saving Offered: finish the offer.
+            if (State.State == PaymentState.Created)
+            {
+                await OfferAsync();
+            }
+
+            return State.ToSnapshot(PaymentId);
         }
 
         Validation.RequirePayment(input, options.Value.MaxExpiry);
@@ -66,32 +78,52 @@ public sealed partial class PaymentRequestGrain(
 
         var (initiator, _) = await CheckDevicesAsync(input);
         var now = time.GetUtcNow();
+        var expiry = input.ExpiresIn ?? options.Value.DefaultExpiry;
+
+        // The reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
+        _recovery = await this.RegisterOrUpdateReminder(RecoveryReminder, expiry, options.Value.RecoveryInterval);
         State.Input = input;
         State.InitiatorName = initiator.DisplayName;
         State.CreatedAt = now;
-        State.Deadline = now + (input.ExpiresIn ?? options.Value.DefaultExpiry);
+        State.Deadline = now + expiry;
         State.Nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         State.History.Add(new PaymentTransition(PaymentState.Created, PaymentState.Created, now, input.InitiatorDeviceId, "requested"));
         await record.WriteStateAsync();
+        await OfferAsync();
+        await GrainFactory.GetGrain<IHouseholdGrain>(input.HouseholdId).NotePaymentAsync(PaymentId);
+        return State.ToSnapshot(PaymentId);
+    }
 
+    /// <summary>Drives an unfinished payment forward after a crash or restart: expire, re-offer or finish the charge.</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (!State.Exists || State.State.IsTerminal())
+        {
+            await StopRecoveryAsync();
+            return;
+        }
+
+        await ExpireIfDueAsync();
         try
         {
-            await GrainFactory.GetGrain<IPaymentAbilityGrain>(input.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
+            switch (State.State)
+            {
+                case PaymentState.Created:
+                    await OfferAsync();
+                    break;
+                case PaymentState.Offered or PaymentState.Displayed:
+                    // The payer agent may have restarted and lost its sheet; offering again is idempotent.
+                    await GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
+                    break;
+                case PaymentState.Authorized or PaymentState.Charging:
+                    await ChargeAsync();
+                    break;
+            }
         }
         catch (Exception exception) when (PayerUnreachable(exception))
         {
-            // Nothing was shown anywhere: forget the request, so the same order can be retried once the payer is back.
-            LogPayerOffline(logger, PaymentId, input.PayerDeviceId);
-            await record.ClearStateAsync();
-            record.State = new PaymentRecord();
-            DeactivateOnIdle();
-            throw exception as PayerOfflineException ?? new PayerOfflineException(input.PayerDeviceId);
+            // The payer is away: the deadline still ends the payment.
         }
-
-        await MoveAsync(PaymentState.Offered, input.PayerDeviceId, "sheet pushed to payer device");
-        await GrainFactory.GetGrain<IHouseholdGrain>(input.HouseholdId).NotePaymentAsync(PaymentId);
-        ArmDeadline();
-        return State.ToSnapshot(PaymentId);
     }
 
     public Task<PaymentSnapshot> GetAsync()
@@ -176,6 +208,48 @@ public sealed partial class PaymentRequestGrain(
         return Task.CompletedTask;
     }
 
+    private async Task OfferAsync()
+    {
+        var input = State.Input!;
+        try
+        {
+            await GrainFactory.GetGrain<IPaymentAbilityGrain>(input.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
+        }
+        catch (Exception exception) when (PayerUnreachable(exception))
+        {
+            // Nothing was shown anywhere: forget the request, so the same order can be retried once the payer is back.
+            LogPayerOffline(logger, PaymentId, input.PayerDeviceId);
+            await StopRecoveryAsync();
+            await record.ClearStateAsync();
+            record.State = new PaymentRecord();
+            DeactivateOnIdle();
+            throw exception as PayerOfflineException ?? new PayerOfflineException(input.PayerDeviceId);
+        }
+
+        await faults.ReachedAsync(FaultPoints.OfferedNotSaved);
+        await MoveAsync(PaymentState.Offered, input.PayerDeviceId, "sheet pushed to payer device");
+        ArmDeadline();
+    }
+
+    private async Task StopRecoveryAsync()
+    {
+        try
+        {
+            _recovery ??= await this.GetReminder(RecoveryReminder);
+            if (_recovery is not null)
+            {
+                await this.UnregisterReminder(_recovery);
+            }
+        }
+        catch (ReminderException exception)
+        {
+            // Already gone, or changed by another activation: the next tick finds the payment ended and retries.
+            LogReminderNotRemoved(logger, exception, PaymentId);
+        }
+
+        _recovery = null;
+    }
+
     private async Task ChargeAsync()
     {
         var input = State.Input!;
@@ -187,7 +261,9 @@ public sealed partial class PaymentRequestGrain(
             input.Info.Currency);
         try
         {
+            await faults.ReachedAsync(FaultPoints.AuthorizedNotCharged);
             var entry = await GrainFactory.GetGrain<ILedgerGrain>(input.HouseholdId).ChargeAsync(charge);
+            await faults.ReachedAsync(FaultPoints.ChargedNotCompleted);
             await MoveAsync(PaymentState.Completed, Hub, $"charged, ledger entry {entry.Sequence}");
         }
         catch (HandoffException refused)
@@ -261,6 +337,7 @@ public sealed partial class PaymentRequestGrain(
         {
             _deadlineTimer?.Dispose();
             _deadlineTimer = null;
+            await StopRecoveryAsync();
         }
     }
 
@@ -306,6 +383,9 @@ public sealed partial class PaymentRequestGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: {From} -> {To} ({Cause})")]
     private static partial void LogTransition(ILogger logger, string paymentId, PaymentState from, PaymentState to, string cause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId}: its recovery reminder could not be removed")]
+    private static partial void LogReminderNotRemoved(ILogger logger, Exception exception, string paymentId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId}: charge outcome unknown, retrying")]
     private static partial void LogChargeRetry(ILogger logger, Exception exception, string paymentId);

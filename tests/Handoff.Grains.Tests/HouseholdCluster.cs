@@ -4,6 +4,7 @@ using Handoff.Silo.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Reminders;
 using Orleans.Runtime;
 using Orleans.TestingHost;
 
@@ -26,6 +27,7 @@ public sealed class HouseholdCluster : IAsyncLifetime
     public static readonly PayerDevice PhoneX = new("phone-x", "Neighbour's phone", DeviceKind.Phone, "1111");
 
     private readonly Dictionary<string, PayerDevice[]> _payersBySilo;
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "handoff-tests-" + Guid.NewGuid().ToString("n"));
 
     public HouseholdCluster()
         : this(new() { ["Silo_1"] = [Phone1], ["Silo_2"] = [Phone2, PhoneX] })
@@ -55,7 +57,7 @@ public sealed class HouseholdCluster : IAsyncLifetime
             }
             else
             {
-                silo.AddHandoffHub();
+                silo.AddHandoffHub(HubStorage.Sqlite(_dataDirectory));
             }
         });
         Cluster = builder.Build();
@@ -74,7 +76,12 @@ public sealed class HouseholdCluster : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dataDirectory, recursive: true);
+    }
 
     /// <summary>The SDK as the app on <paramref name="deviceId"/> would use it.</summary>
     public HandoffClient Client(string householdId, string deviceId) => new(Cluster.Client, householdId, deviceId);
@@ -112,12 +119,12 @@ public sealed class HouseholdCluster : IAsyncLifetime
 
     private static void UseFakeGrainTime(IServiceCollection services, FakeTimeProvider time)
     {
-        // Grains and grain timers run on fake time; Orleans' own maintenance loops stay on real time.
+        // Grains and grain timers run on fake time; Orleans' own maintenance loops and reminders stay on real time.
         services.AddSingleton<TimeProvider>(time);
         foreach (var area in new[]
         {
             TimeProviderNames.Messaging, TimeProviderNames.SystemTimers, TimeProviderNames.Membership,
-            TimeProviderNames.ActivationManagement, TimeProviderNames.GrainDirectory,
+            TimeProviderNames.ActivationManagement, TimeProviderNames.GrainDirectory, ReminderTimeProviderNames.Reminders,
         })
         {
             services.AddKeyedSingleton<TimeProvider>(area, TimeProvider.System);

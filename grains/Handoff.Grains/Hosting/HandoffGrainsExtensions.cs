@@ -1,17 +1,20 @@
 using Handoff.Grains.Payer;
 using Handoff.Grains.Placement;
+using Handoff.Grains.Reminders;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Hosting;
 
 namespace Handoff.Grains.Hosting;
 
 /// <summary>Registers the household's grains on a silo, by role: heterogeneous silos keep durable grains off devices.</summary>
 public static class HandoffGrainsExtensions
 {
-    /// <summary>The grain classes whose state is durable: they live only where the durable store is.</summary>
-    public static IReadOnlyList<Type> DurableGrainClasses { get; } =
-        [typeof(DeviceGrain), typeof(HouseholdGrain), typeof(PaymentRequestGrain), typeof(LedgerGrain)];
+    /// <summary>The grain classes that live only where the durable store is: never on a phone or a TV.</summary>
+    public static IReadOnlyList<Type> HubOnlyGrainClasses { get; } =
+        [typeof(DeviceGrain), typeof(HouseholdGrain), typeof(PaymentRequestGrain), typeof(LedgerGrain), typeof(ReminderStoreGrain)];
 
     /// <summary>Services every household silo needs: options, placement, presence.</summary>
     public static IServiceCollection AddHandoffCore(this IServiceCollection services)
@@ -22,6 +25,11 @@ public static class HandoffGrainsExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PayerSiloLocator>();
+        services.TryAddSingleton<FaultPoints>();
+        services.AddOptions<ReminderOptions>().Configure<IOptions<HandoffOptions>>((reminders, handoff) =>
+            reminders.MinimumReminderPeriod = handoff.Value.RecoveryInterval < reminders.MinimumReminderPeriod
+                ? handoff.Value.RecoveryInterval
+                : reminders.MinimumReminderPeriod);
         services.AddPlacementDirector<DeviceAffinityPlacement, DeviceAffinityPlacementDirector>();
         return services;
     }
@@ -33,15 +41,20 @@ public static class HandoffGrainsExtensions
     /// </summary>
     public static IServiceCollection AddHandoffHubGrains(this IServiceCollection services) => services.AddHandoffCore();
 
-    /// <summary>A payer silo: hosts the devices' payment programs and their local sheet, no durable grain.</summary>
+    /// <summary>
+    /// A payer silo: hosts the devices' payment programs and their local sheet, no durable grain. Orleans
+    /// spreads reminders over every silo, so it runs the reminder service too, against the hub's table.
+    /// </summary>
     public static IServiceCollection AddHandoffPayerGrains(this IServiceCollection services)
     {
         services.AddHandoffCore();
+        services.AddReminders();
+        services.TryAddSingleton<IReminderTable, HubReminderTable>();
         services.Configure<GrainTypeOptions>(options =>
         {
-            foreach (var durable in DurableGrainClasses)
+            foreach (var hubOnly in HubOnlyGrainClasses)
             {
-                options.Classes.Remove(durable);
+                options.Classes.Remove(hubOnly);
             }
         });
         services.TryAddSingleton<PaymentSheetBoard>();

@@ -14,6 +14,7 @@ public sealed partial class PaymentAbilityGrain(
     IPaymentSheet sheet,
     IUserVerifier verifier,
     TimeProvider time,
+    FaultPoints faults,
     IOptions<HandoffOptions> options,
     ILogger<PaymentAbilityGrain> logger) : Grain, IPaymentAbilityGrain
 {
@@ -26,6 +27,12 @@ public sealed partial class PaymentAbilityGrain(
         if (offer.PayerDeviceId != DeviceId)
         {
             throw new ForbiddenException($"offer for '{offer.PayerDeviceId}' sent to device '{DeviceId}'");
+        }
+
+        if (_pending.ContainsKey(offer.PaymentId))
+        {
+            // Offered again by the authority's recovery: the sheet already shows it.
+            return;
         }
 
         _pending[offer.PaymentId] = new Pending(offer);
@@ -66,6 +73,7 @@ public sealed partial class PaymentAbilityGrain(
         }
 
         var approval = new PaymentApproval(paymentId, DeviceId, pending.Offer.Nonce, AuthMethod.Pin, time.GetUtcNow());
+        await faults.ReachedAsync(FaultPoints.ApprovedNotSent);
         try
         {
             var payment = await Authority(paymentId).AuthorizeAsync(approval);

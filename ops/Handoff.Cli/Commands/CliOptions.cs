@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Handoff.Contracts;
+using Handoff.Silo.Hosting;
 
 namespace Handoff.Cli.Commands;
 
@@ -29,6 +31,26 @@ internal static class CliOptions
     {
         Description = "The payer agent's local API [env HANDOFF_PAYER_URL]",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PAYER_URL") ?? "http://127.0.0.1:5181",
+    };
+
+    public static readonly Option<string> Storage = new("--storage")
+    {
+        Description = "Where the hub keeps state: sqlite (a file, the default), memory (lost on exit) or postgres [env HANDOFF_STORAGE]",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_STORAGE") ?? "sqlite",
+    };
+
+    public static readonly Option<string> DataDirectory = new("--data")
+    {
+        Description = "Data folder of the SQLite store [env HANDOFF_DATA]",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_DATA") ?? HubStorage.DefaultDataDirectory,
+    };
+
+    /// <summary>The storage the options name, or a validation error naming the bad value.</summary>
+    public static HubStorage HubStorageFrom(ParseResult parsed) => parsed.GetValue(Storage) switch
+    {
+        "sqlite" => HubStorage.Sqlite(parsed.GetValue(DataDirectory)!),
+        "memory" => HubStorage.Memory,
+        var other => throw new ValidationException("storage", $"'{other}' is not one of sqlite, memory, postgres"),
     };
 
     /// <summary>Set by <c>handoff up</c> on its children: they exit when it does.</summary>

@@ -34,16 +34,17 @@ internal static class ServeCommands
         var httpPort = CliOptions.Port("--http-port", HubHttpPort, "Port of the hub's health endpoint");
         var command = new Command("hub", "Run the household hub: durable state, the payments' authority.")
         {
-            Address, siloPort, gatewayPort, httpPort, CliOptions.ParentPid,
+            Address, siloPort, gatewayPort, httpPort, CliOptions.Storage, CliOptions.DataDirectory, CliOptions.ParentPid,
         };
         command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
         {
             var address = ParseAddress(parsed.GetValue(Address)!);
             var network = new HouseholdNetwork(address, parsed.GetValue(siloPort), parsed.GetValue(gatewayPort), HubSiloEndpoint: null);
-            var app = HubHost.Build(new HubSettings(network, parsed.GetValue(httpPort)));
+            var storage = CliOptions.HubStorageFrom(parsed);
+            var app = HubHost.Build(new HubSettings(network, parsed.GetValue(httpPort), storage));
             return await ServeAsync(
                 app,
-                $"hub ready: silo {address}:{network.SiloPort}, gateway {address}:{network.GatewayPort}, http://{address}:{parsed.GetValue(httpPort)}",
+                $"hub ready: silo {address}:{network.SiloPort}, gateway {address}:{network.GatewayPort}, http://{address}:{parsed.GetValue(httpPort)}, storage {storage}",
                 parsed.GetValue(CliOptions.ParentPid),
                 cancellation);
         }));

@@ -3,6 +3,8 @@ using Handoff.Grains;
 using Handoff.Grains.Hosting;
 using Handoff.Grains.Payer;
 using Handoff.Grains.Placement;
+using Handoff.Grains.Reminders;
+using Handoff.Silo.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -12,11 +14,33 @@ namespace Handoff.Silo.Hosting;
 /// <summary>Turns an Orleans silo into a household hub or a payer device's silo.</summary>
 public static class HouseholdSiloExtensions
 {
-    /// <summary>The hub role: durable grains, tagged <c>handoff-role=hub</c>.</summary>
-    public static ISiloBuilder AddHandoffHub(this ISiloBuilder silo)
+    /// <summary>The hub role: durable grains and their store, tagged <c>handoff-role=hub</c>.</summary>
+    public static ISiloBuilder AddHandoffHub(this ISiloBuilder silo, HubStorage storage)
     {
         silo.UseSiloMetadata(new Dictionary<string, string> { [SiloTags.Role] = SiloTags.HubRole });
-        silo.AddMemoryGrainStorage(HandoffOptions.StorageName);
+        switch (storage.Kind)
+        {
+            case HubStorageKind.Sqlite:
+                var connectionString = SqliteStore.Ensure(storage.DataDirectory ?? HubStorage.DefaultDataDirectory);
+                silo.AddAdoNetGrainStorage(HandoffOptions.StorageName, options =>
+                {
+                    options.Invariant = SqliteStore.Invariant;
+                    options.ConnectionString = connectionString;
+                    options.GrainStorageSerializer = new JsonGrainStateSerializer();
+                });
+                silo.AddReminders();
+                silo.Services.Configure<SqliteReminderOptions>(options => options.ConnectionString = connectionString);
+                silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
+                break;
+            case HubStorageKind.Postgres:
+                throw new NotSupportedException("PostgreSQL storage is configured by AddHandoffPostgres");
+            default:
+                silo.AddMemoryGrainStorage(HandoffOptions.StorageName);
+                silo.AddReminders();
+                silo.Services.AddSingleton<IReminderTable, MemoryReminderTable>();
+                break;
+        }
+
         silo.Services.AddHandoffHubGrains();
         return silo;
     }

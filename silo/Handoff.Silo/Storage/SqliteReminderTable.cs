@@ -1,0 +1,124 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace Handoff.Silo.Storage;
+
+/// <summary>Where the embedded hub's reminders are kept.</summary>
+public sealed class SqliteReminderOptions
+{
+    public string ConnectionString { get; set; } = string.Empty;
+}
+
+/// <summary>
+/// Orleans reminders in the embedded hub's SQLite file, so a payment's deadline and recovery survive
+/// a restart of the hub without any server. Ranges follow Orleans' ring: (begin, end], wrapping when begin >= end.
+/// </summary>
+public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options, IOptions<ClusterOptions> cluster) : IReminderTable
+{
+    private readonly string _connectionString = options.Value.ConnectionString;
+    private readonly string _serviceId = cluster.Value.ServiceId;
+
+    public Task StartAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    public async Task<ReminderTableData> ReadRows(GrainId grainId) =>
+        new(await QueryAsync("grain_id = $grain", command => command.Parameters.AddWithValue("$grain", grainId.ToString())));
+
+    public async Task<ReminderTableData> ReadRows(uint begin, uint end)
+    {
+        var filter = begin < end ? "grain_hash > $begin AND grain_hash <= $end" : "(grain_hash > $begin OR grain_hash <= $end)";
+        return new(await QueryAsync(filter, command =>
+        {
+            command.Parameters.AddWithValue("$begin", (long)begin);
+            command.Parameters.AddWithValue("$end", (long)end);
+        }));
+    }
+
+    public async Task<ReminderEntry?> ReadRow(GrainId grainId, string reminderName) =>
+        (await QueryAsync("grain_id = $grain AND reminder_name = $name", command =>
+        {
+            command.Parameters.AddWithValue("$grain", grainId.ToString());
+            command.Parameters.AddWithValue("$name", reminderName);
+        })).SingleOrDefault();
+
+    public async Task<string?> UpsertRow(ReminderEntry entry)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO handoff_reminder (service_id, grain_id, reminder_name, grain_hash, start_at, period_ms, version)
+            VALUES ($service, $grain, $name, $hash, $start, $period, 1)
+            ON CONFLICT (service_id, grain_id, reminder_name) DO UPDATE
+            SET start_at = excluded.start_at, period_ms = excluded.period_ms, version = version + 1
+            RETURNING version;
+            """;
+        command.Parameters.AddWithValue("$service", _serviceId);
+        command.Parameters.AddWithValue("$grain", entry.GrainId.ToString());
+        command.Parameters.AddWithValue("$name", entry.ReminderName);
+        command.Parameters.AddWithValue("$hash", (long)entry.GrainId.GetUniformHashCode());
+        command.Parameters.AddWithValue("$start", entry.StartAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$period", (long)entry.Period.TotalMilliseconds);
+        var version = await command.ExecuteScalarAsync();
+        return Convert.ToString(version, CultureInfo.InvariantCulture);
+    }
+
+    public async Task<bool> RemoveRow(GrainId grainId, string reminderName, string eTag)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            DELETE FROM handoff_reminder
+            WHERE service_id = $service AND grain_id = $grain AND reminder_name = $name AND version = $version;
+            """;
+        command.Parameters.AddWithValue("$service", _serviceId);
+        command.Parameters.AddWithValue("$grain", grainId.ToString());
+        command.Parameters.AddWithValue("$name", reminderName);
+        command.Parameters.AddWithValue("$version", long.Parse(eTag, CultureInfo.InvariantCulture));
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    public async Task TestOnlyClearTable()
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM handoff_reminder WHERE service_id = $service;";
+        command.Parameters.AddWithValue("$service", _serviceId);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<List<ReminderEntry>> QueryAsync(string filter, Action<SqliteCommand> bind)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT grain_id, reminder_name, start_at, period_ms, version
+            FROM handoff_reminder
+            WHERE service_id = $service AND {filter};
+            """;
+        command.Parameters.AddWithValue("$service", _serviceId);
+        bind(command);
+        var entries = new List<ReminderEntry>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            entries.Add(new ReminderEntry
+            {
+                GrainId = GrainId.Parse(reader.GetString(0)),
+                ReminderName = reader.GetString(1),
+                StartAt = DateTime.Parse(reader.GetString(2), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal),
+                Period = TimeSpan.FromMilliseconds(reader.GetInt64(3)),
+                ETag = reader.GetInt64(4).ToString(CultureInfo.InvariantCulture),
+            });
+        }
+
+        return entries;
+    }
+
+    private async Task<SqliteConnection> OpenAsync()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+}
