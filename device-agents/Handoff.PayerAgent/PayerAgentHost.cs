@@ -19,7 +19,9 @@ public static class PayerAgentHost
         builder.Services.AddHostedService<DeviceRegistrar>();
         builder.Services.AddHostedService<TerminalSheet>();
         var app = builder.Build();
+        app.UsePageAssets();
         app.MapPayerApi();
+        app.MapSheetEvents();
         return app;
     }
 }

@@ -1,0 +1,306 @@
+// The payment sheet of a payer device. Offers arrive by push (Server-Sent Events from
+// /api/sheet/events); the person approves with a PIN or declines through the agent's JSON API.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const pending = new Map(); // paymentId -> offer on screen, as the agent sent it
+  const endings = new Map(); // paymentId -> { state, offer, reason } once it left the screen
+  let shown = null; // { kind: 'sheet' | 'result', paymentId } or null when idle
+  let skewMs = 0; // the agent's clock minus this page's, so the countdown matches the deadline
+  let busy = false;
+
+  const money = (amount, currency) => {
+    try {
+      return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(amount);
+    } catch {
+      return `${amount} ${currency}`;
+    }
+  };
+
+  const announce = (text) => {
+    $('announcer').textContent = text;
+  };
+
+  const secondsLeft = (offer) => Math.max(0, Math.ceil((Date.parse(offer.deadline) - (Date.now() + skewMs)) / 1000));
+
+  const clock = (seconds) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+
+  const oldestPending = () =>
+    [...pending.values()].sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline))[0];
+
+  // What the result card says for each way a payment can leave the screen.
+  const outcomes = {
+    Completed: { outcome: 'paid', icon: '✓', title: 'Paid', detail: (o) => `${money(o.amount, o.currency)} paid to ${o.merchant}.` },
+    Declined: { outcome: 'failed', icon: '✕', title: 'Declined', detail: (o, reason) => `${reason ? capitalise(reason) + '. ' : 'You declined. '}Nothing was charged.` },
+    Expired: { outcome: 'failed', icon: '⏱', title: 'Expired', detail: () => 'The request ran out of time. Nothing was charged.' },
+    Cancelled: { outcome: 'failed', icon: '✕', title: 'Cancelled on the other device', detail: (o) => `${o.initiatorName} withdrew the request. Nothing was charged.` },
+    Failed: { outcome: 'failed', icon: '!', title: 'Payment failed', detail: (o, reason) => reason ? `${capitalise(reason)}.` : 'The payment could not be made.' },
+  };
+
+  function capitalise(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  function render() {
+    if (shown?.kind === 'sheet' && !pending.has(shown.paymentId)) {
+      shown = endings.has(shown.paymentId) ? { kind: 'result', paymentId: shown.paymentId } : null;
+    }
+
+    if (!shown && pending.size > 0) {
+      shown = { kind: 'sheet', paymentId: oldestPending().paymentId };
+    }
+
+    $('idle').hidden = shown !== null;
+    $('sheet').hidden = shown?.kind !== 'sheet';
+    $('result').hidden = shown?.kind !== 'result';
+    if (shown?.kind === 'sheet') {
+      renderSheet(pending.get(shown.paymentId));
+      tick();
+    } else if (shown?.kind === 'result') {
+      renderResult(endings.get(shown.paymentId));
+    }
+  }
+
+  function renderSheet(offer) {
+    const sheet = $('sheet');
+    if (sheet.dataset.paymentId !== offer.paymentId) {
+      // A new request on screen: reset the form, and put the keyboard in the PIN field.
+      sheet.dataset.paymentId = offer.paymentId;
+      const total = money(offer.amount, offer.currency);
+      $('asked-by').textContent = `${offer.initiatorName} asks you to pay`;
+      $('merchant').textContent = offer.merchant;
+      $('description').textContent = offer.description ?? '';
+      $('total').textContent = total;
+      $('pay').textContent = `Pay ${total}`;
+      $('pin').value = '';
+      $('pin-error').textContent = '';
+      setBusy(false);
+      $('pin').focus();
+      announce(`Payment request from ${offer.initiatorName}: ${total} to ${offer.merchant}. Enter your PIN to pay.`);
+    }
+
+    const others = pending.size - 1;
+    $('queue').hidden = others === 0;
+    $('queue').textContent = others === 1 ? '1 more request waiting' : `${others} more requests waiting`;
+  }
+
+  function renderResult(ending) {
+    const result = $('result');
+    if (result.dataset.paymentId === ending.offer.paymentId && result.dataset.state === ending.state) {
+      return;
+    }
+
+    const text = outcomes[ending.state] ?? { outcome: 'failed', icon: '?', title: ending.state, detail: () => '' };
+    result.dataset.paymentId = ending.offer.paymentId;
+    result.dataset.state = ending.state;
+    result.dataset.outcome = text.outcome;
+    $('result-icon').textContent = text.icon;
+    $('result-title').textContent = text.title;
+    $('result-detail').textContent = text.detail(ending.offer, ending.reason);
+    $('sheet').dataset.paymentId = '';
+    $('result-title').focus();
+    announce(`${text.title}. ${$('result-detail').textContent}`);
+  }
+
+  // The payment left the screen: remember how, and show it if it was the one on screen.
+  function end(paymentId, state, reason) {
+    const offer = pending.get(paymentId) ?? endings.get(paymentId)?.offer;
+    if (!offer) {
+      return;
+    }
+
+    const previous = endings.get(paymentId);
+    pending.delete(paymentId);
+    // A local countdown's "Expired" gives way to what the agent reports; anything else the agent said stands.
+    endings.set(paymentId, {
+      state: previous && previous.state !== 'Expired' ? previous.state : state,
+      offer,
+      reason: reason ?? previous?.reason,
+    });
+    render();
+  }
+
+  function tick() {
+    if (shown?.kind !== 'sheet') {
+      return;
+    }
+
+    const offer = pending.get(shown.paymentId);
+    const left = secondsLeft(offer);
+    $('countdown').textContent = clock(left);
+    $('countdown').parentElement.classList.toggle('soon', left <= 15);
+    if (left === 0) {
+      // The agent closes it too; until then nothing more can be done with it here.
+      end(offer.paymentId, 'Expired');
+    }
+  }
+
+  function setBusy(value) {
+    busy = value;
+    $('sheet').setAttribute('aria-busy', String(value));
+    for (const button of document.querySelectorAll('#sheet button:not(#biometric)')) {
+      button.disabled = value;
+    }
+  }
+
+  async function post(path, body) {
+    const response = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  // One answer of the agent to a PIN or a decline.
+  function settle(paymentId, answer) {
+    if (!answer.ok) {
+      if (answer.status === 404) {
+        end(paymentId, endings.get(paymentId)?.state ?? 'Expired');
+        return;
+      }
+
+      $('pin-error').textContent = answer.data.error?.message ?? `The device could not do that (HTTP ${answer.status}).`;
+      return;
+    }
+
+    const verification = answer.data;
+    if (verification.outcome === 'wrongPin') {
+      wrongPin(paymentId, verification.triesLeft);
+      $('pin').value = '';
+      $('pin').focus();
+      return;
+    }
+
+    const payment = verification.payment;
+    end(paymentId, payment?.state ?? 'Expired', payment?.failureReason);
+  }
+
+  function wrongPin(paymentId, triesLeft) {
+    if (shown?.kind !== 'sheet' || shown.paymentId !== paymentId) {
+      return;
+    }
+
+    // Both the agent's answer and the pushed event report it: set the alert once.
+    const message = `Wrong PIN. ${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left.`;
+    if ($('pin-error').textContent !== message) {
+      $('pin-error').textContent = message;
+    }
+  }
+
+  async function approve(event) {
+    event.preventDefault();
+    const pin = $('pin').value.trim();
+    if (busy || shown?.kind !== 'sheet') {
+      return;
+    }
+
+    if (!/^[0-9]{4,12}$/.test(pin)) {
+      $('pin-error').textContent = 'Enter your PIN: 4 to 12 digits.';
+      $('pin').focus();
+      return;
+    }
+
+    const paymentId = shown.paymentId;
+    $('pin-error').textContent = '';
+    setBusy(true);
+    try {
+      settle(paymentId, await post(`api/offers/${encodeURIComponent(paymentId)}/approve`, { pin }));
+    } catch {
+      $('pin-error').textContent = 'Could not reach the payment program on this device. Try again.';
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function decline() {
+    if (busy || shown?.kind !== 'sheet') {
+      return;
+    }
+
+    const paymentId = shown.paymentId;
+    setBusy(true);
+    try {
+      settle(paymentId, await post(`api/offers/${encodeURIComponent(paymentId)}/decline`));
+    } catch {
+      $('pin-error').textContent = 'Could not reach the payment program on this device. Try again.';
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function press(button) {
+    const pin = $('pin');
+    if (button.dataset.digit !== undefined && pin.value.length < 12) {
+      pin.value += button.dataset.digit;
+    } else if (button.dataset.key === 'back') {
+      pin.value = pin.value.slice(0, -1);
+    } else if (button.dataset.key === 'clear') {
+      pin.value = '';
+    }
+  }
+
+  function listen() {
+    const connection = $('connection');
+    const source = new EventSource('api/sheet/events');
+    const read = (handler) => (message) => {
+      const data = JSON.parse(message.data);
+      skewMs = Date.parse(data.now) - Date.now();
+      handler(data);
+    };
+
+    source.addEventListener('open', () => {
+      connection.dataset.state = 'live';
+      connection.textContent = 'connected';
+    });
+    source.addEventListener('error', () => {
+      connection.dataset.state = 'lost';
+      connection.textContent = 'reconnecting…';
+    });
+    source.addEventListener('hello', read((hello) => {
+      const names = hello.devices.map((device) => device.displayName).join(', ');
+      $('device-name').textContent = names;
+      document.title = `Payment sheet · ${names}`;
+    }));
+    source.addEventListener('shown', read((shownEvent) => {
+      if (!endings.has(shownEvent.paymentId) && !pending.has(shownEvent.paymentId)) {
+        pending.set(shownEvent.paymentId, shownEvent.offer);
+        if (shown?.kind === 'result') {
+          shown = null; // a new request takes the place of the last outcome
+        }
+
+        render();
+      }
+    }));
+    source.addEventListener('wrong-pin', read((wrong) => wrongPin(wrong.paymentId, wrong.triesLeft)));
+    source.addEventListener('closed', read((closed) => {
+      if (closed.offer && !pending.has(closed.paymentId) && !endings.has(closed.paymentId)) {
+        pending.set(closed.paymentId, closed.offer);
+      }
+
+      end(closed.paymentId, closed.state);
+    }));
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('pin-form').addEventListener('submit', approve);
+    $('decline').addEventListener('click', decline);
+    $('done').addEventListener('click', () => {
+      shown = null;
+      $('result').dataset.paymentId = '';
+      render();
+    });
+    $('pin').addEventListener('input', () => {
+      $('pin').value = $('pin').value.replace(/[^0-9]/g, '');
+    });
+    for (const button of document.querySelectorAll('.pad button')) {
+      button.addEventListener('click', () => press(button));
+    }
+
+    setInterval(tick, 250);
+    render();
+    listen();
+  });
+})();
