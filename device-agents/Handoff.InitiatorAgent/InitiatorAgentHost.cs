@@ -59,7 +59,9 @@ public static class InitiatorAgentHost
         builder.Services.AddSingleton<PaymentTracker>();
         builder.Services.AddHostedService<Presence>();
         var app = builder.Build();
+        app.UsePageAssets();
         app.MapInitiatorApi();
+        app.MapPaymentEvents();
         return app;
     }
 }
