@@ -16,6 +16,7 @@ public static class HubHost
         builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffHub(settings.Storage));
         var app = builder.Build();
         app.MapGet("/health", () => Results.Ok(new { status = "ok", role = "hub" }));
+        app.MapHubPage();
         return app;
     }
 }
