@@ -32,7 +32,7 @@ public sealed class SchemaTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task The_migrations_are_numbered_from_one_in_order()
+    public void The_migrations_are_numbered_from_one_in_order()
     {
         Assert.Equal(
             ["0001_orleans_clustering.sql", "0002_orleans_persistence.sql", "0003_orleans_reminders.sql"],
