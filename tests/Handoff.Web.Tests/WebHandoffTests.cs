@@ -1,0 +1,211 @@
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Handoff.Web.Tests;
+
+/// <summary>The devices' pages in a browser, against a real household: the TV's shop and the phone's payment sheet side by side.</summary>
+[Collection(WebHouseholdCollection.Name)]
+public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
+{
+    private IBrowserContext _tvContext = null!;
+    private IBrowserContext _phoneContext = null!;
+
+    private IPage Tv { get; set; } = null!;
+
+    private IPage Phone { get; set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        SetDefaultExpectTimeout(15_000);
+        await household.ClearSheetAsync();
+        _tvContext = await household.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1280, Height = 720 },
+            Locale = "en-US",
+        });
+        _phoneContext = await household.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 375, Height = 720 },
+            IsMobile = true,
+            HasTouch = true,
+            Locale = "en-US",
+        });
+        Tv = await _tvContext.NewPageAsync();
+        Phone = await _phoneContext.NewPageAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _tvContext.CloseAsync();
+        await _phoneContext.CloseAsync();
+    }
+
+    [Fact]
+    public async Task A_handoff_completes_by_clicking_on_the_tv_and_typing_the_pin_on_the_phone()
+    {
+        await OpenBothAsync();
+        await AddAsync("Jasmine green tea", times: 2);
+        await AddAsync("Celadon teapot");
+        await Expect(Tv.Locator("#total")).ToHaveTextAsync("CN¥176.00");
+        await Expect(Tv.Locator("input[name=payer][value=phone-1]")).ToBeCheckedAsync();
+
+        await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
+
+        // The sheet arrives on the phone by push, with what the TV asked for.
+        await Expect(Phone.Locator("#sheet")).ToBeVisibleAsync();
+        await Expect(Phone.Locator("#merchant")).ToHaveTextAsync("Tea House");
+        await Expect(Phone.Locator("#description")).ToHaveTextAsync("2 × Jasmine green tea, 1 × Celadon teapot");
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥176.00");
+        await Expect(Phone.Locator("#asked-by")).ToHaveTextAsync($"{WebHousehold.TvName} asks you to pay");
+        await Expect(Phone.Locator("#countdown")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^[12]:\d\d$"));
+        await Expect(Phone.Locator("#announcer")).ToContainTextAsync($"Payment request from {WebHousehold.TvName}");
+        await Expect(Tv.Locator("li[data-step=shown]")).ToHaveAttributeAsync("data-done", "true");
+        await Expect(Tv.Locator("#progress-status")).ToHaveTextAsync($"Shown on {WebHousehold.PhoneName}. Waiting for the PIN there…");
+        var paymentId = await Phone.Locator("#sheet").GetAttributeAsync("data-payment-id");
+        await Screens.CaptureAsync(household.Browser, "1-sheet-shown", Tv, Phone);
+
+        // Keyboard only: the PIN field has the focus, digits and Enter pay.
+        var pin = Phone.GetByLabel("Enter your PIN to pay");
+        await Expect(pin).ToBeFocusedAsync();
+        await Phone.Keyboard.TypeAsync(WebHousehold.Pin);
+        await Phone.Keyboard.PressAsync("Enter");
+
+        await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Paid");
+        await Expect(Phone.Locator("#result-detail")).ToHaveTextAsync("CN¥176.00 paid to Tea House.");
+        await Expect(Tv.Locator("#receipt-title")).ToHaveTextAsync("Paid — thank you");
+        await Expect(Tv.Locator("#receipt-total")).ToHaveTextAsync("CN¥176.00");
+        await Expect(Tv.Locator("#receipt-payer")).ToHaveTextAsync(WebHousehold.PhoneName);
+        await Expect(Tv.Locator("#receipt-id")).ToHaveTextAsync(paymentId!);
+        await Screens.CaptureAsync(household.Browser, "2-paid", Tv, Phone);
+
+        // Every step was pushed to the TV and recorded by the authority.
+        var status = await household.RunAsync("status", paymentId!, "--json");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Equal("Completed", status.Json.GetProperty("state").GetString());
+        Assert.Equal(176m, status.Json.GetProperty("amount").GetDecimal());
+
+        // The hub's page lists the devices with presence and the payment with its state.
+        var hub = await _tvContext.NewPageAsync();
+        await hub.GotoAsync(household.HubUrl);
+        await Expect(hub.Locator("tr[data-device=phone-1] .presence")).ToHaveTextAsync("online");
+        await Expect(hub.Locator("tr[data-device=tv-1] .presence")).ToHaveTextAsync("online");
+        await Expect(hub.Locator($"tr[data-payment={paymentId}] .state")).ToHaveTextAsync("Completed");
+        await Screens.CaptureAsync("6-hub", hub);
+    }
+
+    [Fact]
+    public async Task A_wrong_pin_shows_the_tries_left_and_the_right_pin_then_pays()
+    {
+        await Tv.GotoAsync(household.InitiatorUrl);
+        await AddAsync("Tieguanyin oolong");
+        await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
+        await Expect(Tv.Locator("li[data-step=shown]")).ToHaveAttributeAsync("data-done", "true");
+
+        // Opened after the offer was pushed: the page gets what is already on screen first.
+        await Phone.GotoAsync(household.PayerUrl);
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥36.50");
+
+        await PressPadAsync("0000");
+        await Phone.GetByRole(AriaRole.Button, new() { Name = "Pay CN¥36.50" }).ClickAsync();
+        await Expect(Phone.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Wrong PIN. 2 tries left.");
+        await Expect(Phone.GetByLabel("Enter your PIN to pay")).ToHaveValueAsync(string.Empty);
+        await Expect(Tv.Locator("#progress-status")).ToHaveTextAsync($"Shown on {WebHousehold.PhoneName}. Waiting for the PIN there…");
+        await Screens.CaptureAsync(household.Browser, "3-wrong-pin", Tv, Phone);
+
+        await PressPadAsync(WebHousehold.Pin);
+        await Phone.GetByRole(AriaRole.Button, new() { Name = "Pay CN¥36.50" }).ClickAsync();
+
+        await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Paid");
+        await Expect(Tv.Locator("#receipt-title")).ToHaveTextAsync("Paid — thank you");
+        await Expect(Tv.Locator("li[data-step=verified]")).ToHaveAttributeAsync("data-done", "true");
+    }
+
+    [Fact]
+    public async Task Cancelling_on_the_tv_while_the_sheet_is_shown_closes_it_on_the_phone()
+    {
+        await OpenBothAsync();
+        await AddAsync("Mooncake gift box");
+        await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥88.00");
+
+        await Tv.GetByRole(AriaRole.Button, new() { Name = "Cancel payment" }).ClickAsync();
+
+        await Expect(Tv.Locator("#failure-title")).ToHaveTextAsync("Cancelled");
+        await Expect(Tv.Locator("#failure-detail")).ToHaveTextAsync("You cancelled the payment. Nothing was charged.");
+        await Expect(Phone.Locator("#sheet")).ToBeHiddenAsync();
+        await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Cancelled on the other device");
+        await Expect(Phone.Locator("#result-detail")).ToHaveTextAsync($"{WebHousehold.TvName} withdrew the request. Nothing was charged.");
+        await Expect(Phone.Locator("#announcer")).ToContainTextAsync("Cancelled on the other device");
+        await Screens.CaptureAsync(household.Browser, "4-cancelled-on-tv", Tv, Phone);
+    }
+
+    [Fact]
+    public async Task Declining_on_the_phone_shows_declined_on_both_devices()
+    {
+        await OpenBothAsync();
+        await AddAsync("Jasmine green tea");
+        await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥28.00");
+
+        await Phone.GetByRole(AriaRole.Button, new() { Name = "Decline" }).ClickAsync();
+
+        await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Declined");
+        await Expect(Tv.Locator("#failure-title")).ToHaveTextAsync($"Declined on {WebHousehold.PhoneName}");
+        await Expect(Tv.Locator("#failure-detail")).ToHaveTextAsync("Declined on payer device. Nothing was charged.");
+        await Expect(Tv.Locator("li[data-step=verified]")).ToHaveAttributeAsync("data-failed", "true");
+    }
+
+    [Fact]
+    public async Task A_payer_whose_agent_stopped_is_shown_offline_and_cannot_be_picked()
+    {
+        var bobPort = Cli.FreePort();
+        await using var bob = await household.StartPayerAsync("phone-2", "Bob's phone", bobPort);
+        await household.WaitForAsync(() => household.IsOnlineAsync("phone-2"), "phone-2 to be online");
+        await OpenBothAsync();
+        await AddAsync("Celadon teapot");
+        var bobsRadio = Tv.Locator("input[name=payer][value=phone-2]");
+        await Expect(bobsRadio).ToBeEnabledAsync();
+        await bobsRadio.CheckAsync();
+
+        // Bob's phone quits while the TV still lists it as online.
+        await bob.StopAsync();
+        await household.WaitForAsync(async () => !await household.IsOnlineAsync("phone-2"), "phone-2 to be offline");
+        await Tv.GetByRole(AriaRole.Button, new() { Name = "Pay on Bob's phone" }).ClickAsync();
+
+        await Expect(Tv.Locator("#order-error")).ToHaveTextAsync(
+            "Bob's phone is offline: no running payer agent has it. Choose another device, or try again when it is back.");
+        await Expect(bobsRadio).ToBeDisabledAsync();
+        await Expect(Tv.Locator("label.payer", new() { Has = bobsRadio }).Locator(".badge")).ToHaveTextAsync("offline");
+        await Expect(Tv.Locator("input[name=payer][value=phone-1]")).ToBeCheckedAsync();
+        await Expect(Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" })).ToBeEnabledAsync();
+        await Expect(Phone.Locator("#idle")).ToBeVisibleAsync();
+        await Screens.CaptureAsync(household.Browser, "5-payer-offline", Tv, Phone);
+    }
+
+    private async Task OpenBothAsync()
+    {
+        await Tv.GotoAsync(household.InitiatorUrl);
+        await Phone.GotoAsync(household.PayerUrl);
+        await Expect(Phone.Locator("#connection")).ToHaveTextAsync("connected");
+        await Expect(Phone.Locator("#device-name")).ToHaveTextAsync(WebHousehold.PhoneName);
+        await Expect(Tv.Locator("#device-name")).ToHaveTextAsync($"on {WebHousehold.TvName}");
+    }
+
+    private async Task AddAsync(string item, int times = 1)
+    {
+        for (var i = 0; i < times; i++)
+        {
+            await Tv.GetByRole(AriaRole.Button, new() { Name = $"Add {item} to order" }).ClickAsync();
+        }
+    }
+
+    private async Task PressPadAsync(string digits)
+    {
+        foreach (var digit in digits)
+        {
+            await Phone.GetByRole(AriaRole.Group, new() { Name = "PIN pad" })
+                .GetByRole(AriaRole.Button, new() { Name = digit.ToString(), Exact = true })
+                .ClickAsync();
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace Handoff.Web.Tests;
+
+/// <summary>
+/// A real household on loopback, as processes (hub, payer agent phone-1, initiator agent tv-1), and a headless
+/// Chromium to open their pages in.
+/// </summary>
+public sealed class WebHousehold : IAsyncLifetime
+{
+    public const string Pin = "4321";
+    public const string PhoneName = "Alice's phone";
+    public const string TvName = "Living room TV";
+
+    /// <summary>Where Chromium is expected (Debian's package); <c>HANDOFF_CHROMIUM</c> points elsewhere.</summary>
+    public static readonly string ChromiumPath = Environment.GetEnvironmentVariable("HANDOFF_CHROMIUM") ?? "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+
+    public string Household { get; } = "web-" + Guid.NewGuid().ToString("n")[..8];
+
+    public int HubSiloPort { get; } = Cli.FreePort();
+
+    public int GatewayPort { get; } = Cli.FreePort();
+
+    public int HubHttpPort { get; } = Cli.FreePort();
+
+    public int PayerHttpPort { get; } = Cli.FreePort();
+
+    public int InitiatorHttpPort { get; } = Cli.FreePort();
+
+    public CliProcess Hub { get; private set; } = null!;
+
+    public CliProcess Payer { get; private set; } = null!;
+
+    public CliProcess Initiator { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public string Gateway => $"127.0.0.1:{GatewayPort}";
+
+    public string HubUrl => $"http://127.0.0.1:{HubHttpPort}/?household={Household}";
+
+    public string PayerUrl => $"http://127.0.0.1:{PayerHttpPort}/";
+
+    public string InitiatorUrl => $"http://127.0.0.1:{InitiatorHttpPort}/";
+
+    public async Task InitializeAsync()
+    {
+        // A missing browser is a failure to fix, never a reason to skip: the page tests would prove nothing.
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException(
+                $"Chromium is missing at {ChromiumPath}: the browser tests need it. Install it with `apt-get install -y chromium` "
+                + "(as root), or set HANDOFF_CHROMIUM to a Chromium binary. Never run `playwright install`: this machine is offline.");
+        }
+
+        var browser = StartBrowserAsync();
+        Hub = await CliProcess.StartAsync(
+            "hub", "hub", "--household", Household, "--silo-port", Port(HubSiloPort), "--gateway-port", Port(GatewayPort), "--http-port", Port(HubHttpPort));
+        var payer = StartPayerAsync("phone-1", PhoneName, PayerHttpPort);
+        var initiator = CliProcess.StartAsync(
+            "initiator", "initiator", "--household", Household, "--device", "tv-1", "--name", TvName, "--gateway", Gateway, "--http-port", Port(InitiatorHttpPort));
+        Payer = await payer;
+        Initiator = await initiator;
+        Browser = await browser;
+        await WaitForAsync(async () => await IsOnlineAsync("phone-1") && await IsOnlineAsync("tv-1"), "phone-1 and tv-1 to be registered and online");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        foreach (var process in new[] { Initiator, Payer, Hub })
+        {
+            if (process is not null)
+            {
+                await process.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Starts one more payer agent of this household, carrying <paramref name="deviceId"/>.</summary>
+    public Task<CliProcess> StartPayerAsync(string deviceId, string name, int httpPort) => CliProcess.StartAsync(
+        deviceId, "payer", "--household", Household, "--device", deviceId, "--name", name, "--pin", Pin,
+        "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(Cli.FreePort()), "--http-port", Port(httpPort));
+
+    /// <summary>Runs <c>handoff</c> against this household.</summary>
+    public Task<CliResult> RunAsync(params string[] args) =>
+        Cli.RunAsync([.. args, "--household", Household, "--gateway", Gateway]);
+
+    /// <summary>Whether the household reports the device online, as the initiator's page will see it.</summary>
+    public async Task<bool> IsOnlineAsync(string deviceId)
+    {
+        var devices = await RunAsync("devices", "--json");
+        return devices.ExitCode == 0
+            && devices.Json.EnumerateArray().Any(device => device.GetProperty("id").GetString() == deviceId && device.GetProperty("online").GetBoolean());
+    }
+
+    /// <summary>Declines whatever a failed earlier test left on the phone's sheet, so each test starts from an empty sheet.</summary>
+    public async Task ClearSheetAsync()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(PayerUrl) };
+        var offers = await http.GetFromJsonAsync<JsonElement>("/api/offers");
+        foreach (var offer in offers.EnumerateArray())
+        {
+            using var declined = await http.PostAsync($"/api/offers/{offer.GetProperty("paymentId").GetString()}/decline", content: null);
+        }
+    }
+
+    public async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}\n--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}\n--- initiator ---\n{Initiator.Output}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private async Task<IBrowser> StartBrowserAsync()
+    {
+        _playwright = await Playwright.CreateAsync();
+        return await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        });
+    }
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+}
+
+[CollectionDefinition(Name)]
+public sealed class WebHouseholdCollection : ICollectionFixture<WebHousehold>
+{
+    public const string Name = "web household";
+}
