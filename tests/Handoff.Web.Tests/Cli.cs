@@ -58,11 +58,29 @@ public static partial class Cli
         return new CliResult(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// A free loopback port below the kernel's ephemeral range (32768 and up). Other suites take theirs from that
+    /// range and restart killed processes on the same ports; all households share the Orleans cluster id, so a silo
+    /// of ours on a port another suite's household still knows would be probed, or declared dead, by that household.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
+        throw new InvalidOperationException("no free loopback port between 20000 and 32000 after 100 tries");
     }
 
     /// <summary>Sends a signal to a process (SIGTERM: stop cleanly).</summary>
@@ -95,7 +113,11 @@ public sealed class CliProcess : IAsyncDisposable
         _process = new Process { StartInfo = Cli.StartInfo(args), EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, line) => Record(line.Data);
         _process.ErrorDataReceived += (_, line) => Record(line.Data);
-        _process.Exited += (_, _) => _ready.TrySetException(new InvalidOperationException($"{Name} exited early:\n{Output}"));
+        _process.Exited += (_, _) =>
+        {
+            Record($"[{Name} exited with code {_process.ExitCode} at {DateTime.Now:HH:mm:ss.fff}]");
+            _ready.TrySetException(new InvalidOperationException($"{Name} exited early:\n{Output}"));
+        };
     }
 
     public string Name { get; }

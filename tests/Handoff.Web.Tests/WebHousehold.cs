@@ -83,6 +83,9 @@ public sealed class WebHousehold : IAsyncLifetime
             if (process is not null)
             {
                 await process.DisposeAsync();
+
+                // The processes' own words, kept beside the screenshots for a failure seen only in CI.
+                await File.WriteAllTextAsync(Path.Combine(Screens.ArtifactsDirectory, $"{process.Name}.log"), process.Output);
             }
         }
     }

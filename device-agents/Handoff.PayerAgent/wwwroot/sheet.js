@@ -263,6 +263,10 @@
       const names = hello.devices.map((device) => device.displayName).join(', ');
       $('device-name').textContent = names;
       document.title = `Payment sheet · ${names}`;
+
+      // A (re)connection starts with what is on screen now: forget offers that closed while the page was away.
+      pending.clear();
+      render();
     }));
     source.addEventListener('shown', read((shownEvent) => {
       if (!endings.has(shownEvent.paymentId) && !pending.has(shownEvent.paymentId)) {
