@@ -1,3 +1,6 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -57,7 +60,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await Expect(Phone.Locator("#description")).ToHaveTextAsync("2 × Jasmine green tea, 1 × Celadon teapot");
         await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥176.00");
         await Expect(Phone.Locator("#asked-by")).ToHaveTextAsync($"{WebHousehold.TvName} asks you to pay");
-        await Expect(Phone.Locator("#countdown")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^[12]:\d\d$"));
+        await Expect(Phone.Locator("#countdown")).ToHaveTextAsync(new Regex(@"^[12]:\d\d$"));
         await Expect(Phone.Locator("#announcer")).ToContainTextAsync($"Payment request from {WebHousehold.TvName}");
         await Expect(Tv.Locator("li[data-step=shown]")).ToHaveAttributeAsync("data-done", "true");
         await Expect(Tv.Locator("#progress-status")).ToHaveTextAsync($"Shown on {WebHousehold.PhoneName}. Waiting for the PIN there…");
@@ -180,6 +183,30 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await Expect(Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" })).ToBeEnabledAsync();
         await Expect(Phone.Locator("#idle")).ToBeVisibleAsync();
         await Screens.CaptureAsync(household.Browser, "5-payer-offline", Tv, Phone);
+    }
+
+    [Fact]
+    public async Task A_request_nobody_verifies_expires_on_the_phone_at_its_deadline()
+    {
+        await Phone.GotoAsync(household.PayerUrl);
+        await Expect(Phone.Locator("#connection")).ToHaveTextAsync("connected");
+
+        // The shortest deadline the household allows, asked through the TV's JSON API (its page always uses the default).
+        using var tvApi = new HttpClient { BaseAddress = new Uri(household.InitiatorUrl) };
+        using var asked = await tvApi.PostAsJsonAsync("/api/payments", new
+        {
+            payer = "phone-1", amount = 9.90m, currency = "CNY", merchant = "Tea House", description = "1 × Jasmine green tea", expiresInSeconds = 5,
+        });
+        Assert.True(asked.IsSuccessStatusCode, await asked.Content.ReadAsStringAsync());
+        var paymentId = (await asked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("paymentId").GetString()!;
+
+        await Expect(Phone.Locator("#countdown")).ToHaveTextAsync(new Regex(@"^0:0[1-5]$"));
+        await Expect(Phone.Locator(".countdown")).ToHaveClassAsync(new Regex("soon"));
+        await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Expired");
+        await Expect(Phone.Locator("#result-detail")).ToHaveTextAsync("The request ran out of time. Nothing was charged.");
+        await household.WaitForAsync(
+            async () => (await household.RunAsync("status", paymentId, "--json")).Json.GetProperty("state").GetString() == "Expired",
+            $"payment {paymentId} to expire");
     }
 
     private async Task OpenBothAsync()
