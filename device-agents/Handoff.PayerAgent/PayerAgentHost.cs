@@ -16,6 +16,8 @@ public static class PayerAgentHost
         var builder = HouseholdHostDefaults.CreateBuilder("127.0.0.1", settings.HttpPort);
         builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffPayer(settings.Devices));
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton<SiloLoss>();
+        builder.Services.AddSingleton<IFatalErrorHandler>(provider => provider.GetRequiredService<SiloLoss>());
         builder.Services.AddHostedService<DeviceRegistrar>();
         builder.Services.AddHostedService<TerminalSheet>();
         var app = builder.Build();

@@ -21,7 +21,7 @@ public sealed class HandoffOptions
     /// How often an unfinished payment is driven forward by its reminder (re-offer, expire, finish a
     /// charge): the bound on recovery after a crash. Orleans' reminder minimum is lowered to match.
     /// </summary>
-    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long an initiator's heartbeat keeps it online.</summary>
     public TimeSpan PresenceWindow { get; set; } = TimeSpan.FromSeconds(30);

@@ -81,7 +81,8 @@ public sealed partial class PaymentRequestGrain(
         var expiry = input.ExpiresIn ?? options.Value.DefaultExpiry;
 
         // The reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
-        _recovery = await this.RegisterOrUpdateReminder(RecoveryReminder, expiry, options.Value.RecoveryInterval);
+        var interval = options.Value.RecoveryInterval;
+        _recovery = await this.RegisterOrUpdateReminder(RecoveryReminder, expiry < interval ? expiry : interval, interval);
         State.Input = input;
         State.InitiatorName = initiator.DisplayName;
         State.CreatedAt = now;
@@ -109,7 +110,7 @@ public sealed partial class PaymentRequestGrain(
             switch (State.State)
             {
                 case PaymentState.Created:
-                    await OfferAsync();
+                    await OfferAsync(forgetIfOffline: false);
                     break;
                 case PaymentState.Offered or PaymentState.Displayed:
                     // The payer agent may have restarted and lost its sheet; offering again is idempotent.
@@ -208,14 +209,16 @@ public sealed partial class PaymentRequestGrain(
         return Task.CompletedTask;
     }
 
-    private async Task OfferAsync()
+    /// <summary>Offers the payment to the payer; when the payer is offline, a requester waiting for the answer gets
+    /// "payer offline" and the request is forgotten, while recovery keeps it until its deadline.</summary>
+    private async Task OfferAsync(bool forgetIfOffline = true)
     {
         var input = State.Input!;
         try
         {
             await GrainFactory.GetGrain<IPaymentAbilityGrain>(input.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
         }
-        catch (Exception exception) when (PayerUnreachable(exception))
+        catch (Exception exception) when (PayerUnreachable(exception) && forgetIfOffline)
         {
             // Nothing was shown anywhere: forget the request, so the same order can be retried once the payer is back.
             LogPayerOffline(logger, PaymentId, input.PayerDeviceId);

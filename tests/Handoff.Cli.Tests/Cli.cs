@@ -73,10 +73,16 @@ public sealed class CliProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private CliProcess(string name, IEnumerable<string> args)
+    private CliProcess(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
     {
         Name = name;
-        _process = new Process { StartInfo = Cli.StartInfo(args), EnableRaisingEvents = true };
+        var start = Cli.StartInfo(args);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, line) => Record(line.Data);
         _process.ErrorDataReceived += (_, line) => Record(line.Data);
         _process.Exited += (_, _) => _ready.TrySetException(new InvalidOperationException($"{Name} exited early:\n{Output}"));
@@ -98,9 +104,12 @@ public sealed class CliProcess : IAsyncDisposable
     public int Pid => _process.Id;
 
     /// <summary>Starts <c>handoff args…</c> and waits (bounded) for its "… ready" line.</summary>
-    public static async Task<CliProcess> StartAsync(string name, params string[] args)
+    public static Task<CliProcess> StartAsync(string name, params string[] args) => StartAsync(name, null, args);
+
+    /// <summary>Starts <c>handoff args…</c> with extra environment variables and waits for its "… ready" line.</summary>
+    public static async Task<CliProcess> StartAsync(string name, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var process = new CliProcess(name, args);
+        var process = new CliProcess(name, args, environment);
         process._process.Start();
         process._process.BeginOutputReadLine();
         process._process.BeginErrorReadLine();
@@ -117,14 +126,39 @@ public sealed class CliProcess : IAsyncDisposable
         return process;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Waits (bounded) until the process prints a line containing <paramref name="text"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited while waiting for '{text}':\n{Output}");
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{Name} did not print '{text}' within {timeout.TotalSeconds:0} s:\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>SIGKILL: the process gets no chance to save or say goodbye.</summary>
+    public async Task KillAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+    }
 
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
         _process.Dispose();
     }
 

@@ -45,6 +45,12 @@ internal static class CliOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_DATA") ?? HubStorage.DefaultDataDirectory,
     };
 
+    public static readonly Option<string?> Postgres = new("--postgres")
+    {
+        Description = "PostgreSQL connection string of a cluster's store [env HANDOFF_POSTGRES]",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_POSTGRES"),
+    };
+
     /// <summary>The storage the options name, or a validation error naming the bad value.</summary>
     public static HubStorage HubStorageFrom(ParseResult parsed) => parsed.GetValue(Storage) switch
     {

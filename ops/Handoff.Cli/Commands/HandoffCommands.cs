@@ -32,6 +32,8 @@ internal static class HandoffCommands
             root.Subcommands.Add(command);
         }
 
+        root.Subcommands.Add(LedgerCommands.Create());
+
         return root;
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Handoff.Contracts;
 using Handoff.Sdk.Wire;
 
@@ -58,8 +59,8 @@ internal static class PayerCommands
             {
                 if (!response.IsSuccessStatusCode)
                 {
-                    var error = await response.Content.ReadFromJsonAsync<ErrorView>(HandoffJson.Options, cancellation);
-                    return output.Error(error?.Error.Code ?? ErrorCodes.Failed, error?.Error.Message ?? $"payer agent answered {(int)response.StatusCode}");
+                    var error = await ReadErrorAsync(response, cancellation);
+                    return output.Error(error?.Error.Code ?? ErrorCodes.Failed, error?.Error.Message ?? $"the payer agent at {baseUrl} answered HTTP {(int)response.StatusCode}");
                 }
 
                 var result = (await response.Content.ReadFromJsonAsync<VerificationView>(HandoffJson.Options, cancellation))!;
@@ -75,5 +76,17 @@ internal static class PayerCommands
                 };
             }
         });
+    }
+
+    private static async Task<ErrorView?> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellation)
+    {
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<ErrorView>(HandoffJson.Options, cancellation);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }

@@ -92,12 +92,15 @@ internal static class ServeCommands
                 .ToArray();
             var address = ParseAddress(parsed.GetValue(Address)!);
             var network = new HouseholdNetwork(address, parsed.GetValue(siloPort), 0, Sdk.HandoffClientOptions.ParseEndpoint(parsed.GetValue(hubSilo)!));
-            var app = PayerAgentHost.Build(new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort)));
-            return await ServeAsync(
-                app,
-                $"payer ready: {string.Join(", ", ids)} on silo {address}:{network.SiloPort}, API http://127.0.0.1:{parsed.GetValue(httpPort)}",
-                parsed.GetValue(CliOptions.ParentPid),
-                cancellation);
+            var settings = new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort));
+            using var stop = StopToken(parsed.GetValue(CliOptions.ParentPid), cancellation);
+            await PayerAgentRunner.RunAsync(
+                settings,
+                rejoined => Console.Out.WriteLine(
+                    $"payer {(rejoined ? "rejoined" : "ready")}: {string.Join(", ", ids)} on silo {address}:{network.SiloPort}, API http://127.0.0.1:{settings.HttpPort}"),
+                problem => Console.Error.WriteLine($"payer: {problem}"),
+                stop.Token);
+            return Output.Success;
         }));
         return command;
     }
@@ -146,17 +149,24 @@ internal static class ServeCommands
             }
 
             Console.Out.WriteLine(ready);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, app.Lifetime.ApplicationStopping);
-            if (parentPid is { } parent)
-            {
-                _ = WatchParentAsync(parent, stop);
-            }
-
+            using var stop = StopToken(parentPid, cancellation, app.Lifetime.ApplicationStopping);
             await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await app.StopAsync(grace.Token);
             return Output.Success;
         }
+    }
+
+    /// <summary>Fires on Ctrl+C, SIGTERM, the given tokens, or when the parent process (if any) is gone.</summary>
+    private static CancellationTokenSource StopToken(int? parentPid, params CancellationToken[] tokens)
+    {
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(tokens);
+        if (parentPid is { } parent)
+        {
+            _ = WatchParentAsync(parent, stop);
+        }
+
+        return stop;
     }
 
     private static async Task WatchParentAsync(int parentPid, CancellationTokenSource stop)

@@ -86,6 +86,13 @@ public static class HouseholdSiloExtensions
         });
         silo.ConfigureEndpoints(network.Address, network.SiloPort, network.GatewayPort, listenOnAnyHostAddress: false);
         silo.UseDevelopmentClustering(network.HubSiloEndpoint ?? new IPEndPoint(network.Address, network.SiloPort));
+        if (network.HubSiloEndpoint is not null)
+        {
+            // The development membership table lives in the hub: read it often, so a device notices a
+            // restarted hub within seconds (and rejoins) instead of after a minute of failed probes.
+            silo.Configure<ClusterMembershipOptions>(membership => membership.TableRefreshTimeout = TimeSpan.FromSeconds(2));
+        }
+
         return silo;
     }
 }

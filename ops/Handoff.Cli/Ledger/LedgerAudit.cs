@@ -1,0 +1,138 @@
+using Handoff.Contracts;
+using Handoff.Grains;
+
+namespace Handoff.Cli.Ledger;
+
+/// <summary>What <c>handoff ledger check</c> found.</summary>
+internal sealed record LedgerReport(
+    int Payments,
+    IReadOnlyDictionary<string, int> PaymentsByState,
+    int Charges,
+    IReadOnlyDictionary<string, decimal> ChargedByCurrency,
+    IReadOnlyList<string> Pending,
+    IReadOnlyList<string> Violations)
+{
+    public bool Clean => Violations.Count == 0;
+}
+
+/// <summary>
+/// The ledger's invariants over a store: money is conserved (every currency's balances sum to zero and
+/// match the journal), no payment is charged twice, every Completed payment has exactly one charge with
+/// its own terms, and no charge exists without its payment or for a payment that ended unpaid.
+/// </summary>
+internal static class LedgerAudit
+{
+    public static LedgerReport Check(StoredState store)
+    {
+        var violations = new List<string>();
+        var pending = new List<string>();
+        var charges = new Dictionary<string, (string Household, LedgerEntry Entry)>(StringComparer.Ordinal);
+        foreach (var (household, ledger) in store.Ledgers.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            CheckConservation(household, ledger, violations);
+            foreach (var (paymentId, entry) in ledger.Charges)
+            {
+                if (entry.PaymentId != paymentId)
+                {
+                    violations.Add($"ledger '{household}': charge filed under '{paymentId}' names payment '{entry.PaymentId}'");
+                }
+
+                if (!charges.TryAdd(paymentId, (household, entry)))
+                {
+                    violations.Add($"payment '{paymentId}' is charged twice: in ledger '{charges[paymentId].Household}' and in ledger '{household}'");
+                }
+            }
+
+            var sequences = ledger.Charges.Values.GroupBy(entry => entry.Sequence).Where(group => group.Count() > 1);
+            violations.AddRange(sequences.Select(group => $"ledger '{household}': entry number {group.Key} is used {group.Count()} times"));
+        }
+
+        foreach (var (paymentId, payment) in store.Payments.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            var charged = charges.TryGetValue(paymentId, out var charge);
+            switch (payment.State)
+            {
+                case PaymentState.Completed when !charged:
+                    violations.Add($"payment '{paymentId}' is Completed but has no charge");
+                    break;
+                case PaymentState.Completed or PaymentState.Charging when charged:
+                    CheckTerms(paymentId, payment, charge.Household, charge.Entry, violations);
+                    if (payment.State == PaymentState.Charging)
+                    {
+                        pending.Add($"payment '{paymentId}' is charged and still Charging: recovery completes it");
+                    }
+
+                    break;
+                case PaymentState.Charging or PaymentState.Authorized:
+                    pending.Add($"payment '{paymentId}' is {payment.State} without a charge yet: recovery charges it once");
+                    break;
+                case var ended when ended.IsTerminal() && charged:
+                    violations.Add($"payment '{paymentId}' ended {ended} but was charged (entry {charge.Entry.Sequence} in ledger '{charge.Household}')");
+                    break;
+                case var open when !open.IsTerminal() && charged:
+                    violations.Add($"payment '{paymentId}' is {open} but already charged");
+                    break;
+            }
+        }
+
+        foreach (var (paymentId, charge) in charges.Where(pair => !store.Payments.ContainsKey(pair.Key)))
+        {
+            violations.Add($"ledger '{charge.Household}' has a charge of {charge.Entry.Amount} {charge.Entry.Currency} for payment '{paymentId}', which does not exist");
+        }
+
+        return new LedgerReport(
+            store.Payments.Count,
+            store.Payments.Values.GroupBy(payment => payment.State.ToString()).OrderBy(group => group.Key, StringComparer.Ordinal)
+                .ToDictionary(group => group.Key, group => group.Count()),
+            charges.Count,
+            charges.Values.GroupBy(charge => charge.Entry.Currency).OrderBy(group => group.Key, StringComparer.Ordinal)
+                .ToDictionary(group => group.Key, group => group.Sum(charge => charge.Entry.Amount)),
+            pending,
+            violations);
+    }
+
+    private static void CheckConservation(string household, LedgerRecord ledger, List<string> violations)
+    {
+        foreach (var currency in ledger.Balances.GroupBy(pair => pair.Key[(pair.Key.LastIndexOf('/') + 1)..]))
+        {
+            var sum = currency.Sum(pair => pair.Value);
+            if (sum != 0)
+            {
+                violations.Add($"ledger '{household}': {currency.Key} balances sum to {sum}, not 0: money was created or lost");
+            }
+        }
+
+        var fromJournal = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        foreach (var entry in ledger.Charges.Values)
+        {
+            var debit = LedgerSnapshot.BalanceKey(entry.DebitAccount, entry.Currency);
+            var credit = LedgerSnapshot.BalanceKey(entry.CreditAccount, entry.Currency);
+            fromJournal[debit] = fromJournal.GetValueOrDefault(debit) - entry.Amount;
+            fromJournal[credit] = fromJournal.GetValueOrDefault(credit) + entry.Amount;
+        }
+
+        foreach (var key in ledger.Balances.Keys.Union(fromJournal.Keys).Order(StringComparer.Ordinal))
+        {
+            var stored = ledger.Balances.GetValueOrDefault(key);
+            var replayed = fromJournal.GetValueOrDefault(key);
+            if (stored != replayed)
+            {
+                violations.Add($"ledger '{household}': balance of {key} is {stored} but its entries add up to {replayed}");
+            }
+        }
+    }
+
+    private static void CheckTerms(string paymentId, PaymentRecord payment, string household, LedgerEntry entry, List<string> violations)
+    {
+        var input = payment.Input!;
+        if (household != input.HouseholdId
+            || entry.Amount != input.Info.Amount
+            || entry.Currency != input.Info.Currency
+            || entry.DebitAccount != LedgerSnapshot.PayerAccount(input.PayerDeviceId)
+            || entry.CreditAccount != LedgerSnapshot.MerchantAccount(input.Info.Merchant))
+        {
+            violations.Add($"payment '{paymentId}' was charged {entry.Amount} {entry.Currency} from {entry.DebitAccount} to {entry.CreditAccount} in ledger '{household}', "
+                + $"not {input.Info.Amount} {input.Info.Currency} from {LedgerSnapshot.PayerAccount(input.PayerDeviceId)} in '{input.HouseholdId}'");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Handoff.Contracts;
+
+namespace Handoff.Cli.Tests;
+
+/// <summary>
+/// A household of real processes on a SQLite store in a temp folder, built to be crashed: any process
+/// can be killed with SIGKILL and started again on the same ports and the same store.
+/// </summary>
+public sealed class CrashHousehold : IAsyncDisposable
+{
+    public const string Pin = "2580";
+
+    private readonly int _hubSiloPort = Cli.FreePort();
+    private readonly int _gatewayPort = Cli.FreePort();
+    private readonly int _hubHttpPort = Cli.FreePort();
+    private readonly int _payerSiloPort = Cli.FreePort();
+    private readonly int _payerHttpPort = Cli.FreePort();
+    private readonly int _initiatorHttpPort = Cli.FreePort();
+
+    public string Household { get; } = "crash-" + Guid.NewGuid().ToString("n")[..8];
+
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "handoff-crash-" + Guid.NewGuid().ToString("n"));
+
+    public CliProcess? Hub { get; private set; }
+
+    public CliProcess? Payer { get; private set; }
+
+    public CliProcess? Initiator { get; private set; }
+
+    public string PayerUrl => $"http://127.0.0.1:{_payerHttpPort}";
+
+    public static async Task<CrashHousehold> StartAsync(string? hubFault = null, string? payerFault = null)
+    {
+        var household = new CrashHousehold();
+        await household.StartHubAsync(hubFault);
+        await Task.WhenAll(household.StartPayerAsync(payerFault), household.StartInitiatorAsync());
+        await household.WaitForAsync(async () => (await household.DevicesOnlineAsync()) == 2, "phone-1 and tv-1 online");
+        return household;
+    }
+
+    public async Task StartHubAsync(string? fault = null)
+    {
+        Hub = await CliProcess.StartAsync(
+            "hub",
+            Environment(fault),
+            "hub", "--household", Household, "--data", DataDirectory, "--silo-port", Port(_hubSiloPort),
+            "--gateway-port", Port(_gatewayPort), "--http-port", Port(_hubHttpPort));
+    }
+
+    public async Task StartPayerAsync(string? fault = null)
+    {
+        Payer = await CliProcess.StartAsync(
+            "payer",
+            Environment(fault),
+            "payer", "--household", Household, "--device", "phone-1", "--pin", Pin, "--hub-silo", $"127.0.0.1:{_hubSiloPort}",
+            "--silo-port", Port(_payerSiloPort), "--http-port", Port(_payerHttpPort));
+    }
+
+    private async Task StartInitiatorAsync()
+    {
+        Initiator = await CliProcess.StartAsync(
+            "initiator", (IReadOnlyDictionary<string, string>?)null,
+            "initiator", "--household", Household, "--device", "tv-1", "--gateway", $"127.0.0.1:{_gatewayPort}", "--http-port", Port(_initiatorHttpPort));
+    }
+
+    /// <summary>Runs <c>handoff</c> against this household.</summary>
+    public Task<CliResult> RunAsync(params string[] args) =>
+        Cli.RunAsync([.. args, "--household", Household, "--gateway", $"127.0.0.1:{_gatewayPort}"]);
+
+    public string PaymentIdOf(string order) => PaymentIds.For(Household, "tv-1", order);
+
+    public Task<CliResult> PayAsync(string order) =>
+        RunAsync("pay", "--from", "tv-1", "--to", "phone-1", "--amount", "9.90", "--currency", "EUR", "--merchant", "Crash Cafe", "--order", order, "--json");
+
+    public Task<CliResult> ApproveAsync(string paymentId) =>
+        RunAsync("approve", paymentId, "--pin", Pin, "--payer-url", PayerUrl, "--json");
+
+    public async Task<int> DevicesOnlineAsync()
+    {
+        var devices = await RunAsync("devices", "--json");
+        return devices.ExitCode == 0 ? devices.Json.EnumerateArray().Count(device => device.GetProperty("online").GetBoolean()) : 0;
+    }
+
+    /// <summary>Waits until the payment is on the phone's sheet (shown, or shown again after recovery).</summary>
+    public async Task WaitForOfferAsync(string paymentId)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(PayerUrl), Timeout = TimeSpan.FromSeconds(5) };
+        await WaitForAsync(
+            async () =>
+            {
+                try
+                {
+                    var offers = await http.GetFromJsonAsync<JsonElement>("/api/offers");
+                    return offers.EnumerateArray().Any(offer => offer.GetProperty("paymentId").GetString() == paymentId);
+                }
+                catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            },
+            $"payment {paymentId} on the phone's sheet");
+    }
+
+    public async Task<JsonElement> WaitForStateAsync(string paymentId, string state)
+    {
+        JsonElement last = default;
+        await WaitForAsync(
+            async () =>
+            {
+                var status = await RunAsync("status", paymentId, "--json");
+                if (status.ExitCode != 0)
+                {
+                    return false;
+                }
+
+                last = status.Json;
+                return last.GetProperty("state").GetString() == state;
+            },
+            $"payment {paymentId} to be {state}");
+        return last;
+    }
+
+    public async Task<JsonElement> LedgerCheckAsync()
+    {
+        var check = await Cli.RunAsync("ledger", "check", "--data", DataDirectory, "--json");
+        Assert.True(check.ExitCode == 0, $"ledger check failed: {check}");
+        return check.Json;
+    }
+
+    public async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}\n--- hub ---\n{Hub?.Output}\n--- payer ---\n{Payer?.Output}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in new[] { Initiator, Payer, Hub })
+        {
+            if (process is not null)
+            {
+                await process.DisposeAsync();
+            }
+        }
+
+        if (Directory.Exists(DataDirectory))
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
+
+    private static Dictionary<string, string> Environment(string? fault)
+    {
+        // Recovery ticks every 2 s instead of 30 s, so the tests see it act quickly.
+        var environment = new Dictionary<string, string> { ["Handoff__RecoveryInterval"] = "00:00:02" };
+        if (fault is not null)
+        {
+            environment["HANDOFF_FAULT_PAUSE"] = fault;
+        }
+
+        return environment;
+    }
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,106 @@
+using Handoff.Grains;
+
+namespace Handoff.Cli.Tests;
+
+/// <summary>
+/// Kill -9 of the hub or of the payer agent at each step of a handoff, then a restart: the payment ends
+/// Completed and charged exactly once, and the ledger check over the SQLite store passes.
+/// </summary>
+public sealed class CrashRecoveryTests
+{
+    [Theory]
+    [InlineData(FaultPoints.OfferedNotSaved)]
+    [InlineData("displayed")]
+    [InlineData(FaultPoints.AuthorizedNotCharged)]
+    [InlineData(FaultPoints.ChargeInFlight)]
+    [InlineData(FaultPoints.ChargedNotCompleted)]
+    public async Task A_hub_killed_at_each_step_restarts_on_its_store_and_the_payment_completes_once(string step)
+    {
+        var pausing = step == "displayed" ? null : step;
+        await using var household = await CrashHousehold.StartAsync(hubFault: pausing);
+        var order = "crash-" + step;
+        var id = household.PaymentIdOf(order);
+
+        if (step == FaultPoints.OfferedNotSaved)
+        {
+            // The hub pauses inside the request: the phone shows the sheet, but Offered is not saved.
+            var paying = household.PayAsync(order);
+            await household.Hub!.WaitForOutputAsync($"fault point {step} reached", TimeSpan.FromSeconds(60));
+            await household.Hub.KillAsync();
+            Assert.NotEqual(0, (await paying).ExitCode);
+        }
+        else
+        {
+            var pay = await household.PayAsync(order);
+            Assert.True(pay.ExitCode == 0, pay.ToString());
+            await household.WaitForOfferAsync(id);
+            if (pausing is null)
+            {
+                await household.Hub!.KillAsync();
+            }
+            else
+            {
+                var approving = household.ApproveAsync(id);
+                await household.Hub!.WaitForOutputAsync($"fault point {step} reached", TimeSpan.FromSeconds(60));
+                await household.Hub.KillAsync();
+                await approving;
+            }
+        }
+
+        await household.StartHubAsync();
+
+        // The store kept the devices and the payment; the phone rejoins by itself.
+        await household.WaitForAsync(async () => await household.DevicesOnlineAsync() == 2, "both devices online after the hub restart");
+        var recovered = await household.RunAsync("status", id, "--json");
+        Assert.True(recovered.ExitCode == 0, recovered.ToString());
+        if (recovered.Json.GetProperty("state").GetString() != "Completed")
+        {
+            await household.WaitForOfferAsync(id);
+            var approved = await household.ApproveAsync(id);
+            Assert.True(approved.ExitCode == 0, approved.ToString());
+        }
+
+        var completed = await household.WaitForStateAsync(id, "Completed");
+        Assert.Equal(1, completed.GetProperty("history").EnumerateArray().Count(step => step.GetProperty("to").GetString() == "Completed"));
+        var ledger = await household.LedgerCheckAsync();
+        Assert.Equal(1, ledger.GetProperty("charges").GetInt32());
+        Assert.Equal(9.90m, ledger.GetProperty("chargedByCurrency").GetProperty("EUR").GetDecimal());
+    }
+
+    [Theory]
+    [InlineData("displayed")]
+    [InlineData(FaultPoints.ApprovedNotSent)]
+    public async Task A_payer_agent_killed_at_each_step_gets_the_sheet_back_and_the_payment_completes_once(string step)
+    {
+        var pausing = step == "displayed" ? null : step;
+        await using var household = await CrashHousehold.StartAsync(payerFault: pausing);
+        var order = "payer-crash-" + step;
+        var id = household.PaymentIdOf(order);
+        var pay = await household.PayAsync(order);
+        Assert.True(pay.ExitCode == 0, pay.ToString());
+        await household.WaitForOfferAsync(id);
+
+        if (pausing is null)
+        {
+            await household.Payer!.KillAsync();
+        }
+        else
+        {
+            var approving = household.ApproveAsync(id);
+            await household.Payer!.WaitForOutputAsync($"fault point {step} reached", TimeSpan.FromSeconds(60));
+            await household.Payer.KillAsync();
+            Assert.NotEqual(0, (await approving).ExitCode);
+        }
+
+        Assert.Equal("Displayed", (await household.RunAsync("status", id, "--json")).Json.GetProperty("state").GetString());
+        await household.StartPayerAsync();
+
+        // Recovery offers the payment again to the restarted phone; the person verifies it there.
+        await household.WaitForOfferAsync(id);
+        var approved = await household.ApproveAsync(id);
+        Assert.True(approved.ExitCode == 0, approved.ToString());
+        Assert.Equal("Completed", approved.Json.GetProperty("state").GetString());
+        var ledger = await household.LedgerCheckAsync();
+        Assert.Equal(1, ledger.GetProperty("charges").GetInt32());
+    }
+}
