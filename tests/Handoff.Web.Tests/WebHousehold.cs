@@ -88,6 +88,8 @@ public sealed class WebHousehold : IAsyncLifetime
                 await File.WriteAllTextAsync(Path.Combine(Screens.ArtifactsDirectory, $"{process.Name}.log"), process.Output);
             }
         }
+
+        Directory.Delete(Cli.WorkDirectory, recursive: true);
     }
 
     /// <summary>Starts one more payer agent of this household, carrying <paramref name="deviceId"/>.</summary>
