@@ -17,14 +17,14 @@ public sealed record InitiatorAgentSettings(
     DeviceKind Kind,
     IReadOnlyList<string> Gateways,
     int HttpPort,
-    string ClusterId = "handoff");
+    Action<IClientBuilder>? Clustering = null);
 
 /// <summary>A TV, tablet or car: an Orleans client with the SDK, its presence and a local checkout API.</summary>
 public static class InitiatorAgentHost
 {
     public static WebApplication Build(InitiatorAgentSettings settings)
     {
-        var gateways = settings.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray();
+        var gateways = settings.Clustering is null ? settings.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray() : [];
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls($"http://127.0.0.1:{settings.HttpPort}");
         builder.Logging.ClearProviders();
@@ -41,11 +41,19 @@ public static class InitiatorAgentHost
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         builder.UseOrleansClient(client =>
         {
-            client.UseStaticClustering(gateways);
+            if (settings.Clustering is { } clustering)
+            {
+                clustering(client);
+            }
+            else
+            {
+                client.UseStaticClustering(gateways);
+            }
+
             client.Configure<ClusterOptions>(cluster =>
             {
-                cluster.ClusterId = settings.ClusterId;
-                cluster.ServiceId = settings.ClusterId;
+                cluster.ClusterId = Households.ClusterIdOf(settings.HouseholdId);
+                cluster.ServiceId = Households.ServiceId;
             });
             client.UseConnectionRetryFilter(async (_, token) =>
             {

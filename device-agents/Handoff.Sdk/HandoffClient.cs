@@ -50,16 +50,24 @@ public sealed class HandoffClient : IAsyncDisposable
             throw new ValidationException("deviceId", "is required to connect");
         }
 
-        var gateways = options.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray();
+        var gateways = options.Clustering is null ? options.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray() : [];
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client =>
         {
-            client.UseStaticClustering(gateways);
+            if (options.Clustering is { } clustering)
+            {
+                clustering(client);
+            }
+            else
+            {
+                client.UseStaticClustering(gateways);
+            }
+
             client.Configure<ClusterOptions>(cluster =>
             {
-                cluster.ClusterId = options.ClusterId;
-                cluster.ServiceId = options.ClusterId;
+                cluster.ClusterId = options.ClusterId ?? Households.ClusterIdOf(options.HouseholdId);
+                cluster.ServiceId = Households.ServiceId;
             });
             client.UseConnectionRetryFilter(async (exception, token) =>
             {
@@ -80,7 +88,7 @@ public sealed class HandoffClient : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             throw new HandoffException(
                 ErrorCodes.Unavailable,
-                $"cannot reach the household gateway at {string.Join(", ", options.Gateways)} within {options.ConnectTimeout.TotalSeconds:0}s; is the hub running?",
+                $"cannot reach the household gateway at {(options.Clustering is null ? string.Join(", ", options.Gateways) : "the cluster's gateways")} within {options.ConnectTimeout.TotalSeconds:0}s; is the hub running?",
                 exception);
         }
 

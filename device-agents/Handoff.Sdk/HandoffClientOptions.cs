@@ -1,4 +1,5 @@
 using System.Net;
+using Handoff.Contracts;
 
 namespace Handoff.Sdk;
 
@@ -16,8 +17,14 @@ public sealed class HandoffClientOptions
     /// <summary>Gateways of the household's hub silos, as <c>host:port</c>.</summary>
     public IList<string> Gateways { get; } = [DefaultGateway];
 
-    /// <summary>The Orleans cluster id the household's silos use.</summary>
-    public string ClusterId { get; set; } = "handoff";
+    /// <summary>The Orleans cluster id the household's silos use [default: the household's own].</summary>
+    public string? ClusterId { get; set; }
+
+    /// <summary>
+    /// Finds the gateways some other way than <see cref="Gateways"/> (for example, a cluster's membership
+    /// table); when set, <see cref="Gateways"/> is ignored.
+    /// </summary>
+    public Action<IClientBuilder>? Clustering { get; set; }
 
     /// <summary>How long <see cref="HandoffClient.ConnectAsync"/> keeps trying to reach a gateway.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);

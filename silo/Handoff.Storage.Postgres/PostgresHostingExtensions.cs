@@ -15,16 +15,26 @@ public static class PostgresHostingExtensions
     /// <see cref="HandoffOptions.StorageName"/> and for reminders. The database must already carry
     /// the schema (<see cref="PostgresSchema.EnsureAsync"/>).
     /// </summary>
-    public static ISiloBuilder UseHandoffPostgres(this ISiloBuilder silo, string connectionString)
+    public static ISiloBuilder UseHandoffPostgres(this ISiloBuilder silo, string connectionString) =>
+        silo.UseHandoffPostgresClustering(connectionString).AddHandoffPostgresStorage(connectionString);
+
+    /// <summary>Membership only: what a payer silo of a PostgreSQL cluster needs (its durable grains live on hubs).</summary>
+    public static ISiloBuilder UseHandoffPostgresClustering(this ISiloBuilder silo, string connectionString)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-
-        silo.UseAdoNetClustering(options =>
+        return silo.UseAdoNetClustering(options =>
         {
             options.Invariant = Invariant;
             options.ConnectionString = connectionString;
         });
+    }
+
+    /// <summary>The grain storage named <see cref="HandoffOptions.StorageName"/> and reminders: what a hub adds to clustering.</summary>
+    public static ISiloBuilder AddHandoffPostgresStorage(this ISiloBuilder silo, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
 
         // The serializer is left to the host: the lead configures it through the storage options.
         silo.AddAdoNetGrainStorage(HandoffOptions.StorageName, (AdoNetGrainStorageOptions options) =>

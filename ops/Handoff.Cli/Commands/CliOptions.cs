@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Handoff.Contracts;
 using Handoff.Silo.Hosting;
+using Handoff.Storage.Postgres;
 
 namespace Handoff.Cli.Commands;
 
@@ -47,7 +48,8 @@ internal static class CliOptions
 
     public static readonly Option<string?> Postgres = new("--postgres")
     {
-        Description = "PostgreSQL connection string of a cluster's store [env HANDOFF_POSTGRES]",
+        Description = "Cluster mode: the PostgreSQL connection string of the household's cluster [env HANDOFF_POSTGRES]",
+        Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_POSTGRES"),
     };
 
@@ -56,8 +58,16 @@ internal static class CliOptions
     {
         "sqlite" => HubStorage.Sqlite(parsed.GetValue(DataDirectory)!),
         "memory" => HubStorage.Memory,
+        "postgres" => HubStorage.Postgres(parsed.GetValue(Postgres)
+            ?? throw new ValidationException("postgres", "--storage postgres needs --postgres CONNECTION or HANDOFF_POSTGRES")),
         var other => throw new ValidationException("storage", $"'{other}' is not one of sqlite, memory, postgres"),
     };
+
+    /// <summary>With <c>--postgres</c>, clients find the gateways in the cluster's membership table; otherwise they use <c>--gateway</c>.</summary>
+    public static Action<IClientBuilder>? ClusteringFrom(ParseResult parsed) =>
+        parsed.GetValue(Postgres) is { Length: > 0 } database
+            ? client => client.UseHandoffPostgresClustering(database)
+            : null;
 
     /// <summary>Set by <c>handoff up</c> on its children: they exit when it does.</summary>
     public static readonly Option<int?> ParentPid = new("--parent-pid") { Hidden = true };

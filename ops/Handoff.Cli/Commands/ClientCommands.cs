@@ -114,6 +114,7 @@ internal static class ClientCommands
             };
             options.Gateways.Clear();
             options.Gateways.Add(parsed.GetValue(CliOptions.Gateway)!);
+            options.Clustering = CliOptions.ClusteringFrom(parsed);
             await using var client = await HandoffClient.ConnectAsync(options, cancellation);
             return await body(client, output);
         });

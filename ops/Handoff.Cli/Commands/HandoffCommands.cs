@@ -15,6 +15,7 @@ internal static class HandoffCommands
             CliOptions.Household,
             CliOptions.Gateway,
             CliOptions.Json,
+            CliOptions.Postgres,
         };
         root.Subcommands.Add(UpCommand.Create());
         foreach (var command in ServeCommands.Create())
@@ -33,6 +34,7 @@ internal static class HandoffCommands
         }
 
         root.Subcommands.Add(LedgerCommands.Create());
+        root.Subcommands.Add(DbCommands.Create());
 
         return root;
     }

@@ -13,7 +13,6 @@ internal static class LedgerCommands
         var check = new Command("check", "Verify over the durable store: money conserved, no double charge, one charge per Completed payment, no orphan charge.")
         {
             CliOptions.DataDirectory,
-            CliOptions.Postgres,
         };
         check.SetAction((parsed, cancellation) =>
         {

@@ -5,6 +5,7 @@ using Handoff.Contracts;
 using Handoff.InitiatorAgent;
 using Handoff.PayerAgent;
 using Handoff.Silo.Hosting;
+using Handoff.Storage.Postgres;
 using Microsoft.AspNetCore.Builder;
 
 namespace Handoff.Cli.Commands;
@@ -38,9 +39,22 @@ internal static class ServeCommands
         };
         command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
         {
+            var household = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household");
             var address = ParseAddress(parsed.GetValue(Address)!);
-            var network = new HouseholdNetwork(address, parsed.GetValue(siloPort), parsed.GetValue(gatewayPort), HubSiloEndpoint: null);
             var storage = CliOptions.HubStorageFrom(parsed);
+            if (storage.Kind == HubStorageKind.Postgres)
+            {
+                // A hub creates or upgrades the schema it needs; concurrent hubs serialize on an advisory lock.
+                await PostgresSchema.EnsureAsync(storage.ConnectionString!, cancellation);
+            }
+
+            var network = new HouseholdNetwork(
+                address,
+                parsed.GetValue(siloPort),
+                parsed.GetValue(gatewayPort),
+                HubSiloEndpoint: null,
+                Households.ClusterIdOf(household),
+                storage.Kind == HubStorageKind.Postgres ? storage.ConnectionString : null);
             var app = HubHost.Build(new HubSettings(network, parsed.GetValue(httpPort), storage));
             return await ServeAsync(
                 app,
@@ -91,7 +105,14 @@ internal static class ServeCommands
                 .Select(id => new PayerDevice(id, ids.Length == 1 ? parsed.GetValue(name) ?? id : id, parsed.GetValue(kind), thePin))
                 .ToArray();
             var address = ParseAddress(parsed.GetValue(Address)!);
-            var network = new HouseholdNetwork(address, parsed.GetValue(siloPort), 0, Sdk.HandoffClientOptions.ParseEndpoint(parsed.GetValue(hubSilo)!));
+            var postgres = parsed.GetValue(CliOptions.Postgres);
+            var network = new HouseholdNetwork(
+                address,
+                parsed.GetValue(siloPort),
+                0,
+                postgres is null ? Sdk.HandoffClientOptions.ParseEndpoint(parsed.GetValue(hubSilo)!) : null,
+                Households.ClusterIdOf(household),
+                postgres);
             var settings = new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort));
             using var stop = StopToken(parsed.GetValue(CliOptions.ParentPid), cancellation);
             await PayerAgentRunner.RunAsync(
@@ -124,7 +145,8 @@ internal static class ServeCommands
                 parsed.GetValue(name) ?? id,
                 parsed.GetValue(kind),
                 [parsed.GetValue(CliOptions.Gateway)!],
-                parsed.GetValue(httpPort));
+                parsed.GetValue(httpPort),
+                CliOptions.ClusteringFrom(parsed));
             return await ServeAsync(
                 InitiatorAgentHost.Build(settings),
                 $"initiator ready: {id} via gateway {settings.Gateways[0]}, API http://127.0.0.1:{settings.HttpPort}",

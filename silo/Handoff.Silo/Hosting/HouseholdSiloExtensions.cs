@@ -1,3 +1,4 @@
+using Handoff.Contracts;
 using System.Net;
 using Handoff.Grains;
 using Handoff.Grains.Hosting;
@@ -5,6 +6,7 @@ using Handoff.Grains.Payer;
 using Handoff.Grains.Placement;
 using Handoff.Grains.Reminders;
 using Handoff.Silo.Storage;
+using Handoff.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -33,7 +35,12 @@ public static class HouseholdSiloExtensions
                 silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
                 break;
             case HubStorageKind.Postgres:
-                throw new NotSupportedException("PostgreSQL storage is configured by AddHandoffPostgres");
+                // Clustering comes from UseHouseholdNetwork (the network names the same database).
+                silo.AddHandoffPostgresStorage(storage.ConnectionString!);
+                silo.Services.PostConfigure<AdoNetGrainStorageOptions>(
+                    HandoffOptions.StorageName,
+                    options => options.GrainStorageSerializer = new JsonGrainStateSerializer());
+                break;
             default:
                 silo.AddMemoryGrainStorage(HandoffOptions.StorageName);
                 silo.AddReminders();
@@ -82,9 +89,16 @@ public static class HouseholdSiloExtensions
         silo.Configure<ClusterOptions>(cluster =>
         {
             cluster.ClusterId = network.ClusterId;
-            cluster.ServiceId = network.ClusterId;
+            cluster.ServiceId = Households.ServiceId;
         });
         silo.ConfigureEndpoints(network.Address, network.SiloPort, network.GatewayPort, listenOnAnyHostAddress: false);
+        if (network.Postgres is { } database)
+        {
+            // Cluster mode: membership in PostgreSQL, any number of hubs and payer silos.
+            silo.UseHandoffPostgresClustering(database);
+            return silo;
+        }
+
         silo.UseDevelopmentClustering(network.HubSiloEndpoint ?? new IPEndPoint(network.Address, network.SiloPort));
         if (network.HubSiloEndpoint is not null)
         {
@@ -97,6 +111,13 @@ public static class HouseholdSiloExtensions
     }
 }
 
-/// <summary>Where one silo listens and how it finds the hub.</summary>
-/// <param name="HubSiloEndpoint">The hub's silo endpoint; null for the hub itself.</param>
-public sealed record HouseholdNetwork(IPAddress Address, int SiloPort, int GatewayPort, IPEndPoint? HubSiloEndpoint, string ClusterId = "handoff");
+/// <summary>Where one silo listens and how it finds the rest of the household.</summary>
+/// <param name="HubSiloEndpoint">Embedded mode: the hub's silo endpoint; null for the hub itself.</param>
+/// <param name="Postgres">Cluster mode: the PostgreSQL database whose membership table every silo uses.</param>
+public sealed record HouseholdNetwork(
+    IPAddress Address,
+    int SiloPort,
+    int GatewayPort,
+    IPEndPoint? HubSiloEndpoint,
+    string ClusterId,
+    string? Postgres = null);
