@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
-# Runs every test of the solution in Release, after making sure what the tests need is installed.
+# Runs every test of the solution in Release. First makes sure what the tests need is on the machine:
+# PostgreSQL server binaries (the cluster-mode tests start a real server) and Chromium (the browser
+# tests); as root it installs what is missing with apt-get, otherwise it says what to install.
 # Prints a closing line "N passed, N failed, N skipped"; exits non-zero when anything failed.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 
 if ! command -v dotnet >/dev/null 2>&1; then
-  echo "error: the .NET 10 SDK (dotnet) is required: https://dot.net" >&2
+  echo "error: the .NET 10 SDK (dotnet) is required" >&2
   exit 1
+fi
+
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+if (( ${#missing[@]} > 0 )); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]}…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+      || { echo "error: could not install ${missing[*]} with apt-get" >&2; exit 1; }
+  else
+    echo "error: the tests need ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# PostgreSQL refuses to run as root; the test fixture runs it as the postgres user.
+if [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin postgres
 fi
 
 log="$(mktemp)"

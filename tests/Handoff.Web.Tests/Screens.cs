@@ -4,7 +4,7 @@ namespace Handoff.Web.Tests;
 
 /// <summary>
 /// Screenshots of the two devices' pages at the key moments of a test: each page alone and the pair side by side,
-/// in bin/…/artifacts; the pairs are also copied to docs/screenshots for the README.
+/// in bin/…/artifacts; with HANDOFF_UPDATE_SCREENSHOTS=1 the pairs are also copied to docs/screenshots for the README.
 /// </summary>
 public static class Screens
 {
@@ -52,6 +52,12 @@ public static class Screens
 
     private static void Publish(string file)
     {
+        // Only on request: every run's ids and times differ, and a test run should not rewrite the docs.
+        if (Environment.GetEnvironmentVariable("HANDOFF_UPDATE_SCREENSHOTS") != "1")
+        {
+            return;
+        }
+
         Directory.CreateDirectory(DocsDirectory);
         File.Copy(file, Path.Combine(DocsDirectory, Path.GetFileName(file)), overwrite: true);
     }
