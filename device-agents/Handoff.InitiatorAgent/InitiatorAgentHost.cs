@@ -1,5 +1,7 @@
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Handoff.Sdk;
+using Handoff.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,7 +19,9 @@ public sealed record InitiatorAgentSettings(
     DeviceKind Kind,
     IReadOnlyList<string> Gateways,
     int HttpPort,
-    Action<IClientBuilder>? Clustering = null);
+    Action<IClientBuilder>? Clustering = null,
+    string KeysFolder = DeviceKeyFile.DefaultFolder,
+    string? PairingCode = null);
 
 /// <summary>A TV, tablet or car: an Orleans client with the SDK, its presence and a local checkout API.</summary>
 public static class InitiatorAgentHost
@@ -55,6 +59,8 @@ public static class InitiatorAgentHost
                 cluster.ClusterId = Households.ClusterIdOf(settings.HouseholdId);
                 cluster.ServiceId = Households.ServiceId;
             });
+            client.AddActivityPropagation();
+            client.Services.AddHandoffTelemetry($"initiator {settings.DeviceId}", client.Configuration);
             client.UseConnectionRetryFilter(async (_, token) =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), token);
@@ -62,8 +68,13 @@ public static class InitiatorAgentHost
             });
         });
         builder.Services.AddSingleton(settings);
+        var keys = new KeyRingSigner();
+        keys.Add(settings.DeviceId, DeviceKeyFile.Exists(settings.KeysFolder, settings.DeviceId)
+            ? DeviceKeyFile.Load(settings.KeysFolder, settings.DeviceId)
+            : DeviceKeyFile.Create(settings.KeysFolder, settings.DeviceId));
+        builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(provider =>
-            new HandoffClient(provider.GetRequiredService<IClusterClient>(), settings.HouseholdId, settings.DeviceId));
+            new HandoffClient(provider.GetRequiredService<IClusterClient>(), settings.HouseholdId, settings.DeviceId, keys));
         builder.Services.AddSingleton<PaymentTracker>();
         builder.Services.AddHostedService<Presence>();
         var app = builder.Build();

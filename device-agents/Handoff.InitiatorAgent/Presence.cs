@@ -1,4 +1,5 @@
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Handoff.Sdk;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,6 +10,7 @@ namespace Handoff.InitiatorAgent;
 internal sealed partial class Presence(
     InitiatorAgentSettings settings,
     HandoffClient handoff,
+    KeyRingSigner keys,
     TimeProvider time,
     ILogger<Presence> logger) : BackgroundService
 {
@@ -23,7 +25,7 @@ internal sealed partial class Presence(
             {
                 if (!registered)
                 {
-                    await handoff.RegisterAsync(settings.DisplayName, settings.Kind);
+                    await EnsurePairedAsync();
                     registered = true;
                     LogRegistered(logger, settings.DeviceId, settings.HouseholdId);
                 }
@@ -35,6 +37,7 @@ internal sealed partial class Presence(
             catch (HandoffException refused)
             {
                 LogRefused(logger, settings.DeviceId, refused.Message);
+                Console.Error.WriteLine($"initiator: {refused.Message}");
                 return;
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
@@ -45,6 +48,23 @@ internal sealed partial class Presence(
             await Task.Delay(registered ? Interval : TimeSpan.FromSeconds(1), time, stoppingToken)
                 .ContinueWith(static _ => { }, TaskScheduler.Default);
         }
+    }
+
+    private async Task EnsurePairedAsync()
+    {
+        var publicKey = keys.PublicKeyOf(settings.DeviceId);
+        var devices = await handoff.ListDevicesAsync();
+        if (devices.Any(device => device.DeviceId == settings.DeviceId && device.PublicKey is { } known && known.AsSpan().SequenceEqual(publicKey)))
+        {
+            return;
+        }
+
+        if (settings.PairingCode is not { } code)
+        {
+            throw new ForbiddenException($"device '{settings.DeviceId}' is not paired with household '{settings.HouseholdId}': get a code on the hub (handoff pair) and start with --pair CODE");
+        }
+
+        await handoff.PairAsync(code, settings.DisplayName, settings.Kind, DeviceRole.Initiator, publicKey);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} registered with household {HouseholdId}")]

@@ -4,7 +4,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Handoff.PayerAgent;
 
-/// <summary>Registers the agent's devices with the household once the silo has joined, retrying until the hub answers.</summary>
+/// <summary>
+/// Once the silo has joined, makes sure each carried device is paired with the household: with a
+/// pairing code when it is not (or no longer with this key), retrying while the hub is not reachable.
+/// </summary>
 internal sealed partial class DeviceRegistrar(
     PayerAgentSettings settings,
     IGrainFactory grains,
@@ -19,14 +22,14 @@ internal sealed partial class DeviceRegistrar(
             {
                 try
                 {
-                    await grains.GetGrain<IDeviceGrain>(device.Id).RegisterAsync(device.ToRegistration(settings.HouseholdId));
-                    LogRegistered(logger, device.Id, settings.HouseholdId);
+                    await EnsurePairedAsync(device);
                     break;
                 }
                 catch (HandoffException refused)
                 {
                     LogRefused(logger, device.Id, refused.Message);
-                    return;
+                    Console.Error.WriteLine($"payer: device {device.Id} refused: {refused.Message}");
+                    break;
                 }
                 catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -37,8 +40,29 @@ internal sealed partial class DeviceRegistrar(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} registered with household {HouseholdId}")]
-    private static partial void LogRegistered(ILogger logger, string deviceId, string householdId);
+    private async Task EnsurePairedAsync(Silo.Hosting.PayerDevice device)
+    {
+        var status = await grains.GetGrain<IDeviceGrain>(device.Id).GetStatusAsync();
+        if (status is not null && status.HouseholdId == settings.HouseholdId && status.PublicKey is { } known && known.AsSpan().SequenceEqual(device.PublicKey))
+        {
+            LogPaired(logger, device.Id, settings.HouseholdId);
+            return;
+        }
+
+        if (settings.PairingCodes?.GetValueOrDefault(device.Id) is not { } code)
+        {
+            throw new ForbiddenException($"not paired with household '{settings.HouseholdId}': get a code on the hub (handoff pair) and start with --pair CODE");
+        }
+
+        await grains.GetGrain<IHouseholdGrain>(settings.HouseholdId).PairDeviceAsync(code, device.ToRegistration(settings.HouseholdId), device.PublicKey);
+        LogPairedNow(logger, device.Id, settings.HouseholdId);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} is paired with household {HouseholdId}")]
+    private static partial void LogPaired(ILogger logger, string deviceId, string householdId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} paired with household {HouseholdId}")]
+    private static partial void LogPairedNow(ILogger logger, string deviceId, string householdId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Device {DeviceId} was refused by the household: {Reason}")]
     private static partial void LogRefused(ILogger logger, string deviceId, string reason);

@@ -1,4 +1,5 @@
 using Handoff.Silo.Hosting;
+using Handoff.Silo.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -6,7 +7,13 @@ using Microsoft.Extensions.Hosting;
 namespace Handoff.PayerAgent;
 
 /// <summary>What a payer agent carries and where it listens.</summary>
-public sealed record PayerAgentSettings(string HouseholdId, IReadOnlyList<PayerDevice> Devices, HouseholdNetwork Network, int HttpPort);
+/// <param name="PairingCodes">Codes to join the household with, by device id, for devices not yet paired.</param>
+public sealed record PayerAgentSettings(
+    string HouseholdId,
+    IReadOnlyList<PayerDevice> Devices,
+    HouseholdNetwork Network,
+    int HttpPort,
+    IReadOnlyDictionary<string, string>? PairingCodes = null);
 
 /// <summary>A phone or watch: a silo carrying its devices' payment programs, plus the local sheet API.</summary>
 public static class PayerAgentHost
@@ -14,7 +21,8 @@ public static class PayerAgentHost
     public static WebApplication Build(PayerAgentSettings settings)
     {
         var builder = HouseholdHostDefaults.CreateBuilder("127.0.0.1", settings.HttpPort);
-        builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffPayer(settings.Devices));
+        builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffPayer(settings.Devices)
+            .AddHandoffSiloTelemetry("payer " + string.Join(",", settings.Devices.Select(device => device.Id))));
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<SiloLoss>();
         builder.Services.AddSingleton<IFatalErrorHandler>(provider => provider.GetRequiredService<SiloLoss>());

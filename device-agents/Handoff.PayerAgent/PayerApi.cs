@@ -28,6 +28,9 @@ internal static class PayerApi
             return await OnDeviceAsync(paymentId, board, grains, ability => ability.ApproveWithPinAsync(paymentId, pin));
         });
 
+        app.MapPost("/api/offers/{paymentId}/approve-biometric", (string paymentId, PaymentSheetBoard board, IGrainFactory grains) =>
+            OnDeviceAsync(paymentId, board, grains, ability => ability.ApproveWithBiometricAsync(paymentId)));
+
         app.MapPost("/api/offers/{paymentId}/decline", (string paymentId, PaymentSheetBoard board, IGrainFactory grains) =>
             OnDeviceAsync(paymentId, board, grains, ability => ability.DeclineAsync(paymentId)));
     }

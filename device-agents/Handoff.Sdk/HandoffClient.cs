@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
+using Handoff.Contracts.Validation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,19 +20,22 @@ public sealed class HandoffClient : IAsyncDisposable
     private readonly IClusterClient _cluster;
     private readonly IHost? _ownedHost;
 
-    /// <summary>Wraps a cluster client the app already runs.</summary>
-    public HandoffClient(IClusterClient cluster, string householdId, string deviceId)
-        : this(cluster, householdId, deviceId, ownedHost: null)
+    private readonly IDeviceSigner? _signer;
+
+    /// <summary>Wraps a cluster client the app already runs; <paramref name="signer"/> holds this device's key.</summary>
+    public HandoffClient(IClusterClient cluster, string householdId, string deviceId, IDeviceSigner? signer = null)
+        : this(cluster, householdId, deviceId, signer, ownedHost: null)
     {
     }
 
-    private HandoffClient(IClusterClient cluster, string householdId, string deviceId, IHost? ownedHost)
+    private HandoffClient(IClusterClient cluster, string householdId, string deviceId, IDeviceSigner? signer, IHost? ownedHost)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(householdId);
         ArgumentException.ThrowIfNullOrWhiteSpace(deviceId);
         _cluster = cluster;
         HouseholdId = householdId;
         DeviceId = deviceId;
+        _signer = signer;
         _ownedHost = ownedHost;
     }
 
@@ -39,7 +44,7 @@ public sealed class HandoffClient : IAsyncDisposable
     public string DeviceId { get; }
 
     /// <summary>The same connection, acting as another device of the household.</summary>
-    public HandoffClient As(string deviceId) => new(_cluster, HouseholdId, deviceId);
+    public HandoffClient As(string deviceId, IDeviceSigner? signer = null) => new(_cluster, HouseholdId, deviceId, signer ?? _signer);
 
     /// <summary>Connects to the household's gateways, or fails with <see cref="ErrorCodes.Unavailable"/>.</summary>
     public static async Task<HandoffClient> ConnectAsync(HandoffClientOptions options, CancellationToken cancellationToken = default)
@@ -92,11 +97,11 @@ public sealed class HandoffClient : IAsyncDisposable
                 exception);
         }
 
-        return new HandoffClient(host.Services.GetRequiredService<IClusterClient>(), options.HouseholdId, options.DeviceId, host);
+        return new HandoffClient(host.Services.GetRequiredService<IClusterClient>(), options.HouseholdId, options.DeviceId, options.Signer, host);
     }
 
-    /// <summary>Registers this device with the household (idempotent).</summary>
-    public Task<DeviceStatus> RegisterAsync(string displayName, DeviceKind kind, DeviceRole role = DeviceRole.Initiator, DeviceCapabilities? capabilities = null)
+    /// <summary>Joins the household as this device with a pairing code, sending only the public half of its key.</summary>
+    public Task<DeviceStatus> PairAsync(string code, string displayName, DeviceKind kind, DeviceRole role, byte[] publicKey)
     {
         Stamp();
         var registration = new DeviceRegistration(
@@ -105,8 +110,29 @@ public sealed class HandoffClient : IAsyncDisposable
             displayName,
             kind,
             role,
-            capabilities ?? (role == DeviceRole.Payer ? DeviceCapabilities.Payer : DeviceCapabilities.Initiator));
-        return _cluster.GetGrain<IDeviceGrain>(DeviceId).RegisterAsync(registration);
+            role == DeviceRole.Payer ? DeviceCapabilities.Payer : DeviceCapabilities.Initiator);
+        return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).PairDeviceAsync(code, registration, publicKey);
+    }
+
+    /// <summary>A new one-time pairing code for the household (needs the hub's admin token).</summary>
+    public Task<PairingCode> CreatePairingCodeAsync(string adminToken)
+    {
+        Stamp();
+        return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).CreatePairingCodeAsync(adminToken);
+    }
+
+    /// <summary>Renames a device of the household (needs the hub's admin token).</summary>
+    public Task<DeviceStatus> RenameDeviceAsync(string adminToken, string deviceId, string displayName)
+    {
+        Stamp();
+        return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).RenameDeviceAsync(adminToken, deviceId, displayName);
+    }
+
+    /// <summary>Removes a device from the household: it can do nothing any more (needs the hub's admin token).</summary>
+    public Task RemoveDeviceAsync(string adminToken, string deviceId)
+    {
+        Stamp();
+        return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).RemoveDeviceAsync(adminToken, deviceId);
     }
 
     /// <summary>Tells the household this device is present.</summary>
@@ -141,9 +167,11 @@ public sealed class HandoffClient : IAsyncDisposable
     public Task<PaymentSnapshot> RequestPaymentAsync(PaymentInfo info, string payerDeviceId, string? orderKey = null, TimeSpan? expiresIn = null)
     {
         ArgumentNullException.ThrowIfNull(info);
+        PaymentRules.Check(info);
         Stamp();
         orderKey ??= Guid.NewGuid().ToString("n");
         var input = new PaymentRequestInput(HouseholdId, DeviceId, payerDeviceId, orderKey, info, expiresIn);
+        input = input with { Signature = Sign(Signing.Request(input)) };
         return Payment(PaymentIds.For(HouseholdId, DeviceId, orderKey)).CreateAsync(input);
     }
 
@@ -158,7 +186,7 @@ public sealed class HandoffClient : IAsyncDisposable
     public Task<PaymentSnapshot> CancelAsync(string paymentId)
     {
         Stamp();
-        return Payment(paymentId).CancelAsync(DeviceId);
+        return Payment(paymentId).CancelAsync(DeviceId, Sign(Signing.Cancel(paymentId, DeviceId)));
     }
 
     /// <summary>The payment now, then every change as it happens, ending with its terminal state.</summary>
@@ -248,6 +276,12 @@ public sealed class HandoffClient : IAsyncDisposable
     private IPaymentRequestGrain Payment(string paymentId) => _cluster.GetGrain<IPaymentRequestGrain>(paymentId);
 
     private void Stamp() => CallerContext.Set(HouseholdId, DeviceId);
+
+    // Without this device's key the household refuses the request; say so here rather than send it unsigned.
+    private byte[] Sign(byte[] statement) =>
+        _signer is not null && _signer.Holds(DeviceId)
+            ? _signer.Sign(DeviceId, statement)
+            : throw new ForbiddenException($"no key for device '{DeviceId}' here: requests must be signed by a paired device");
 
     private sealed class Observer(ChannelWriter<PaymentSnapshot> writer) : IPaymentObserver
     {

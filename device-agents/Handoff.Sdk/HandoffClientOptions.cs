@@ -1,5 +1,6 @@
 using System.Net;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 
 namespace Handoff.Sdk;
 
@@ -25,6 +26,9 @@ public sealed class HandoffClientOptions
     /// table); when set, <see cref="Gateways"/> is ignored.
     /// </summary>
     public Action<IClientBuilder>? Clustering { get; set; }
+
+    /// <summary>Holds this device's private key, to sign its requests (see <see cref="DeviceKeyFile"/>).</summary>
+    public IDeviceSigner? Signer { get; set; }
 
     /// <summary>How long <see cref="HandoffClient.ConnectAsync"/> keeps trying to reach a gateway.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -12,7 +12,7 @@ public static class DeviceIds
 
     /// <summary>Throws a <see cref="ValidationException"/> naming <paramref name="field"/> unless <paramref name="id"/> is valid.</summary>
     public static string Require(string? id, string field) =>
-        string.IsNullOrEmpty(id) ? throw new ValidationException(field, "is required")
+        string.IsNullOrEmpty(id) ? throw new ValidationException(field, "is required", ErrorCodes.MissingField)
         : IsValid(id) ? id
-        : throw new ValidationException(field, $"'{id}' must be 1-64 letters, digits, '-', '_', '.' or ':'");
+        : throw new ValidationException(field, $"'{id}' must be 1-64 letters, digits, '-', '_', '.' or ':'", ErrorCodes.InvalidId);
 }

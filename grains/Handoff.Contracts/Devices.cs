@@ -60,4 +60,9 @@ public sealed record DeviceStatus(
     [property: Id(4)] DeviceRole Role,
     [property: Id(5)] DeviceCapabilities Capabilities,
     [property: Id(6)] bool Online,
-    [property: Id(7)] DateTimeOffset RegisteredAt);
+    [property: Id(7)] DateTimeOffset RegisteredAt,
+    [property: Id(8)] byte[]? PublicKey = null);
+
+/// <summary>A one-time code that lets one new device join a household.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.PairingCode")]
+public sealed record PairingCode([property: Id(0)] string Code, [property: Id(1)] DateTimeOffset ExpiresAt, [property: Id(2)] int Tries);

@@ -17,6 +17,26 @@ public static class ErrorCodes
     public const string Unavailable = "unavailable";
     public const string WrongPin = "wrong_pin";
     public const string NotPending = "not_pending";
+    public const string Locked = "locked";
+
+    // Refusals of malformed payment requests: each names the field in its message.
+    public const string InvalidJson = "invalid_json";
+    public const string MissingField = "missing_field";
+    public const string WrongType = "wrong_type";
+    public const string InvalidAmount = "invalid_amount";
+    public const string NonPositiveAmount = "non_positive_amount";
+    public const string InvalidCurrency = "invalid_currency";
+    public const string UnknownCurrency = "unknown_currency";
+    public const string TooManyDecimals = "too_many_decimals";
+    public const string ItemsMismatch = "items_mismatch";
+    public const string TooLong = "too_long";
+    public const string TooManyItems = "too_many_items";
+    public const string PayloadTooLarge = "payload_too_large";
+    public const string LimitExceeded = "limit_exceeded";
+    public const string InvalidId = "invalid_id";
+    public const string SameDevice = "same_device";
+    public const string InvalidExpiry = "invalid_expiry";
+    public const string InvalidText = "invalid_text";
 }
 
 /// <summary>Base of every error the handoff reports on purpose; <see cref="Code"/> is stable.</summary>
@@ -57,10 +77,10 @@ public sealed class NotCapableException(string deviceId, string message)
     public string DeviceId { get; } = deviceId;
 }
 
-/// <summary>A field of a request is malformed; <see cref="Field"/> names it.</summary>
+/// <summary>A field of a request is malformed; <see cref="Field"/> names it and the code says how.</summary>
 [GenerateSerializer, Alias("handoff.ValidationException")]
-public sealed class ValidationException(string field, string message)
-    : HandoffException(ErrorCodes.Validation, $"{field}: {message}")
+public sealed class ValidationException(string field, string message, string code = ErrorCodes.Validation)
+    : HandoffException(code, $"{field}: {message}")
 {
     [Id(0)]
     public string Field { get; } = field;

@@ -1,18 +1,26 @@
 namespace Handoff.Contracts;
 
-/// <summary>One device of a household (key: device id): its profile, capabilities and presence.</summary>
+/// <summary>One device of a household (key: device id): its profile, public key, capabilities and presence.</summary>
 [Alias("handoff.IDeviceGrain")]
 public interface IDeviceGrain : IGrainWithStringKey
 {
-    /// <summary>Records the device's profile; a device belongs to one household for good.</summary>
-    [Alias("Register")]
-    Task<DeviceStatus> RegisterAsync(DeviceRegistration registration);
+    /// <summary>Records a device its household just paired, with its public key (the household's call, under the hub's admin token).</summary>
+    [Alias("Enroll")]
+    Task<DeviceStatus> EnrollAsync(string adminToken, DeviceRegistration registration, byte[] publicKey);
 
-    /// <summary>The device with its presence, or null when it was never registered.</summary>
+    /// <summary>The device with its presence, or null when it is not (or no longer) a device of the caller's household.</summary>
     [Alias("GetStatus")]
     Task<DeviceStatus?> GetStatusAsync();
 
     /// <summary>Marks an initiator device as present; payer presence comes from its silo.</summary>
     [Alias("Heartbeat")]
     Task HeartbeatAsync();
+
+    /// <summary>Gives the device a new display name (admin).</summary>
+    [Alias("Rename")]
+    Task<DeviceStatus> RenameAsync(string adminToken, string displayName);
+
+    /// <summary>Removes the device: its key stops counting, it can do nothing any more (admin).</summary>
+    [Alias("Remove")]
+    Task RemoveAsync(string adminToken);
 }

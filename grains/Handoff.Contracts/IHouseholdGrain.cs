@@ -1,16 +1,28 @@
 namespace Handoff.Contracts;
 
-/// <summary>A household (key: household id): its device roster and recent payments.</summary>
+/// <summary>A household (key: household id): its device roster, its pairing code and its recent payments.</summary>
 [Alias("handoff.IHouseholdGrain")]
 public interface IHouseholdGrain : IGrainWithStringKey
 {
-    /// <summary>Adds a registered device to the roster.</summary>
-    [Alias("AddDevice")]
-    Task AddDeviceAsync(string deviceId);
+    /// <summary>Issues a new one-time pairing code (6 digits, 120 s, 3 tries), replacing any earlier one (admin).</summary>
+    [Alias("CreatePairingCode")]
+    Task<PairingCode> CreatePairingCodeAsync(string adminToken);
+
+    /// <summary>A new device joins with the current pairing code and its public key.</summary>
+    [Alias("PairDevice")]
+    Task<DeviceStatus> PairDeviceAsync(string code, DeviceRegistration registration, byte[] publicKey);
 
     /// <summary>Every device of the household, with presence.</summary>
     [Alias("ListDevices")]
     Task<IReadOnlyList<DeviceStatus>> ListDevicesAsync();
+
+    /// <summary>Renames a device of the household (admin).</summary>
+    [Alias("RenameDevice")]
+    Task<DeviceStatus> RenameDeviceAsync(string adminToken, string deviceId, string displayName);
+
+    /// <summary>Removes a device from the household (admin).</summary>
+    [Alias("RemoveDevice")]
+    Task RemoveDeviceAsync(string adminToken, string deviceId);
 
     /// <summary>Notes a payment of this household, newest first in <see cref="RecentPaymentsAsync"/>.</summary>
     [Alias("NotePayment")]

@@ -19,6 +19,10 @@ public interface IPaymentAbilityGrain : IGrainWithStringKey
     [Alias("ApproveWithPin")]
     Task<VerificationResult> ApproveWithPinAsync(string paymentId, string pin);
 
+    /// <summary>The device's biometric check passed: a device-key assertion, with no PIN to hash.</summary>
+    [Alias("ApproveWithBiometric")]
+    Task<VerificationResult> ApproveWithBiometricAsync(string paymentId);
+
     /// <summary>The person declined on the device.</summary>
     [Alias("Decline")]
     Task<VerificationResult> DeclineAsync(string paymentId);

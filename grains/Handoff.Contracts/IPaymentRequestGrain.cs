@@ -20,13 +20,13 @@ public interface IPaymentRequestGrain : IGrainWithStringKey
     [Alias("Authorize")]
     Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval);
 
-    /// <summary>The person declined on the payer device, or failed verification.</summary>
+    /// <summary>The person declined on the payer device, or failed verification; signed by the payer device.</summary>
     [Alias("Decline")]
-    Task<PaymentSnapshot> DeclineAsync(string payerDeviceId, string reason);
+    Task<PaymentSnapshot> DeclineAsync(string payerDeviceId, string reason, byte[] signature);
 
-    /// <summary>Either device cancels before the payment is authorized.</summary>
+    /// <summary>Either device cancels before the payment is authorized; signed by that device.</summary>
     [Alias("Cancel")]
-    Task<PaymentSnapshot> CancelAsync(string deviceId);
+    Task<PaymentSnapshot> CancelAsync(string deviceId, byte[] signature);
 
     /// <summary>Pushes every later change of the payment to <paramref name="observer"/>.</summary>
     [Alias("Subscribe")]

@@ -1,12 +1,29 @@
 namespace Handoff.Contracts;
 
-/// <summary>What the target app asks to be paid: amount, currency and who is paid.</summary>
+/// <summary>
+/// What the target app asks to be paid: amount, currency, who is paid and, optionally, the line items
+/// shown on the sheet (W3C <c>displayItems</c>), which must add up to the amount.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentInfo")]
 public sealed record PaymentInfo(
     [property: Id(0)] decimal Amount,
     [property: Id(1)] string Currency,
     [property: Id(2)] string Merchant,
-    [property: Id(3)] string? Description = null);
+    [property: Id(3)] string? Description = null,
+    [property: Id(4)] IReadOnlyList<PaymentLine>? Items = null)
+{
+    /// <summary>Same payment terms: amounts compared as numbers, items in order.</summary>
+    public bool SameTermsAs(PaymentInfo other) =>
+        Amount == other.Amount
+        && Currency == other.Currency
+        && Merchant == other.Merchant
+        && Description == other.Description
+        && (Items ?? []).SequenceEqual(other.Items ?? []);
+}
+
+/// <summary>One line of the sheet: a label and its amount (negative for a discount).</summary>
+[GenerateSerializer, Immutable, Alias("handoff.PaymentLine")]
+public sealed record PaymentLine([property: Id(0)] string Label, [property: Id(1)] decimal Amount);
 
 /// <summary>A request, from an initiator device, that a payer device pays.</summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentRequestInput")]
@@ -16,7 +33,8 @@ public sealed record PaymentRequestInput(
     [property: Id(2)] string PayerDeviceId,
     [property: Id(3)] string OrderKey,
     [property: Id(4)] PaymentInfo Info,
-    [property: Id(5)] TimeSpan? ExpiresIn = null);
+    [property: Id(5)] TimeSpan? ExpiresIn = null,
+    [property: Id(6)] byte[]? Signature = null);
 
 /// <summary>One recorded move of the state machine.</summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentTransition")]
@@ -85,7 +103,8 @@ public sealed record PaymentApproval(
     [property: Id(1)] string PayerDeviceId,
     [property: Id(2)] string Nonce,
     [property: Id(3)] AuthMethod Method,
-    [property: Id(4)] DateTimeOffset VerifiedAt);
+    [property: Id(4)] DateTimeOffset VerifiedAt,
+    [property: Id(5)] byte[]? Signature = null);
 
 /// <summary>The outcome of one verification attempt on the payer device.</summary>
 [GenerateSerializer, Alias("handoff.VerificationOutcome")]
@@ -95,6 +114,7 @@ public enum VerificationOutcome
     WrongPin = 1,
     Declined = 2,
     NotPending = 3,
+    Locked = 4,
 }
 
 /// <summary>The answer to a PIN or biometric attempt, with the payment as it then stands.</summary>
@@ -102,4 +122,5 @@ public enum VerificationOutcome
 public sealed record VerificationResult(
     [property: Id(0)] VerificationOutcome Outcome,
     [property: Id(1)] int TriesLeft,
-    [property: Id(2)] PaymentSnapshot? Payment);
+    [property: Id(2)] PaymentSnapshot? Payment,
+    [property: Id(3)] DateTimeOffset? LockedUntil = null);

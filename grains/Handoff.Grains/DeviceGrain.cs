@@ -13,63 +13,81 @@ public sealed class DeviceRecord
 
     [Id(1)]
     public DateTimeOffset RegisteredAt { get; set; }
+
+    [Id(2)]
+    public byte[]? PublicKey { get; set; }
+
+    [Id(3)]
+    public bool Removed { get; set; }
 }
 
-/// <summary>One device: profile and presence (payers by their silo, initiators by heartbeat).</summary>
+/// <summary>One device: profile, public key and presence (payers by their silo, initiators by heartbeat).</summary>
 public sealed class DeviceGrain(
     [PersistentState("device", HandoffOptions.StorageName)] IPersistentState<DeviceRecord> record,
     PayerSiloLocator payers,
+    AdminToken admin,
     TimeProvider time,
     IOptions<HandoffOptions> options) : Grain, IDeviceGrain
 {
     private DateTimeOffset _lastSeen = DateTimeOffset.MinValue;
 
-    public async Task<DeviceStatus> RegisterAsync(DeviceRegistration registration)
-    {
-        Validation.RequireId(registration.DeviceId, "deviceId");
-        Validation.RequireId(registration.HouseholdId, "householdId");
-        Validation.RequireText(registration.DisplayName, "displayName", 64);
-        if (!CallerContext.MayAccess(registration.HouseholdId))
-        {
-            throw new ForbiddenException($"a device of another household cannot register '{registration.DeviceId}'");
-        }
+    private DeviceRegistration? Active => record.State is { Registration: { } registration, Removed: false } ? registration : null;
 
+    public async Task<DeviceStatus> EnrollAsync(string adminToken, DeviceRegistration registration, byte[] publicKey)
+    {
+        admin.Require(adminToken);
         if (registration.DeviceId != this.GetPrimaryKeyString())
         {
-            throw new ValidationException("deviceId", $"'{registration.DeviceId}' does not name this device");
+            throw new ValidationException("deviceId", $"'{registration.DeviceId}' does not name this device", ErrorCodes.InvalidId);
         }
 
-        if (record.State.Registration is { } existing && existing.HouseholdId != registration.HouseholdId)
+        if (Active is { } existing && existing.HouseholdId != registration.HouseholdId)
         {
             throw new ConflictException($"device '{registration.DeviceId}' already belongs to another household");
         }
 
-        if (record.State.Registration != registration)
-        {
-            record.State.RegisteredAt = record.State.Registration is null ? time.GetUtcNow() : record.State.RegisteredAt;
-            record.State.Registration = registration;
-            await record.WriteStateAsync();
-        }
-
-        await GrainFactory.GetGrain<IHouseholdGrain>(registration.HouseholdId).AddDeviceAsync(registration.DeviceId);
+        record.State.Registration = registration;
+        record.State.PublicKey = publicKey;
+        record.State.Removed = false;
+        record.State.RegisteredAt = time.GetUtcNow();
+        await record.WriteStateAsync();
         _lastSeen = time.GetUtcNow();
         return Status(registration);
     }
 
     public Task<DeviceStatus?> GetStatusAsync() =>
-        Task.FromResult(record.State.Registration is { } registration && CallerContext.MayAccess(registration.HouseholdId)
-            ? Status(registration)
-            : null);
+        Task.FromResult(Active is { } registration && CallerContext.MayAccess(registration.HouseholdId) ? Status(registration) : null);
 
     public Task HeartbeatAsync()
     {
-        if (record.State.Registration is null)
+        if (Active is null)
         {
-            throw new NotFoundException($"device '{this.GetPrimaryKeyString()}' is not registered");
+            throw new NotFoundException($"device '{this.GetPrimaryKeyString()}' is not paired");
         }
 
         _lastSeen = time.GetUtcNow();
         return Task.CompletedTask;
+    }
+
+    public async Task<DeviceStatus> RenameAsync(string adminToken, string displayName)
+    {
+        admin.Require(adminToken);
+        var registration = Active ?? throw new NotFoundException($"device '{this.GetPrimaryKeyString()}' is not paired");
+        Validation.RequireText(displayName, "displayName", 64);
+        record.State.Registration = registration with { DisplayName = displayName };
+        await record.WriteStateAsync();
+        return Status(record.State.Registration);
+    }
+
+    public async Task RemoveAsync(string adminToken)
+    {
+        admin.Require(adminToken);
+        if (Active is not null)
+        {
+            record.State.Removed = true;
+            record.State.PublicKey = null;
+            await record.WriteStateAsync();
+        }
     }
 
     private DeviceStatus Status(DeviceRegistration registration)
@@ -85,6 +103,7 @@ public sealed class DeviceGrain(
             registration.Role,
             registration.Capabilities,
             online,
-            record.State.RegisteredAt);
+            record.State.RegisteredAt,
+            record.State.PublicKey);
     }
 }

@@ -23,6 +23,30 @@ public sealed class HandoffOptions
     /// </summary>
     public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The household's limit on one payment, in major units of any currency without its own limit.</summary>
+    public decimal SpendingLimit { get; set; } = 10_000m;
+
+    /// <summary>Per-currency limits on one payment (e.g. <c>Handoff:SpendingLimits:JPY=1000000</c>).</summary>
+    public Dictionary<string, decimal> SpendingLimits { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The limit on one payment in <paramref name="currency"/>.</summary>
+    public decimal SpendingLimitFor(string currency) => SpendingLimits.TryGetValue(currency, out var limit) ? limit : SpendingLimit;
+
+    /// <summary>The secret that admin operations (pairing codes, rename, remove) must present; empty disables them.</summary>
+    public string? AdminToken { get; set; }
+
+    /// <summary>How long a pairing code is valid.</summary>
+    public TimeSpan PairingCodeLifetime { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Wrong entries after which a pairing code is burned.</summary>
+    public int PairingCodeTries { get; set; } = 3;
+
+    /// <summary>Consecutive wrong PINs, across payments, after which a device's payments lock.</summary>
+    public int PinLockoutAfter { get; set; } = 5;
+
+    /// <summary>How long a locked device refuses verification.</summary>
+    public TimeSpan PinLockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How long an initiator's heartbeat keeps it online.</summary>
     public TimeSpan PresenceWindow { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -32,6 +56,7 @@ public sealed class HandoffOptions
         : MaxExpiry < DefaultExpiry ? $"{Section}:{nameof(MaxExpiry)} must be at least {nameof(DefaultExpiry)}"
         : MaxPinTries is < 1 or > 10 ? $"{Section}:{nameof(MaxPinTries)} must be between 1 and 10"
         : PresenceWindow <= TimeSpan.Zero ? $"{Section}:{nameof(PresenceWindow)} must be positive"
+        : SpendingLimit <= 0 || SpendingLimits.Values.Any(limit => limit <= 0) ? $"{Section}:{nameof(SpendingLimit)}s must be positive"
         : RecoveryInterval < TimeSpan.FromSeconds(1) ? $"{Section}:{nameof(RecoveryInterval)} must be at least 1 second"
         : null;
 }

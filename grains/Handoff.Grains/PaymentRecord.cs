@@ -78,5 +78,5 @@ public sealed class PaymentRecord
         && input.InitiatorDeviceId == other.InitiatorDeviceId
         && input.PayerDeviceId == other.PayerDeviceId
         && input.OrderKey == other.OrderKey
-        && input.Info == other.Info;
+        && input.Info.SameTermsAs(other.Info);
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Utilities;
@@ -51,6 +52,7 @@ public sealed partial class PaymentRequestGrain(
         if (State.Exists)
         {
             RequireExisting();
+            await RequireSignatureAsync(input.InitiatorDeviceId, Signing.Request(input), input.Signature, "request");
             if (!State.SameRequestAs(input))
             {
                 throw new ConflictException($"order key '{input.OrderKey}' is already used by payment '{PaymentId}' with different content");
@@ -65,7 +67,7 @@ public sealed partial class PaymentRequestGrain(
             return State.ToSnapshot(PaymentId);
         }
 
-        Validation.RequirePayment(input, options.Value.MaxExpiry);
+        Validation.RequirePayment(input, options.Value);
         if (!CallerContext.MayAccess(input.HouseholdId))
         {
             throw new NotFoundException($"no household '{input.HouseholdId}' for this device");
@@ -77,6 +79,11 @@ public sealed partial class PaymentRequestGrain(
         }
 
         var (initiator, _) = await CheckDevicesAsync(input);
+        if (!Signing.Verify(initiator.PublicKey, Signing.Request(input), input.Signature))
+        {
+            throw new ForbiddenException($"the request is not signed by initiator '{input.InitiatorDeviceId}'");
+        }
+
         var now = time.GetUtcNow();
         var expiry = input.ExpiresIn ?? options.Value.DefaultExpiry;
 
@@ -153,6 +160,9 @@ public sealed partial class PaymentRequestGrain(
             throw new ForbiddenException($"approval does not match the transaction of payment '{PaymentId}'");
         }
 
+        // Only the paired payer's key over the exact transaction it displayed counts.
+        await RequireSignatureAsync(approval.PayerDeviceId, Signing.Approval(State.ToOffer(PaymentId), approval.Method), approval.Signature, "approval");
+
         if (State.State.IsTerminal())
         {
             throw State.State == PaymentState.Completed
@@ -168,9 +178,10 @@ public sealed partial class PaymentRequestGrain(
         return State.ToSnapshot(PaymentId);
     }
 
-    public async Task<PaymentSnapshot> DeclineAsync(string payerDeviceId, string reason)
+    public async Task<PaymentSnapshot> DeclineAsync(string payerDeviceId, string reason, byte[] signature)
     {
         RequirePayer(payerDeviceId);
+        await RequireSignatureAsync(payerDeviceId, Signing.Decline(PaymentId, payerDeviceId, State.Nonce, reason), signature, "decline");
         if (State.State != PaymentState.Declined)
         {
             await MoveAsync(PaymentState.Declined, payerDeviceId, reason);
@@ -179,13 +190,15 @@ public sealed partial class PaymentRequestGrain(
         return State.ToSnapshot(PaymentId);
     }
 
-    public async Task<PaymentSnapshot> CancelAsync(string deviceId)
+    public async Task<PaymentSnapshot> CancelAsync(string deviceId, byte[] signature)
     {
         var input = RequireExisting();
         if (deviceId != input.InitiatorDeviceId && deviceId != input.PayerDeviceId)
         {
             throw new ForbiddenException($"device '{deviceId}' is not a party to payment '{PaymentId}'");
         }
+
+        await RequireSignatureAsync(deviceId, Signing.Cancel(PaymentId, deviceId), signature, "cancellation");
 
         if (State.State != PaymentState.Cancelled)
         {
@@ -327,6 +340,7 @@ public sealed partial class PaymentRequestGrain(
 
     private async Task SaveAndNotifyAsync()
     {
+        using var spans = Telemetry.HandoffTraces.Transitions(PaymentId, State, _notifiedVersion, RuntimeIdentity);
         await record.WriteStateAsync();
         var snapshot = State.ToSnapshot(PaymentId);
         foreach (var step in snapshot.History.Skip(_notifiedVersion))
@@ -366,6 +380,16 @@ public sealed partial class PaymentRequestGrain(
     {
         // Best effort and one-way: the sheet also closes itself at the deadline, and an offline payer has nothing to close.
         GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).CloseAsync(PaymentId, State.State).Ignore();
+    }
+
+    /// <summary>Refuses a statement unless the device, still paired, signed exactly these bytes.</summary>
+    private async Task RequireSignatureAsync(string deviceId, byte[] statement, byte[]? signature, string what)
+    {
+        var device = await GrainFactory.GetGrain<IDeviceGrain>(deviceId).GetStatusAsync();
+        if (!Signing.Verify(device?.PublicKey, statement, signature))
+        {
+            throw new ForbiddenException($"the {what} for payment '{PaymentId}' is not signed by device '{deviceId}'");
+        }
     }
 
     private PaymentRequestInput RequireExisting() =>

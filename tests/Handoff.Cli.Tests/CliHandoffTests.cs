@@ -107,8 +107,8 @@ public sealed class CliHandoffTests(HouseholdProcesses household)
 
     [Theory]
     [InlineData("not_found", 1, "pay", "--from", "tv-1", "--to", "phone-404", "--amount", "1", "--currency", "CNY", "--merchant", "Shop")]
-    [InlineData("validation", 1, "pay", "--from", "tv-1", "--to", "phone-1", "--amount", "ten", "--currency", "CNY", "--merchant", "Shop")]
-    [InlineData("validation", 1, "pay", "--from", "tv-1", "--to", "phone-1", "--amount", "1", "--currency", "yuan", "--merchant", "Shop")]
+    [InlineData("invalid_amount", 1, "pay", "--from", "tv-1", "--to", "phone-1", "--amount", "ten", "--currency", "CNY", "--merchant", "Shop")]
+    [InlineData("invalid_currency", 1, "pay", "--from", "tv-1", "--to", "phone-1", "--amount", "1", "--currency", "yuan", "--merchant", "Shop")]
     [InlineData("validation", 2, "pay", "--from", "tv-1")]
     [InlineData("not_found", 1, "status", "pay-00000000000000000000")]
     public async Task Errors_are_one_json_object_with_a_stable_code_and_a_non_zero_exit(string code, int exitCode, params string[] args)

@@ -24,6 +24,8 @@ public sealed class CrashHousehold : IAsyncDisposable
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "handoff-crash-" + Guid.NewGuid().ToString("n"));
 
+    public string KeysDirectory => Path.Combine(DataDirectory, "keys");
+
     public CliProcess? Hub { get; private set; }
 
     public CliProcess? Payer { get; private set; }
@@ -36,7 +38,9 @@ public sealed class CrashHousehold : IAsyncDisposable
     {
         var household = new CrashHousehold();
         await household.StartHubAsync(hubFault);
-        await Task.WhenAll(household.StartPayerAsync(payerFault), household.StartInitiatorAsync());
+        await household.StartPayerAsync(payerFault, await household.PairingCodeAsync());
+        await household.WaitForAsync(async () => (await household.DevicesOnlineAsync()) == 1, "phone-1 paired and online");
+        await household.StartInitiatorAsync(await household.PairingCodeAsync());
         await household.WaitForAsync(async () => (await household.DevicesOnlineAsync()) == 2, "phone-1 and tv-1 online");
         return household;
     }
@@ -50,25 +54,35 @@ public sealed class CrashHousehold : IAsyncDisposable
             "--gateway-port", Port(_gatewayPort), "--http-port", Port(_hubHttpPort));
     }
 
-    public async Task StartPayerAsync(string? fault = null)
+    /// <summary>Starts the payer agent; a restart reuses the device's key and PIN files and needs no code.</summary>
+    public async Task StartPayerAsync(string? fault = null, string? pairingCode = null)
     {
+        string[] pairing = pairingCode is null ? [] : ["--pair", pairingCode, "--pin", Pin];
         Payer = await CliProcess.StartAsync(
             "payer",
             Environment(fault),
-            "payer", "--household", Household, "--device", "phone-1", "--pin", Pin, "--hub-silo", $"127.0.0.1:{_hubSiloPort}",
-            "--silo-port", Port(_payerSiloPort), "--http-port", Port(_payerHttpPort));
+            ["payer", "--household", Household, "--device", "phone-1", "--keys", KeysDirectory, "--hub-silo", $"127.0.0.1:{_hubSiloPort}",
+            "--silo-port", Port(_payerSiloPort), "--http-port", Port(_payerHttpPort), .. pairing]);
     }
 
-    private async Task StartInitiatorAsync()
+    private async Task StartInitiatorAsync(string pairingCode)
     {
         Initiator = await CliProcess.StartAsync(
             "initiator", (IReadOnlyDictionary<string, string>?)null,
-            "initiator", "--household", Household, "--device", "tv-1", "--gateway", $"127.0.0.1:{_gatewayPort}", "--http-port", Port(_initiatorHttpPort));
+            "initiator", "--household", Household, "--device", "tv-1", "--pair", pairingCode, "--keys", KeysDirectory,
+            "--gateway", $"127.0.0.1:{_gatewayPort}", "--http-port", Port(_initiatorHttpPort));
+    }
+
+    private async Task<string> PairingCodeAsync()
+    {
+        var pair = await Cli.RunAsync("pair", "--json", "--household", Household, "--gateway", $"127.0.0.1:{_gatewayPort}", "--data", DataDirectory);
+        Assert.True(pair.ExitCode == 0, pair.ToString());
+        return pair.Json.GetProperty("code").GetString()!;
     }
 
     /// <summary>Runs <c>handoff</c> against this household.</summary>
     public Task<CliResult> RunAsync(params string[] args) =>
-        Cli.RunAsync([.. args, "--household", Household, "--gateway", $"127.0.0.1:{_gatewayPort}"]);
+        Cli.RunAsync([.. args, "--household", Household, "--gateway", $"127.0.0.1:{_gatewayPort}", "--keys", KeysDirectory]);
 
     public string PaymentIdOf(string order) => PaymentIds.For(Household, "tv-1", order);
 

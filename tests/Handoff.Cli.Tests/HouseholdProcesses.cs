@@ -25,22 +25,39 @@ public sealed class HouseholdProcesses : IAsyncLifetime
 
     public string PayerUrl => $"http://127.0.0.1:{PayerHttpPort}";
 
+    /// <summary>The hub's data folder and the devices' key folder, private to this household.</summary>
+    public string Folder { get; } = Directory.CreateTempSubdirectory("handoff-e2e-").FullName;
+
+    public string DataDirectory => Path.Combine(Folder, "hub");
+
+    public string KeysDirectory => Path.Combine(Folder, "keys");
+
     public async Task InitializeAsync()
     {
         Hub = await CliProcess.StartAsync(
-            "hub", "hub", "--household", Household, "--silo-port", Port(HubSiloPort), "--gateway-port", Port(GatewayPort), "--http-port", Port(Cli.FreePort()));
-        var payer = CliProcess.StartAsync(
-            "payer", "payer", "--household", Household, "--device", "phone-1", "--name", "Test phone", "--pin", Pin,
-            "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(Cli.FreePort()), "--http-port", Port(PayerHttpPort));
-        var initiator = CliProcess.StartAsync(
-            "initiator", "initiator", "--household", Household, "--device", "tv-1", "--name", "Test TV", "--gateway", Gateway, "--http-port", Port(Cli.FreePort()));
-        Payer = await payer;
-        Initiator = await initiator;
-        await WaitForAsync(async () =>
-        {
-            var devices = await RunAsync("devices", "--json");
-            return devices.ExitCode == 0 && devices.Json.EnumerateArray().Count(device => device.GetProperty("online").GetBoolean()) == 2;
-        }, "phone-1 and tv-1 to be registered and online");
+            "hub", "hub", "--household", Household, "--data", DataDirectory, "--silo-port", Port(HubSiloPort), "--gateway-port", Port(GatewayPort), "--http-port", Port(Cli.FreePort()));
+        Payer = await CliProcess.StartAsync(
+            "payer", "payer", "--household", Household, "--device", "phone-1", "--name", "Test phone", "--pin", Pin, "--pair", await PairingCodeAsync(),
+            "--keys", KeysDirectory, "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(Cli.FreePort()), "--http-port", Port(PayerHttpPort));
+        await WaitForAsync(async () => await OnlineCountAsync() == 1, "phone-1 to pair and come online");
+        Initiator = await CliProcess.StartAsync(
+            "initiator", "initiator", "--household", Household, "--device", "tv-1", "--name", "Test TV", "--pair", await PairingCodeAsync(),
+            "--keys", KeysDirectory, "--gateway", Gateway, "--http-port", Port(Cli.FreePort()));
+        await WaitForAsync(async () => await OnlineCountAsync() == 2, "phone-1 and tv-1 to be paired and online");
+    }
+
+    /// <summary>A one-time pairing code from the hub, as its owner gets one with <c>handoff pair</c>.</summary>
+    public async Task<string> PairingCodeAsync()
+    {
+        var pair = await Cli.RunAsync("pair", "--json", "--household", Household, "--gateway", Gateway, "--data", DataDirectory);
+        Assert.True(pair.ExitCode == 0, pair.ToString());
+        return pair.Json.GetProperty("code").GetString()!;
+    }
+
+    private async Task<int> OnlineCountAsync()
+    {
+        var devices = await RunAsync("devices", "--json");
+        return devices.ExitCode == 0 ? devices.Json.EnumerateArray().Count(device => device.GetProperty("online").GetBoolean()) : 0;
     }
 
     public async Task DisposeAsync()
@@ -52,11 +69,13 @@ public sealed class HouseholdProcesses : IAsyncLifetime
                 await process.DisposeAsync();
             }
         }
+
+        Directory.Delete(Folder, recursive: true);
     }
 
     /// <summary>Runs <c>handoff</c> against this household.</summary>
     public Task<CliResult> RunAsync(params string[] args) =>
-        Cli.RunAsync([.. args, "--household", Household, "--gateway", Gateway]);
+        Cli.RunAsync([.. args, "--household", Household, "--gateway", Gateway, "--keys", KeysDirectory]);
 
     public async Task WaitForAsync(Func<Task<bool>> condition, string what)
     {

@@ -26,12 +26,24 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         Assert.Equal(init.Json.GetProperty("schemaVersion").GetInt32(), again.Json.GetProperty("schemaVersion").GetInt32());
 
         var payerHttp = Cli.FreePort();
-        await using var hubA = await CliProcess.StartAsync("hub-a", ["hub", "--storage", "postgres", .. Ports(), .. cluster]);
-        await using var hubB = await CliProcess.StartAsync("hub-b", ["hub", "--storage", "postgres", .. Ports(), .. cluster]);
+        var keys = Directory.CreateTempSubdirectory("handoff-pg-keys-").FullName;
+        cluster = [.. cluster, "--keys", keys];
+        async Task<string> PairingCodeAsync()
+        {
+            var pair = await Cli.RunAsync(["pair", "--json", "--data", Path.Combine(keys, "hub"), .. cluster]);
+            Assert.True(pair.ExitCode == 0, pair.ToString());
+            return pair.Json.GetProperty("code").GetString()!;
+        }
+
+        await using var hubA = await CliProcess.StartAsync("hub-a", ["hub", "--storage", "postgres", "--data", Path.Combine(keys, "hub"), .. Ports(), .. cluster]);
+        await using var hubB = await CliProcess.StartAsync("hub-b", ["hub", "--storage", "postgres", "--data", Path.Combine(keys, "hub"), .. Ports(), .. cluster]);
         await using var payer = await CliProcess.StartAsync(
-            "payer", ["payer", "--device", "phone-1", "--pin", "1357", "--silo-port", Port(Cli.FreePort()), "--http-port", Port(payerHttp), .. cluster]);
+            "payer", ["payer", "--device", "phone-1", "--pin", "1357", "--pair", await PairingCodeAsync(), "--silo-port", Port(Cli.FreePort()), "--http-port", Port(payerHttp), .. cluster]);
+        await WaitForAsync(
+            async () => (await Cli.RunAsync(["devices", "--json", .. cluster])).Json.EnumerateArray().Any(device => device.GetProperty("online").GetBoolean()),
+            "phone-1 paired");
         await using var initiator = await CliProcess.StartAsync(
-            "initiator", ["initiator", "--device", "tv-1", "--http-port", Port(Cli.FreePort()), .. cluster]);
+            "initiator", ["initiator", "--device", "tv-1", "--pair", await PairingCodeAsync(), "--http-port", Port(Cli.FreePort()), .. cluster]);
         await WaitForAsync(
             async () =>
             {

@@ -34,7 +34,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         var watching = CollectAsync(household.Tv1.WatchAsync(payment.PaymentId));
         await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed);
 
-        var result = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+        var result = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
 
         Assert.Equal(VerificationOutcome.Approved, result.Outcome);
         Assert.Equal(PaymentState.Completed, result.Payment!.State);
@@ -68,7 +68,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         var payment = await household.Tv1.RequestPaymentAsync(new PaymentInfo(3m, "EUR", "Bakery"), HouseholdCluster.Phone1.Id);
         var outcome = household.Tv1.AwaitOutcomeAsync(payment.PaymentId);
         await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed);
-        await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+        await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
 
         var completed = await outcome.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -87,7 +87,7 @@ public sealed class HandoffTests(HouseholdCluster household)
             GC.WaitForPendingFinalizers();
             GC.Collect();
 
-            await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+            await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
 
             // Well under the SDK's 15 s re-read: the push itself must have arrived.
             var seen = await watching.WaitAsync(TimeSpan.FromSeconds(5));
@@ -111,7 +111,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         Assert.Equal(PaymentState.Declined, third.Payment!.State);
         Assert.Equal("3 wrong PIN entries", third.Payment.FailureReason);
         await AssertNotChargedAsync(payment.PaymentId);
-        var late = await ability.ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+        var late = await ability.ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
         Assert.Equal(VerificationOutcome.NotPending, late.Outcome);
         await AssertNotChargedAsync(payment.PaymentId);
     }
@@ -123,7 +123,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         var ability = household.Ability(HouseholdCluster.Phone1.Id);
 
         var wrong = await ability.ApproveWithPinAsync(payment.PaymentId, "9999");
-        var right = await ability.ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+        var right = await ability.ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
 
         Assert.Equal(VerificationOutcome.WrongPin, wrong.Outcome);
         Assert.Equal(PaymentState.Completed, right.Payment!.State);
@@ -156,7 +156,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         Assert.Equal(PaymentState.Cancelled, cancelled.State);
         Assert.Equal("cancelled on tv-1", cancelled.FailureReason);
         await HouseholdCluster.WaitUntilAsync(() => Task.FromResult(!board.TryGet(payment.PaymentId, out _)), "the payer sheet to close");
-        var late = await household.Ability(HouseholdCluster.Phone2.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone2.Pin);
+        var late = await household.Ability(HouseholdCluster.Phone2.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone2));
         Assert.Equal(VerificationOutcome.NotPending, late.Outcome);
         await AssertNotChargedAsync(payment.PaymentId);
     }
@@ -194,7 +194,7 @@ public sealed class HandoffTests(HouseholdCluster household)
 
         var expired = await WaitForStateAsync(payment.PaymentId, PaymentState.Expired);
         Assert.Equal("not verified before the deadline", expired.FailureReason);
-        var late = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.Phone1.Pin);
+        var late = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
         Assert.Equal(VerificationOutcome.NotPending, late.Outcome);
         await AssertNotChargedAsync(payment.PaymentId);
         await Assert.ThrowsAsync<PaymentExpiredException>(() => household.Tv1.AwaitOutcomeAsync(payment.PaymentId));
@@ -264,7 +264,7 @@ public sealed class HandoffTests(HouseholdCluster household)
     [Fact]
     public async Task An_initiator_cannot_be_the_payer_target()
     {
-        await household.Client(HouseholdCluster.Home, "tv-2").RegisterAsync("Bedroom TV", DeviceKind.Tv);
+        await household.PairAsync(HouseholdCluster.Home, "tv-2", "Bedroom TV", DeviceKind.Tv, DeviceRole.Initiator);
 
         var error = await Assert.ThrowsAsync<NotCapableException>(() => household.Tv1.RequestPaymentAsync(Tea, "tv-2"));
 
@@ -272,13 +272,13 @@ public sealed class HandoffTests(HouseholdCluster household)
     }
 
     [Theory]
-    [InlineData(0, "CNY", "Tea House", "amount")]
-    [InlineData(-1, "CNY", "Tea House", "amount")]
-    [InlineData(1.001, "CNY", "Tea House", "amount")]
-    [InlineData(5, "cny", "Tea House", "currency")]
-    [InlineData(5, "CN", "Tea House", "currency")]
-    [InlineData(5, "CNY", "", "merchant")]
-    public async Task Malformed_payment_info_is_refused_naming_the_field(double amount, string currency, string merchant, string field)
+    [InlineData(0, "CNY", "Tea House", "amount", "non_positive_amount")]
+    [InlineData(-1, "CNY", "Tea House", "amount", "non_positive_amount")]
+    [InlineData(1.001, "CNY", "Tea House", "amount", "too_many_decimals")]
+    [InlineData(5, "cny", "Tea House", "currency", "invalid_currency")]
+    [InlineData(5, "CN", "Tea House", "currency", "invalid_currency")]
+    [InlineData(5, "CNY", "", "merchant", "missing_field")]
+    public async Task Malformed_payment_info_is_refused_naming_the_field(double amount, string currency, string merchant, string field, string code)
     {
         var before = await household.LedgerAsync();
 
@@ -286,7 +286,7 @@ public sealed class HandoffTests(HouseholdCluster household)
             () => household.Tv1.RequestPaymentAsync(new PaymentInfo((decimal)amount, currency, merchant), HouseholdCluster.Phone1.Id, "bad-" + field));
 
         Assert.Equal(field, error.Field);
-        Assert.Equal(ErrorCodes.Validation, error.Code);
+        Assert.Equal(code, error.Code);
         await Assert.ThrowsAsync<NotFoundException>(
             () => household.Tv1.GetPaymentAsync(PaymentIds.For(HouseholdCluster.Home, HouseholdCluster.Tv, "bad-" + field)));
         Assert.Equal(before.Entries.Count, (await household.LedgerAsync()).Entries.Count);

@@ -1,4 +1,5 @@
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Handoff.Sdk;
 using Handoff.Silo.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,9 +23,13 @@ public sealed class HouseholdCluster : IAsyncLifetime
     public const string OtherTv = "tv-x";
     public const string OfflineWatch = "watch-9";
 
-    public static readonly PayerDevice Phone1 = new("phone-1", "Alice's phone", DeviceKind.Phone, "1234");
-    public static readonly PayerDevice Phone2 = new("phone-2", "Bob's phone", DeviceKind.Phone, "2468");
-    public static readonly PayerDevice PhoneX = new("phone-x", "Neighbour's phone", DeviceKind.Phone, "1111");
+    public const string AdminToken = "test-admin-token";
+
+    public static readonly PayerDevice Phone1 = PayerDevice.Create("phone-1", "Alice's phone", DeviceKind.Phone, "1234");
+    public static readonly PayerDevice Phone2 = PayerDevice.Create("phone-2", "Bob's phone", DeviceKind.Phone, "2468");
+    public static readonly PayerDevice PhoneX = PayerDevice.Create("phone-x", "Neighbour's phone", DeviceKind.Phone, "1111");
+
+    private static readonly Dictionary<string, string> Pins = new() { ["phone-1"] = "1234", ["phone-2"] = "2468", ["phone-x"] = "1111" };
 
     private readonly Dictionary<string, PayerDevice[]> _payersBySilo;
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "handoff-tests-" + Guid.NewGuid().ToString("n"));
@@ -41,6 +46,11 @@ public sealed class HouseholdCluster : IAsyncLifetime
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
+    /// <summary>The private keys of every device, as each device's own SDK would hold its own.</summary>
+    public KeyRingSigner Keys { get; } = new();
+
+    public static string PinOf(PayerDevice device) => Pins[device.Id];
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -48,7 +58,11 @@ public sealed class HouseholdCluster : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder((short)(_payersBySilo.Count + 1));
         builder.Options.AssumeHomogenousSilosForTesting = false;
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureHost(host => UseFakeGrainTime(host.Services, Time));
+        builder.ConfigureHost(host =>
+        {
+            UseFakeGrainTime(host.Services, Time);
+            host.Services.Configure<HandoffOptions>(options => options.AdminToken = AdminToken);
+        });
         builder.ConfigureSilo((options, silo) =>
         {
             if (_payersBySilo.TryGetValue(options.SiloName, out var devices))
@@ -63,13 +77,15 @@ public sealed class HouseholdCluster : IAsyncLifetime
         Cluster = builder.Build();
         await Cluster.DeployAsync();
 
-        await Client(Home, Tv).RegisterAsync("Living room TV", DeviceKind.Tv);
-        await Client(Other, OtherTv).RegisterAsync("Neighbour's TV", DeviceKind.Tv);
-        await Client(Home, OfflineWatch).RegisterAsync("Alice's watch", DeviceKind.Watch, DeviceRole.Payer);
+        await PairAsync(Home, Tv, "Living room TV", DeviceKind.Tv, DeviceRole.Initiator);
+        await PairAsync(Other, OtherTv, "Neighbour's TV", DeviceKind.Tv, DeviceRole.Initiator);
+        await PairAsync(Home, OfflineWatch, "Alice's watch", DeviceKind.Watch, DeviceRole.Payer);
         foreach (var payer in _payersBySilo.Values.SelectMany(devices => devices))
         {
             var household = payer == PhoneX ? Other : Home;
-            await Client(household, payer.Id).RegisterAsync(payer.DisplayName, payer.Kind, DeviceRole.Payer);
+            Keys.Add(payer.Id, payer.Key);
+            var code = await Client(household, "admin").CreatePairingCodeAsync(AdminToken);
+            await Client(household, payer.Id).PairAsync(code.Code, payer.DisplayName, payer.Kind, DeviceRole.Payer, payer.PublicKey);
             await WaitUntilAsync(
                 async () => (await Client(household, payer.Id).ListPayerDevicesAsync()).Any(d => d.DeviceId == payer.Id && d.Online),
                 $"payer {payer.Id} to show online (silo metadata reaching the hub)");
@@ -83,8 +99,17 @@ public sealed class HouseholdCluster : IAsyncLifetime
         Directory.Delete(_dataDirectory, recursive: true);
     }
 
-    /// <summary>The SDK as the app on <paramref name="deviceId"/> would use it.</summary>
-    public HandoffClient Client(string householdId, string deviceId) => new(Cluster.Client, householdId, deviceId);
+    /// <summary>The SDK as the app on <paramref name="deviceId"/> would use it, with that device's key.</summary>
+    public HandoffClient Client(string householdId, string deviceId) => new(Cluster.Client, householdId, deviceId, Keys);
+
+    /// <summary>Pairs a device the way a new device joins: a code from the hub, then its own new key.</summary>
+    public async Task PairAsync(string householdId, string deviceId, string name, DeviceKind kind, DeviceRole role)
+    {
+        var key = Signing.NewKey();
+        Keys.Add(deviceId, key);
+        var code = await Client(householdId, "admin").CreatePairingCodeAsync(AdminToken);
+        await Client(householdId, deviceId).PairAsync(code.Code, name, kind, role, Signing.PublicKeyOf(key));
+    }
 
     public HandoffClient Tv1 => Client(Home, Tv);
 

@@ -61,11 +61,11 @@ public sealed class WebHousehold : IAsyncLifetime
         var browser = StartBrowserAsync();
         Hub = await CliProcess.StartAsync(
             "hub", "hub", "--household", Household, "--silo-port", Port(HubSiloPort), "--gateway-port", Port(GatewayPort), "--http-port", Port(HubHttpPort));
-        var payer = StartPayerAsync("phone-1", PhoneName, PayerHttpPort);
-        var initiator = CliProcess.StartAsync(
-            "initiator", "initiator", "--household", Household, "--device", "tv-1", "--name", TvName, "--gateway", Gateway, "--http-port", Port(InitiatorHttpPort));
-        Payer = await payer;
-        Initiator = await initiator;
+        Payer = await StartPayerAsync("phone-1", PhoneName, PayerHttpPort);
+        await WaitForAsync(() => IsOnlineAsync("phone-1"), "phone-1 to pair and come online");
+        Initiator = await CliProcess.StartAsync(
+            "initiator", "initiator", "--household", Household, "--device", "tv-1", "--name", TvName, "--pair", await PairingCodeAsync(),
+            "--gateway", Gateway, "--http-port", Port(InitiatorHttpPort));
         Browser = await browser;
         await WaitForAsync(async () => await IsOnlineAsync("phone-1") && await IsOnlineAsync("tv-1"), "phone-1 and tv-1 to be registered and online");
     }
@@ -93,9 +93,16 @@ public sealed class WebHousehold : IAsyncLifetime
     }
 
     /// <summary>Starts one more payer agent of this household, carrying <paramref name="deviceId"/>.</summary>
-    public Task<CliProcess> StartPayerAsync(string deviceId, string name, int httpPort) => CliProcess.StartAsync(
-        deviceId, "payer", "--household", Household, "--device", deviceId, "--name", name, "--pin", Pin,
+    public async Task<CliProcess> StartPayerAsync(string deviceId, string name, int httpPort) => await CliProcess.StartAsync(
+        deviceId, "payer", "--household", Household, "--device", deviceId, "--name", name, "--pin", Pin, "--pair", await PairingCodeAsync(),
         "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(Cli.FreePort()), "--http-port", Port(httpPort));
+
+    /// <summary>A one-time pairing code from the hub, as its owner gets one with <c>handoff pair</c>.</summary>
+    public async Task<string> PairingCodeAsync()
+    {
+        var pair = await RunAsync("pair", "--json");
+        return pair.ExitCode == 0 ? pair.Json.GetProperty("code").GetString()! : throw new InvalidOperationException($"handoff pair failed: {pair}");
+    }
 
     /// <summary>Runs <c>handoff</c> against this household.</summary>
     public Task<CliResult> RunAsync(params string[] args) =>

@@ -103,12 +103,13 @@ public sealed record OfferView(
 }
 
 /// <summary>The answer of a payer agent to a PIN or a decline.</summary>
-public sealed record VerificationView(string Outcome, int TriesLeft, PaymentView? Payment)
+public sealed record VerificationView(string Outcome, int TriesLeft, PaymentView? Payment, DateTimeOffset? LockedUntil = null)
 {
     public static VerificationView From(VerificationResult result) => new(
         JsonNamingPolicy.CamelCase.ConvertName(result.Outcome.ToString()),
         result.TriesLeft,
-        result.Payment is null ? null : PaymentView.From(result.Payment));
+        result.Payment is null ? null : PaymentView.From(result.Payment),
+        result.LockedUntil);
 }
 
 /// <summary>The body of a payer agent's approve call.</summary>

@@ -1,3 +1,4 @@
+using Handoff.Contracts.Security;
 using Handoff.Grains.Payer;
 using Handoff.Grains.Placement;
 using Handoff.Grains.Reminders;
@@ -26,6 +27,7 @@ public static class HandoffGrainsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PayerSiloLocator>();
         services.TryAddSingleton<FaultPoints>();
+        services.TryAddSingleton<AdminToken>();
         services.AddOptions<ReminderOptions>().Configure<IOptions<HandoffOptions>>((reminders, handoff) =>
             reminders.MinimumReminderPeriod = handoff.Value.RecoveryInterval < reminders.MinimumReminderPeriod
                 ? handoff.Value.RecoveryInterval
@@ -61,6 +63,8 @@ public static class HandoffGrainsExtensions
         services.TryAddSingleton<IPaymentSheet>(provider => provider.GetRequiredService<PaymentSheetBoard>());
         services.TryAddSingleton<PinVault>();
         services.TryAddSingleton<IUserVerifier>(provider => provider.GetRequiredService<PinVault>());
+        services.TryAddSingleton<KeyRingSigner>();
+        services.TryAddSingleton<IDeviceSigner>(provider => provider.GetRequiredService<KeyRingSigner>());
         return services;
     }
 }

@@ -15,8 +15,14 @@ public interface IPaymentSheet
     void Close(string paymentId, PaymentState state);
 }
 
-/// <summary>The payer device's own check of the person: PIN hashes that never leave the device.</summary>
+/// <summary>The payer device's own check of the person: PIN hashes that never leave the device, and the lockout.</summary>
 public interface IUserVerifier
 {
     bool VerifyPin(string deviceId, string pin);
+
+    DateTimeOffset? LockedUntil(string deviceId, DateTimeOffset now);
+
+    DateTimeOffset? Failed(string deviceId, DateTimeOffset now, int lockAfter, TimeSpan lockFor);
+
+    void Succeeded(string deviceId);
 }

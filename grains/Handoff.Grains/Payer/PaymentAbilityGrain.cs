@@ -1,4 +1,5 @@
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Handoff.Grains.Placement;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,7 @@ namespace Handoff.Grains.Payer;
 public sealed partial class PaymentAbilityGrain(
     IPaymentSheet sheet,
     IUserVerifier verifier,
+    IDeviceSigner signer,
     TimeProvider time,
     FaultPoints faults,
     IOptions<HandoffOptions> options,
@@ -37,6 +39,7 @@ public sealed partial class PaymentAbilityGrain(
 
         _pending[offer.PaymentId] = new Pending(offer);
         DelayDeactivation(offer.Deadline - time.GetUtcNow() + TimeSpan.FromMinutes(1));
+        using var span = Telemetry.HandoffTraces.OfferShown(offer, RuntimeIdentity);
         await sheet.ShowAsync(offer);
         LogShown(logger, offer.PaymentId, DeviceId);
 
@@ -58,30 +61,69 @@ public sealed partial class PaymentAbilityGrain(
             return await NotPendingAsync(paymentId);
         }
 
+        using var span = Telemetry.HandoffTraces.PinEntered(paymentId, DeviceId, RuntimeIdentity);
+        var now = time.GetUtcNow();
+        if (verifier.LockedUntil(DeviceId, now) is { } lockedUntil)
+        {
+            return new VerificationResult(VerificationOutcome.Locked, 0, null, lockedUntil);
+        }
+
         if (!verifier.VerifyPin(DeviceId, pin))
         {
             pending.WrongPins++;
             var triesLeft = options.Value.MaxPinTries - pending.WrongPins;
+            var locked = verifier.Failed(DeviceId, now, options.Value.PinLockoutAfter, options.Value.PinLockoutDuration);
             LogWrongPin(logger, paymentId, DeviceId, triesLeft);
-            if (triesLeft > 0)
+            if (triesLeft <= 0)
             {
-                sheet.WrongPin(paymentId, triesLeft);
-                return new VerificationResult(VerificationOutcome.WrongPin, triesLeft, null);
+                var declined = await DeclineAsync(paymentId, $"{options.Value.MaxPinTries} wrong PIN entries");
+                return declined with { LockedUntil = locked };
             }
 
-            return await DeclineAsync(paymentId, $"{options.Value.MaxPinTries} wrong PIN entries");
+            if (locked is not null)
+            {
+                sheet.WrongPin(paymentId, 0);
+                return new VerificationResult(VerificationOutcome.Locked, triesLeft, null, locked);
+            }
+
+            sheet.WrongPin(paymentId, triesLeft);
+            return new VerificationResult(VerificationOutcome.WrongPin, triesLeft, null);
         }
 
-        var approval = new PaymentApproval(paymentId, DeviceId, pending.Offer.Nonce, AuthMethod.Pin, time.GetUtcNow());
+        verifier.Succeeded(DeviceId);
+        return await ApproveAsync(pending, AuthMethod.Pin);
+    }
+
+    public async Task<VerificationResult> ApproveWithBiometricAsync(string paymentId)
+    {
+        DropExpired();
+        if (!_pending.TryGetValue(paymentId, out var pending))
+        {
+            return await NotPendingAsync(paymentId);
+        }
+
+        // The platform's biometric check unlocked the device key; the assertion is the key's signature.
+        return verifier.LockedUntil(DeviceId, time.GetUtcNow()) is { } lockedUntil
+            ? new VerificationResult(VerificationOutcome.Locked, 0, null, lockedUntil)
+            : await ApproveAsync(pending, AuthMethod.Biometric);
+    }
+
+    private async Task<VerificationResult> ApproveAsync(Pending pending, AuthMethod method)
+    {
+        var offer = pending.Offer;
+        var approval = new PaymentApproval(offer.PaymentId, DeviceId, offer.Nonce, method, time.GetUtcNow())
+        {
+            Signature = signer.Sign(DeviceId, Signing.Approval(offer, method)),
+        };
         await faults.ReachedAsync(FaultPoints.ApprovedNotSent);
         try
         {
-            var payment = await Authority(paymentId).AuthorizeAsync(approval);
-            return Finish(paymentId, VerificationOutcome.Approved, payment);
+            var payment = await Authority(offer.PaymentId).AuthorizeAsync(approval);
+            return Finish(offer.PaymentId, VerificationOutcome.Approved, payment);
         }
         catch (PaymentNotCompletedException ended)
         {
-            return Finish(paymentId, VerificationOutcome.NotPending, ended.Payment);
+            return Finish(offer.PaymentId, VerificationOutcome.NotPending, ended.Payment);
         }
     }
 
@@ -96,12 +138,13 @@ public sealed partial class PaymentAbilityGrain(
 
     private async Task<VerificationResult> DeclineAsync(string paymentId, string reason)
     {
-        if (!_pending.ContainsKey(paymentId))
+        if (!_pending.TryGetValue(paymentId, out var pending))
         {
             return await NotPendingAsync(paymentId);
         }
 
-        var payment = await Authority(paymentId).DeclineAsync(DeviceId, reason);
+        var signature = signer.Sign(DeviceId, Signing.Decline(paymentId, DeviceId, pending.Offer.Nonce, reason));
+        var payment = await Authority(paymentId).DeclineAsync(DeviceId, reason, signature);
         return Finish(paymentId, VerificationOutcome.Declined, payment);
     }
 

@@ -57,9 +57,10 @@ internal static class CliOptions
     public static HubStorage HubStorageFrom(ParseResult parsed) => parsed.GetValue(Storage) switch
     {
         "sqlite" => HubStorage.Sqlite(parsed.GetValue(DataDirectory)!),
-        "memory" => HubStorage.Memory,
-        "postgres" => HubStorage.Postgres(parsed.GetValue(Postgres)
-            ?? throw new ValidationException("postgres", "--storage postgres needs --postgres CONNECTION or HANDOFF_POSTGRES")),
+        "memory" => HubStorage.Memory with { DataDirectory = parsed.GetValue(DataDirectory) },
+        "postgres" => HubStorage.Postgres(
+            parsed.GetValue(Postgres) ?? throw new ValidationException("postgres", "--storage postgres needs --postgres CONNECTION or HANDOFF_POSTGRES"),
+            parsed.GetValue(DataDirectory)),
         var other => throw new ValidationException("storage", $"'{other}' is not one of sqlite, memory, postgres"),
     };
 
@@ -68,6 +69,32 @@ internal static class CliOptions
         parsed.GetValue(Postgres) is { Length: > 0 } database
             ? client => client.UseHandoffPostgresClustering(database)
             : null;
+
+    public static readonly Option<string> Keys = new("--keys")
+    {
+        Description = "Folder of this machine's device keys (private, never sent) [env HANDOFF_KEYS]",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_KEYS") ?? Sdk.DeviceKeyFile.DefaultFolder,
+    };
+
+    public static readonly Option<string[]> Pair = new("--pair")
+    {
+        Description = "Pairing code from the hub (handoff pair), for a device not yet paired; one per --device",
+    };
+
+    /// <summary>The hub's admin token: HANDOFF_ADMIN_TOKEN, or the token file in the hub's data folder.</summary>
+    public static string AdminTokenFrom(ParseResult parsed) =>
+        Environment.GetEnvironmentVariable("HANDOFF_ADMIN_TOKEN") is { Length: > 0 } token
+            ? token
+            : AdminTokenFile.Read(parsed.GetValue(DataDirectory)!);
+
+    /// <summary>A signer holding the key of <paramref name="deviceId"/> from the keys folder.</summary>
+    public static Contracts.Security.KeyRingSigner SignerFor(ParseResult parsed, string deviceId)
+    {
+        var signer = new Contracts.Security.KeyRingSigner();
+        signer.Add(deviceId, Sdk.DeviceKeyFile.Load(parsed.GetValue(Keys)!, deviceId));
+        return signer;
+    }
 
     /// <summary>Set by <c>handoff up</c> on its children: they exit when it does.</summary>
     public static readonly Option<int?> ParentPid = new("--parent-pid") { Hidden = true };

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Handoff.Contracts;
+using Handoff.Contracts.Validation;
 using Handoff.Sdk;
 using Handoff.Sdk.Wire;
 
@@ -20,6 +21,11 @@ internal static class ClientCommands
     private static Command Devices()
     {
         var command = new Command("devices", "List the household's devices: kind, role, capabilities, online.");
+        foreach (var admin in AdminCommands.DeviceAdmin())
+        {
+            command.Subcommands.Add(admin);
+        }
+
         command.SetAction((parsed, cancellation) => WithClientAsync(parsed, CliDevice, cancellation, async (client, output) =>
         {
             var devices = (await client.ListDevicesAsync()).Select(DeviceView.From).ToList();
@@ -32,9 +38,9 @@ internal static class ClientCommands
     {
         var from = new Option<string>("--from") { Description = "The initiator device asking for the payment", Required = true };
         var to = new Option<string>("--to") { Description = "The payer device that pays", Required = true };
-        var amount = new Option<string>("--amount") { Description = "Amount, e.g. 12.50", Required = true };
-        var currency = new Option<string>("--currency") { Description = "ISO 4217 code, e.g. CNY", Required = true };
-        var merchant = new Option<string>("--merchant") { Description = "Who is paid", Required = true };
+        var amount = new Option<string?>("--amount") { Description = "Amount, e.g. 12.50" };
+        var currency = new Option<string?>("--currency") { Description = "ISO 4217 code, e.g. CNY" };
+        var merchant = new Option<string?>("--merchant") { Description = "Who is paid" };
         var description = new Option<string?>("--description") { Description = "What is bought" };
         var order = new Option<string?>("--order") { Description = "Order key: the same key and content return the same payment [default: new]" };
         var expiresIn = new Option<int?>("--expires-in") { Description = "Seconds the payer has to verify [default 120]" };
@@ -43,15 +49,29 @@ internal static class ClientCommands
         {
             from, to, amount, currency, merchant, description, order, expiresIn, wait,
         };
+        var details = new Option<FileInfo?>("--details") { Description = "W3C PaymentDetailsInit JSON (id, total, displayItems) plus merchant {name}, instead of --amount/--currency/--merchant" };
+        command.Options.Add(details);
+        command.Validators.Add(result =>
+        {
+            var fromFile = result.GetValue(details) is not null;
+            var fromOptions = result.GetValue(amount) is not null || result.GetValue(currency) is not null || result.GetValue(merchant) is not null;
+            if (fromFile == fromOptions || (!fromFile && (result.GetValue(amount) is null || result.GetValue(currency) is null || result.GetValue(merchant) is null)))
+            {
+                result.AddError("give either --details FILE or all of --amount, --currency and --merchant");
+            }
+        });
         command.SetAction((parsed, cancellation) => WithClientAsync(parsed, DeviceIds.Require(parsed.GetValue(from), "from"), cancellation, async (client, output) =>
         {
-            var info = new PaymentInfo(
-                ParseAmount(parsed.GetValue(amount)!),
-                parsed.GetValue(currency)!,
-                parsed.GetValue(merchant)!,
-                parsed.GetValue(description));
+            client = client.As(client.DeviceId, CliOptions.SignerFor(parsed, client.DeviceId));
+            var (info, detailsId) = parsed.GetValue(details) is { } file
+                ? ReadDetails(file)
+                : (new PaymentInfo(
+                    ParseAmount(parsed.GetValue(amount)!),
+                    PaymentRules.RequireCurrency(parsed.GetValue(currency), "currency"),
+                    parsed.GetValue(merchant)!,
+                    parsed.GetValue(description)), null);
             var expiry = parsed.GetValue(expiresIn) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-            var payment = await client.RequestPaymentAsync(info, parsed.GetValue(to)!, parsed.GetValue(order), expiry);
+            var payment = await client.RequestPaymentAsync(info, parsed.GetValue(to)!, parsed.GetValue(order) ?? detailsId, expiry);
             if (!parsed.GetValue(wait))
             {
                 return output.Result(PaymentView.From(payment), RenderPayment);
@@ -92,13 +112,14 @@ internal static class ClientCommands
         {
             var paymentId = parsed.GetValue(PaymentArgument)!;
             var device = parsed.GetValue(asDevice) ?? (await lookup.GetPaymentAsync(paymentId)).InitiatorDeviceId;
-            var cancelled = await lookup.As(DeviceIds.Require(device, "as")).CancelAsync(paymentId);
+            var canceller = DeviceIds.Require(device, "as");
+            var cancelled = await lookup.As(canceller, CliOptions.SignerFor(parsed, canceller)).CancelAsync(paymentId);
             return output.Result(PaymentView.From(cancelled), RenderPayment);
         }));
         return command;
     }
 
-    private static Task<int> WithClientAsync(
+    internal static Task<int> WithClientAsync(
         ParseResult parsed,
         string deviceId,
         CancellationToken cancellation,
@@ -115,15 +136,32 @@ internal static class ClientCommands
             options.Gateways.Clear();
             options.Gateways.Add(parsed.GetValue(CliOptions.Gateway)!);
             options.Clustering = CliOptions.ClusteringFrom(parsed);
+            CliTelemetry.Attach(options);
             await using var client = await HandoffClient.ConnectAsync(options, cancellation);
             return await body(client, output);
         });
     }
 
+    private static (PaymentInfo Info, string? Id) ReadDetails(FileInfo file)
+    {
+        if (!file.Exists)
+        {
+            throw new ValidationException("details", $"no file {file.FullName}", ErrorCodes.MissingField);
+        }
+
+        if (file.Length > PaymentRules.MaxDetailsBytes)
+        {
+            throw new ValidationException("details", $"is {file.Length} bytes, at most {PaymentRules.MaxDetailsBytes} are accepted", ErrorCodes.PayloadTooLarge);
+        }
+
+        var read = PaymentDetailsReader.Read(File.ReadAllBytes(file.FullName));
+        return (read.Info, read.Id);
+    }
+
     private static decimal ParseAmount(string text) =>
         decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
             ? value
-            : throw new ValidationException("amount", $"'{text}' is not a decimal amount such as 12.50");
+            : throw new ValidationException("amount", $"'{text}' is not a decimal amount such as 12.50", ErrorCodes.InvalidAmount);
 
     public static string RenderDevices(IReadOnlyList<DeviceView> devices)
     {

@@ -16,6 +16,7 @@ internal static class HandoffCommands
             CliOptions.Gateway,
             CliOptions.Json,
             CliOptions.Postgres,
+            CliOptions.Keys,
         };
         root.Subcommands.Add(UpCommand.Create());
         foreach (var command in ServeCommands.Create())
@@ -35,6 +36,8 @@ internal static class HandoffCommands
 
         root.Subcommands.Add(LedgerCommands.Create());
         root.Subcommands.Add(DbCommands.Create());
+        root.Subcommands.Add(AdminCommands.Pair());
+        root.Subcommands.Add(TraceCommand.Create());
 
         return root;
     }

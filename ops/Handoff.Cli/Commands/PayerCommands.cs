@@ -68,6 +68,7 @@ internal static class PayerCommands
                 {
                     "approved" when result.Payment is { State: nameof(PaymentState.Completed) } payment => output.Result(payment, ClientCommands.RenderPayment),
                     "wrongPin" => output.Error(ErrorCodes.WrongPin, $"wrong PIN: {result.TriesLeft} {(result.TriesLeft == 1 ? "try" : "tries")} left"),
+                    "locked" => output.Error(ErrorCodes.Locked, $"too many wrong PINs: this device's payments are locked until {result.LockedUntil:HH:mm:ss}"),
                     "declined" when result.Payment is { } payment => declining
                         ? output.Result(payment, ClientCommands.RenderPayment)
                         : output.Error(ErrorCodes.Declined, $"payment {payment.PaymentId} declined: {payment.FailureReason}"),

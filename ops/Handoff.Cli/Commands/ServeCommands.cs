@@ -75,10 +75,10 @@ internal static class ServeCommands
         };
         var name = new Option<string?>("--name") { Description = "Display name of the device [default: its id]" };
         var kind = new Option<DeviceKind>("--kind") { Description = "phone or watch", DefaultValueFactory = _ => DeviceKind.Phone };
-        var pin = new Option<string>("--pin")
+        var pin = new Option<string?>("--pin")
         {
-            Description = "PIN the person verifies with, 4-12 digits [env HANDOFF_PIN]",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PIN") ?? "1234",
+            Description = "Sets the PIN the person verifies with, 4-12 digits (kept on this device as a salted hash) [env HANDOFF_PIN]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PIN"),
         };
         var hubSilo = new Option<string>("--hub-silo")
         {
@@ -89,21 +89,29 @@ internal static class ServeCommands
         var httpPort = CliOptions.Port("--http-port", PayerHttpPort, "Port of the device's local API");
         var command = new Command("payer", "Run a payer agent: a phone's silo, its payment sheet and its local API.")
         {
-            devices, name, kind, pin, hubSilo, Address, siloPort, httpPort, CliOptions.ParentPid,
+            devices, name, kind, pin, hubSilo, Address, siloPort, httpPort, CliOptions.Pair, CliOptions.ParentPid,
         };
         command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
         {
             var household = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household");
             var ids = parsed.GetValue(devices)!.Select(id => DeviceIds.Require(id, "device")).Distinct().ToArray();
-            var thePin = parsed.GetValue(pin)!;
-            if (thePin is not { Length: >= 4 and <= 12 } || !thePin.All(char.IsAsciiDigit))
+            var thePin = parsed.GetValue(pin);
+            if (thePin is not null && (thePin is not { Length: >= 4 and <= 12 } || !thePin.All(char.IsAsciiDigit)))
             {
                 throw new ValidationException("pin", "must be 4 to 12 digits");
             }
 
+            var codes = parsed.GetValue(CliOptions.Pair) ?? [];
+            if (codes.Length > ids.Length)
+            {
+                throw new ValidationException("pair", $"{codes.Length} pairing codes for {ids.Length} devices");
+            }
+
+            var keys = parsed.GetValue(CliOptions.Keys)!;
             var carried = ids
-                .Select(id => new PayerDevice(id, ids.Length == 1 ? parsed.GetValue(name) ?? id : id, parsed.GetValue(kind), thePin))
+                .Select(id => PayerDeviceFiles.LoadOrCreate(keys, id, ids.Length == 1 ? parsed.GetValue(name) ?? id : id, parsed.GetValue(kind), thePin))
                 .ToArray();
+            var pairing = ids.Zip(codes).ToDictionary(pair => pair.First, pair => pair.Second);
             var address = ParseAddress(parsed.GetValue(Address)!);
             var postgres = parsed.GetValue(CliOptions.Postgres);
             var network = new HouseholdNetwork(
@@ -113,7 +121,7 @@ internal static class ServeCommands
                 postgres is null ? Sdk.HandoffClientOptions.ParseEndpoint(parsed.GetValue(hubSilo)!) : null,
                 Households.ClusterIdOf(household),
                 postgres);
-            var settings = new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort));
+            var settings = new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort), pairing);
             using var stop = StopToken(parsed.GetValue(CliOptions.ParentPid), cancellation);
             await PayerAgentRunner.RunAsync(
                 settings,
@@ -134,7 +142,7 @@ internal static class ServeCommands
         var httpPort = CliOptions.Port("--http-port", InitiatorHttpPort, "Port of the device's local API");
         var command = new Command("initiator", "Run an initiator agent: a TV's SDK client and its local checkout API.")
         {
-            device, name, kind, httpPort, CliOptions.ParentPid,
+            device, name, kind, httpPort, CliOptions.Pair, CliOptions.ParentPid,
         };
         command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
         {
@@ -146,7 +154,9 @@ internal static class ServeCommands
                 parsed.GetValue(kind),
                 [parsed.GetValue(CliOptions.Gateway)!],
                 parsed.GetValue(httpPort),
-                CliOptions.ClusteringFrom(parsed));
+                CliOptions.ClusteringFrom(parsed),
+                parsed.GetValue(CliOptions.Keys)!,
+                parsed.GetValue(CliOptions.Pair)?.FirstOrDefault());
             return await ServeAsync(
                 InitiatorAgentHost.Build(settings),
                 $"initiator ready: {id} via gateway {settings.Gateways[0]}, API http://127.0.0.1:{settings.HttpPort}",

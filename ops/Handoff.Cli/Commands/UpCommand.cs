@@ -15,7 +15,7 @@ internal static partial class UpCommand
     public static Command Create()
     {
         var pin = new Option<string>("--pin") { Description = "The demo phone's PIN", DefaultValueFactory = _ => "1234" };
-        var command = new Command("up", "Run the household demo: hub, payer phone-1 and initiator tv-1 on this machine.") { pin };
+        var command = new Command("up", "Run the household demo: hub, payer phone-1 and initiator tv-1 on this machine.") { pin, CliOptions.DataDirectory };
         command.SetAction((parsed, invocationCancellation) => new Output(json: false).RunAsync(async () =>
         {
             using var shutdown = new ShutdownSignal(invocationCancellation);
@@ -23,16 +23,22 @@ internal static partial class UpCommand
             var household = parsed.GetValue(CliOptions.Household)!;
             var thePin = parsed.GetValue(pin)!;
             var parent = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var common = new[] { "--household", household, "--parent-pid", parent };
+            var common = new[] { "--household", household, "--parent-pid", parent, "--keys", parsed.GetValue(CliOptions.Keys)! };
             await using var children = new ChildProcesses();
 
             Console.Out.WriteLine($"Starting household '{household}'…");
-            children.Start("hub", ["hub", .. common]);
+            children.Start("hub", ["hub", "--data", parsed.GetValue(CliOptions.DataDirectory)!, .. common]);
             await WaitAsync(children, "the hub", () => IsHealthyAsync(ServeCommands.HubHttpPort), cancellation);
-            children.Start(Phone, ["payer", "--device", Phone, "--name", "Alice's phone", "--pin", thePin, .. common]);
-            children.Start(Tv, ["initiator", "--device", Tv, "--name", "Living room TV", .. common]);
             await using var probe = await HandoffClient.ConnectAsync(new HandoffClientOptions { HouseholdId = household, DeviceId = "handoff-up" }, cancellation);
-            await WaitAsync(children, $"{Phone} and {Tv} to come online", () => BothOnlineAsync(probe), cancellation);
+            var admin = CliOptions.AdminTokenFrom(parsed);
+
+            // Each device joins with its own one-time code; a device already paired with its key ignores it.
+            var phoneCode = await probe.CreatePairingCodeAsync(admin);
+            children.Start(Phone, ["payer", "--device", Phone, "--name", "Alice's phone", "--pin", thePin, "--pair", phoneCode.Code, .. common]);
+            await WaitAsync(children, $"{Phone} to pair and come online", () => OnlineAsync(probe, Phone), cancellation);
+            var tvCode = await probe.CreatePairingCodeAsync(admin);
+            children.Start(Tv, ["initiator", "--device", Tv, "--name", "Living room TV", "--pair", tvCode.Code, .. common]);
+            await WaitAsync(children, $"{Tv} to pair and come online", () => OnlineAsync(probe, Tv), cancellation);
 
             Console.Out.WriteLine(Banner(household, thePin));
             var ended = await children.WaitForAnyExitAsync(cancellation);
@@ -80,11 +86,8 @@ internal static partial class UpCommand
         }
     }
 
-    private static async Task<bool> BothOnlineAsync(HandoffClient probe)
-    {
-        var devices = await probe.ListDevicesAsync();
-        return devices.Any(device => device.DeviceId == Phone && device.Online) && devices.Any(device => device.DeviceId == Tv && device.Online);
-    }
+    private static async Task<bool> OnlineAsync(HandoffClient probe, string deviceId) =>
+        (await probe.ListDevicesAsync()).Any(device => device.DeviceId == deviceId && device.Online);
 
     private static string Banner(string household, string pin) => $"""
 

@@ -1,4 +1,5 @@
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using System.Net;
 using Handoff.Grains;
 using Handoff.Grains.Hosting;
@@ -75,6 +76,16 @@ public static class HouseholdSiloExtensions
             }
 
             return vault;
+        });
+        silo.Services.AddSingleton(_ =>
+        {
+            var keys = new KeyRingSigner();
+            foreach (var device in devices)
+            {
+                keys.Add(device.Id, device.Key);
+            }
+
+            return keys;
         });
         silo.Services.AddHandoffPayerGrains();
         return silo;

@@ -1,5 +1,8 @@
+using Handoff.Grains;
+using Handoff.Silo.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Handoff.Silo.Hosting;
@@ -13,10 +16,16 @@ public static class HubHost
     public static WebApplication Build(HubSettings settings)
     {
         var builder = HouseholdHostDefaults.CreateBuilder(settings.Network.Address.ToString(), settings.HttpPort);
-        builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffHub(settings.Storage));
+
+        // Admin operations need the hub's token: configured (a cluster's hubs share one) or kept in the data folder.
+        var adminToken = builder.Configuration[$"{HandoffOptions.Section}:{nameof(HandoffOptions.AdminToken)}"]
+            ?? AdminTokenFile.LoadOrCreate(settings.Storage.DataDirectory ?? HubStorage.DefaultDataDirectory);
+        builder.Services.Configure<HandoffOptions>(options => options.AdminToken = adminToken);
+        builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffHub(settings.Storage).AddHandoffSiloTelemetry("hub", hub: true));
         var app = builder.Build();
         app.MapGet("/health", () => Results.Ok(new { status = "ok", role = "hub" }));
         app.MapHubPage();
+        app.MapHubTelemetry();
         return app;
     }
 }

@@ -22,7 +22,9 @@ public sealed record HubStorage(HubStorageKind Kind, string? DataDirectory = nul
 
     public static HubStorage Sqlite(string dataDirectory) => new(HubStorageKind.Sqlite, DataDirectory: dataDirectory);
 
-    public static HubStorage Postgres(string connectionString) => new(HubStorageKind.Postgres, ConnectionString: connectionString);
+    /// <summary>PostgreSQL; <paramref name="dataDirectory"/> still holds the hub's local files (its admin token).</summary>
+    public static HubStorage Postgres(string connectionString, string? dataDirectory = null) =>
+        new(HubStorageKind.Postgres, DataDirectory: dataDirectory, ConnectionString: connectionString);
 
     public override string ToString() => Kind switch
     {

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Handoff.Contracts.Security;
+
+/// <summary>Signs with a device's private key; the key never leaves the device that holds it.</summary>
+public interface IDeviceSigner
+{
+    /// <summary>True when this signer holds the private key of <paramref name="deviceId"/>.</summary>
+    bool Holds(string deviceId);
+
+    /// <summary>An ECDSA P-256 signature (IEEE P1363, 64 bytes) over <paramref name="payload"/>.</summary>
+    byte[] Sign(string deviceId, byte[] payload);
+}
+
+/// <summary>
+/// The exact bytes a device signs. Each statement starts with its kind and version, so a signature over
+/// one kind can never be taken for another, and binds every field a device vouches for.
+/// </summary>
+public static class Signing
+{
+    /// <summary>A new ECDSA P-256 key pair.</summary>
+    public static ECDsa NewKey() => ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    /// <summary>The public key as DER SubjectPublicKeyInfo, as the household records it.</summary>
+    public static byte[] PublicKeyOf(ECDsa key) => key.ExportSubjectPublicKeyInfo();
+
+    /// <summary>True when <paramref name="signature"/> is the holder of <paramref name="publicKey"/>'s over <paramref name="payload"/>.</summary>
+    public static bool Verify(byte[]? publicKey, byte[] payload, byte[]? signature)
+    {
+        if (publicKey is null || signature is not { Length: 64 })
+        {
+            return false;
+        }
+
+        try
+        {
+            using var key = ECDsa.Create();
+            key.ImportSubjectPublicKeyInfo(publicKey, out _);
+            return key.KeySize == 256 && key.VerifyData(payload, signature, HashAlgorithmName.SHA256);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The payer's approval of the transaction it displayed: payment, parties, terms and the single-use nonce.</summary>
+    public static byte[] Approval(PaymentOffer offer, AuthMethod method) => Statement(
+        "approval/v1",
+        offer.PaymentId,
+        offer.HouseholdId,
+        offer.InitiatorDeviceId,
+        offer.PayerDeviceId,
+        Amount(offer.Info.Amount),
+        offer.Info.Currency,
+        offer.Info.Merchant,
+        offer.Nonce,
+        method.ToString());
+
+    /// <summary>An initiator's request for a payment, as it asked for it.</summary>
+    public static byte[] Request(PaymentRequestInput input) => Statement(
+        "request/v1",
+        input.HouseholdId,
+        input.InitiatorDeviceId,
+        input.PayerDeviceId,
+        input.OrderKey,
+        Amount(input.Info.Amount),
+        input.Info.Currency,
+        input.Info.Merchant,
+        input.Info.Description ?? string.Empty,
+        string.Join(";", (input.Info.Items ?? []).Select(item => $"{item.Label}={Amount(item.Amount)}")),
+        input.ExpiresIn?.TotalSeconds.ToString(CultureInfo.InvariantCulture) ?? string.Empty);
+
+    /// <summary>A party's cancellation of a payment.</summary>
+    public static byte[] Cancel(string paymentId, string deviceId) => Statement("cancel/v1", paymentId, deviceId);
+
+    /// <summary>The payer's refusal of a payment, with its reason.</summary>
+    public static byte[] Decline(string paymentId, string payerDeviceId, string nonce, string reason) =>
+        Statement("decline/v1", paymentId, payerDeviceId, nonce, reason);
+
+    // One field per line, each length-prefixed: no field can be shifted into its neighbour.
+    private static byte[] Statement(string kind, params string[] fields)
+    {
+        var text = new StringBuilder("handoff/").Append(kind).Append('\n');
+        foreach (var field in fields)
+        {
+            text.Append(field.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(field).Append('\n');
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    // 12.5 and 12.50 are the same amount and must sign the same.
+    private static string Amount(decimal amount) => (amount / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>An in-memory signer over ECDSA keys the process holds (a device agent's keys, loaded from its key files).</summary>
+public sealed class KeyRingSigner : IDeviceSigner
+{
+    private readonly Dictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
+
+    public void Add(string deviceId, ECDsa key)
+    {
+        lock (_keys)
+        {
+            _keys[deviceId] = key;
+        }
+    }
+
+    /// <summary>The public half of a device's key, as the household records it.</summary>
+    public byte[] PublicKeyOf(string deviceId)
+    {
+        lock (_keys)
+        {
+            return _keys.TryGetValue(deviceId, out var key) ? Signing.PublicKeyOf(key) : throw new InvalidOperationException($"no key for device '{deviceId}'");
+        }
+    }
+
+    public bool Holds(string deviceId)
+    {
+        lock (_keys)
+        {
+            return _keys.ContainsKey(deviceId);
+        }
+    }
+
+    public byte[] Sign(string deviceId, byte[] payload)
+    {
+        ECDsa key;
+        lock (_keys)
+        {
+            key = _keys.TryGetValue(deviceId, out var found) ? found : throw new InvalidOperationException($"no private key for device '{deviceId}' on this device");
+        }
+
+        lock (key)
+        {
+            return key.SignData(payload, HashAlgorithmName.SHA256);
+        }
+    }
+}

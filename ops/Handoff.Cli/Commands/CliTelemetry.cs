@@ -1,0 +1,30 @@
+using Handoff.Sdk;
+using Handoff.Telemetry;
+
+namespace Handoff.Cli.Commands;
+
+/// <summary>The CLI's share of the household's telemetry: a handoff it starts is the root of the handoff's trace.</summary>
+internal static class CliTelemetry
+{
+    /// <summary>Makes the client carry trace context and export its spans, keeping the clustering the options chose.</summary>
+    public static void Attach(HandoffClientOptions options)
+    {
+        var clustering = options.Clustering;
+        var gateways = clustering is null ? options.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray() : [];
+        var process = $"cli {options.DeviceId}";
+        options.Clustering = client =>
+        {
+            if (clustering is not null)
+            {
+                clustering(client);
+            }
+            else
+            {
+                client.UseStaticClustering(gateways);
+            }
+
+            client.AddActivityPropagation();
+            client.Services.AddHandoffTelemetry(process);
+        };
+    }
+}

@@ -1,0 +1,159 @@
+using Handoff.Contracts;
+using Handoff.Contracts.Security;
+using Handoff.Sdk;
+
+namespace Handoff.Grains.Tests;
+
+/// <summary>Pairing, signed statements and PIN policy: only the household's own devices act, each only as itself.</summary>
+[Collection(HouseholdCollection.Name)]
+public sealed class TrustTests(HouseholdCluster household)
+{
+    private static readonly PaymentInfo Tea = new(6m, "CNY", "Tea House");
+
+    private HandoffClient Admin => household.Client(HouseholdCluster.Home, "admin");
+
+    [Fact]
+    public async Task A_pairing_code_expires_after_its_lifetime()
+    {
+        var code = await Admin.CreatePairingCodeAsync(HouseholdCluster.AdminToken);
+        household.Time.Advance(TimeSpan.FromSeconds(121));
+
+        var error = await Assert.ThrowsAsync<ForbiddenException>(() => PairNewAsync("tv-late", code.Code));
+
+        Assert.Contains("no valid pairing code", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(await household.Tv1.ListDevicesAsync(), device => device.DeviceId == "tv-late");
+    }
+
+    [Fact]
+    public async Task A_pairing_code_is_burned_after_three_wrong_tries_and_works_only_once()
+    {
+        var code = await Admin.CreatePairingCodeAsync(HouseholdCluster.AdminToken);
+        var wrong = code.Code == "000000" ? "111111" : "000000";
+
+        var first = await Assert.ThrowsAsync<ForbiddenException>(() => PairNewAsync("tv-guess", wrong));
+        await Assert.ThrowsAsync<ForbiddenException>(() => PairNewAsync("tv-guess", wrong));
+        var third = await Assert.ThrowsAsync<ForbiddenException>(() => PairNewAsync("tv-guess", wrong));
+        await Assert.ThrowsAsync<ForbiddenException>(() => PairNewAsync("tv-guess", code.Code));
+
+        Assert.Contains("2 tries left", first.Message, StringComparison.Ordinal);
+        Assert.Contains("used up", third.Message, StringComparison.Ordinal);
+        var fresh = await Admin.CreatePairingCodeAsync(HouseholdCluster.AdminToken);
+        await PairNewAsync("tv-once", fresh.Code);
+        await Assert.ThrowsAsync<ForbiddenException>(() => PairNewAsync("tv-twice", fresh.Code));
+    }
+
+    [Fact]
+    public async Task Only_the_hubs_admin_token_issues_codes_or_removes_devices()
+    {
+        await Assert.ThrowsAsync<ForbiddenException>(() => Admin.CreatePairingCodeAsync("guess"));
+        await Assert.ThrowsAsync<ForbiddenException>(() => Admin.RemoveDeviceAsync("guess", HouseholdCluster.Tv));
+        Assert.Contains(await household.Tv1.ListDevicesAsync(), device => device.DeviceId == HouseholdCluster.Tv);
+    }
+
+    [Fact]
+    public async Task A_removed_device_can_do_nothing_and_a_renamed_one_shows_its_name()
+    {
+        await household.PairAsync(HouseholdCluster.Home, "tv-gone", "Old TV", DeviceKind.Tv, DeviceRole.Initiator);
+        var renamed = await Admin.RenameDeviceAsync(HouseholdCluster.AdminToken, "tv-gone", "Garage TV");
+        Assert.Equal("Garage TV", renamed.DisplayName);
+
+        await Admin.RemoveDeviceAsync(HouseholdCluster.AdminToken, "tv-gone");
+
+        await Assert.ThrowsAsync<NotFoundException>(() => household.Client(HouseholdCluster.Home, "tv-gone").RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id));
+        Assert.DoesNotContain(await household.Tv1.ListDevicesAsync(), device => device.DeviceId == "tv-gone");
+    }
+
+    [Fact]
+    public async Task Approvals_that_are_forged_altered_replayed_or_from_another_device_are_refused_and_charge_once()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+        var grain = household.Cluster.Client.GetGrain<IPaymentRequestGrain>(payment.PaymentId);
+        var offer = (await household.Ability(HouseholdCluster.Phone1.Id).GetPendingAsync()).Single(o => o.PaymentId == payment.PaymentId);
+        var approval = new PaymentApproval(offer.PaymentId, HouseholdCluster.Phone1.Id, offer.Nonce, AuthMethod.Pin, household.Time.GetUtcNow());
+
+        using var stranger = Signing.NewKey();
+        var forged = approval with { Signature = stranger.SignData(Signing.Approval(offer, AuthMethod.Pin), System.Security.Cryptography.HashAlgorithmName.SHA256) };
+        var altered = approval with { Signature = household.Keys.Sign(HouseholdCluster.Phone1.Id, Signing.Approval(offer with { Info = offer.Info with { Amount = 0.01m } }, AuthMethod.Pin)) };
+        var otherDevice = approval with { PayerDeviceId = HouseholdCluster.Phone2.Id, Signature = household.Keys.Sign(HouseholdCluster.Phone2.Id, Signing.Approval(offer, AuthMethod.Pin)) };
+        var wrongNonce = approval with { Nonce = "00", Signature = household.Keys.Sign(HouseholdCluster.Phone1.Id, Signing.Approval(offer with { Nonce = "00" }, AuthMethod.Pin)) };
+
+        await Assert.ThrowsAsync<ForbiddenException>(() => grain.AuthorizeAsync(approval));
+        await Assert.ThrowsAsync<ForbiddenException>(() => grain.AuthorizeAsync(forged));
+        await Assert.ThrowsAsync<ForbiddenException>(() => grain.AuthorizeAsync(altered));
+        await Assert.ThrowsAsync<ForbiddenException>(() => grain.AuthorizeAsync(otherDevice));
+        await Assert.ThrowsAsync<ForbiddenException>(() => grain.AuthorizeAsync(wrongNonce));
+        Assert.Null(await household.Cluster.Client.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(payment.PaymentId));
+
+        var genuine = approval with { Signature = household.Keys.Sign(HouseholdCluster.Phone1.Id, Signing.Approval(offer, AuthMethod.Pin)) };
+        Assert.Equal(PaymentState.Completed, (await grain.AuthorizeAsync(genuine)).State);
+        await Assert.ThrowsAsync<IllegalTransitionException>(() => grain.AuthorizeAsync(genuine));
+        var entries = (await household.LedgerAsync()).Entries.Count(entry => entry.PaymentId == payment.PaymentId);
+        Assert.Equal(1, entries);
+    }
+
+    [Fact]
+    public async Task Requests_and_cancellations_must_carry_the_devices_own_signature()
+    {
+        var input = new PaymentRequestInput(HouseholdCluster.Home, HouseholdCluster.Tv, HouseholdCluster.Phone1.Id, "unsigned-1", Tea);
+        var grain = household.Cluster.Client.GetGrain<IPaymentRequestGrain>(PaymentIds.For(HouseholdCluster.Home, HouseholdCluster.Tv, "unsigned-1"));
+        using var stranger = Signing.NewKey();
+
+        await Assert.ThrowsAsync<ForbiddenException>(() => grain.CreateAsync(input));
+        await Assert.ThrowsAsync<ForbiddenException>(() => grain.CreateAsync(input with { Signature = stranger.SignData(Signing.Request(input), System.Security.Cryptography.HashAlgorithmName.SHA256) }));
+        await Assert.ThrowsAsync<ForbiddenException>(() => grain.CreateAsync(input with { Signature = household.Keys.Sign(HouseholdCluster.Phone1.Id, Signing.Request(input)) }));
+        await Assert.ThrowsAsync<NotFoundException>(() => household.Tv1.GetPaymentAsync(grain.GetPrimaryKeyString()));
+
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+        var paymentGrain = household.Cluster.Client.GetGrain<IPaymentRequestGrain>(payment.PaymentId);
+        await Assert.ThrowsAsync<ForbiddenException>(() => paymentGrain.CancelAsync(HouseholdCluster.Tv, stranger.SignData(Signing.Cancel(payment.PaymentId, HouseholdCluster.Tv), System.Security.Cryptography.HashAlgorithmName.SHA256)));
+        await Assert.ThrowsAsync<ForbiddenException>(() => paymentGrain.DeclineAsync(HouseholdCluster.Phone1.Id, "declined", household.Keys.Sign(HouseholdCluster.Tv, Signing.Decline(payment.PaymentId, HouseholdCluster.Phone1.Id, "x", "declined"))));
+        Assert.Equal(PaymentState.Cancelled, (await household.Tv1.CancelAsync(payment.PaymentId)).State);
+    }
+
+    [Fact]
+    public async Task Five_wrong_pins_in_a_row_lock_the_devices_payments_until_the_lockout_ends()
+    {
+        var ability = household.Ability(HouseholdCluster.Phone2.Id);
+        var first = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone2.Id);
+        for (var i = 0; i < 3; i++)
+        {
+            await ability.ApproveWithPinAsync(first.PaymentId, "0000");
+        }
+
+        var second = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone2.Id);
+        var fourth = await ability.ApproveWithPinAsync(second.PaymentId, "0000");
+        var fifth = await ability.ApproveWithPinAsync(second.PaymentId, "0000");
+        var whileLocked = await ability.ApproveWithPinAsync(second.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone2));
+
+        Assert.Equal(PaymentState.Declined, (await household.Tv1.GetPaymentAsync(first.PaymentId)).State);
+        Assert.Equal(VerificationOutcome.WrongPin, fourth.Outcome);
+        Assert.Equal(VerificationOutcome.Locked, fifth.Outcome);
+        Assert.Equal(household.Time.GetUtcNow() + TimeSpan.FromMinutes(5), fifth.LockedUntil);
+        Assert.Equal(VerificationOutcome.Locked, whileLocked.Outcome);
+        Assert.Equal(PaymentState.Displayed, (await household.Tv1.GetPaymentAsync(second.PaymentId)).State);
+
+        household.Time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        var third = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone2.Id);
+        var released = await ability.ApproveWithPinAsync(third.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone2));
+
+        Assert.Equal(VerificationOutcome.Approved, released.Outcome);
+        Assert.Equal(PaymentState.Completed, released.Payment!.State);
+    }
+
+    [Fact]
+    public async Task A_biometric_assertion_approves_with_the_device_key_and_no_pin()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+
+        var result = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithBiometricAsync(payment.PaymentId);
+
+        Assert.Equal(PaymentState.Completed, result.Payment!.State);
+        Assert.Contains(result.Payment.History, step => step.Cause == "verified by biometric on payer device");
+    }
+
+    private async Task PairNewAsync(string deviceId, string code)
+    {
+        using var key = Signing.NewKey();
+        await household.Client(HouseholdCluster.Home, deviceId).PairAsync(code, deviceId, DeviceKind.Tv, DeviceRole.Initiator, Signing.PublicKeyOf(key));
+    }
+}
