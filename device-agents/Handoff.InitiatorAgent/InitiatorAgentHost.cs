@@ -21,7 +21,8 @@ public sealed record InitiatorAgentSettings(
     int HttpPort,
     Action<IClientBuilder>? Clustering = null,
     string KeysFolder = DeviceKeyFile.DefaultFolder,
-    string? PairingCode = null);
+    string? PairingCode = null,
+    System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate = null);
 
 /// <summary>A TV, tablet or car: an Orleans client with the SDK, its presence and a local checkout API.</summary>
 public static class InitiatorAgentHost
@@ -61,6 +62,7 @@ public static class InitiatorAgentHost
             });
             client.AddActivityPropagation();
             client.Services.AddHandoffTelemetry($"initiator {settings.DeviceId}", client.Configuration);
+            HouseholdTls.Apply(client, settings.Certificate);
             client.UseConnectionRetryFilter(async (_, token) =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), token);

@@ -74,6 +74,7 @@ public sealed class HandoffClient : IAsyncDisposable
                 cluster.ClusterId = options.ClusterId ?? Households.ClusterIdOf(options.HouseholdId);
                 cluster.ServiceId = Households.ServiceId;
             });
+            HouseholdTls.Apply(client, options.Certificate);
             client.UseConnectionRetryFilter(async (exception, token) =>
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), token);

@@ -30,6 +30,9 @@ public sealed class HandoffClientOptions
     /// <summary>Holds this device's private key, to sign its requests (see <see cref="DeviceKeyFile"/>).</summary>
     public IDeviceSigner? Signer { get; set; }
 
+    /// <summary>The household's certificate: when set, the connection to the gateway is mutual TLS with it.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
+
     /// <summary>How long <see cref="HandoffClient.ConnectAsync"/> keeps trying to reach a gateway.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -77,6 +77,17 @@ internal static class CliOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_KEYS") ?? Sdk.DeviceKeyFile.DefaultFolder,
     };
 
+    public static readonly Option<string?> Certificate = new("--certificate")
+    {
+        Description = "The household's certificate (household.pfx from the hub): turns on mutual TLS [env HANDOFF_CERTIFICATE]",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_CERTIFICATE"),
+    };
+
+    /// <summary>The household certificate named by <c>--certificate</c>, or null for a household without TLS.</summary>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2? CertificateFrom(ParseResult parsed) =>
+        parsed.GetValue(Certificate) is { Length: > 0 } path ? Contracts.Security.HouseholdCertificate.Load(path) : null;
+
     public static readonly Option<string[]> Pair = new("--pair")
     {
         Description = "Pairing code from the hub (handoff pair), for a device not yet paired; one per --device",

@@ -136,6 +136,7 @@ internal static class ClientCommands
             options.Gateways.Clear();
             options.Gateways.Add(parsed.GetValue(CliOptions.Gateway)!);
             options.Clustering = CliOptions.ClusteringFrom(parsed);
+            options.Certificate = CliOptions.CertificateFrom(parsed);
             CliTelemetry.Attach(options);
             await using var client = await HandoffClient.ConnectAsync(options, cancellation);
             return await body(client, output);

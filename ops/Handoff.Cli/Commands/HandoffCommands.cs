@@ -17,6 +17,7 @@ internal static class HandoffCommands
             CliOptions.Json,
             CliOptions.Postgres,
             CliOptions.Keys,
+            CliOptions.Certificate,
         };
         root.Subcommands.Add(UpCommand.Create());
         foreach (var command in ServeCommands.Create())

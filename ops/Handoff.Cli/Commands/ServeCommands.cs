@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Handoff.InitiatorAgent;
 using Handoff.PayerAgent;
 using Handoff.Silo.Hosting;
@@ -33,9 +34,14 @@ internal static class ServeCommands
         var siloPort = CliOptions.Port("--silo-port", HubSiloPort, "Port other silos join on");
         var gatewayPort = CliOptions.Port("--gateway-port", HubGatewayPort, "Port clients connect to");
         var httpPort = CliOptions.Port("--http-port", HubHttpPort, "Port of the hub's health endpoint");
+        var tls = new Option<string>("--tls")
+        {
+            Description = "Mutual TLS with the household certificate: auto (on unless the hub listens on loopback), on or off",
+            DefaultValueFactory = _ => "auto",
+        };
         var command = new Command("hub", "Run the household hub: durable state, the payments' authority.")
         {
-            Address, siloPort, gatewayPort, httpPort, CliOptions.Storage, CliOptions.DataDirectory, CliOptions.ParentPid,
+            Address, siloPort, gatewayPort, httpPort, tls, CliOptions.Storage, CliOptions.DataDirectory, CliOptions.ParentPid,
         };
         command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
         {
@@ -48,17 +54,28 @@ internal static class ServeCommands
                 await PostgresSchema.EnsureAsync(storage.ConnectionString!, cancellation);
             }
 
+            var secured = parsed.GetValue(tls) switch
+            {
+                "on" => true,
+                "off" => false,
+                "auto" => !System.Net.IPAddress.IsLoopback(address),
+                var other => throw new ValidationException("tls", $"'{other}' is not one of auto, on, off"),
+            };
+            var certificate = !secured ? null
+                : CliOptions.CertificateFrom(parsed)
+                    ?? HouseholdCertificate.LoadOrCreate(Path.Combine(parsed.GetValue(CliOptions.DataDirectory)!, HouseholdCertificate.FileName), household);
             var network = new HouseholdNetwork(
                 address,
                 parsed.GetValue(siloPort),
                 parsed.GetValue(gatewayPort),
                 HubSiloEndpoint: null,
                 Households.ClusterIdOf(household),
-                storage.Kind == HubStorageKind.Postgres ? storage.ConnectionString : null);
+                storage.Kind == HubStorageKind.Postgres ? storage.ConnectionString : null,
+                certificate);
             var app = HubHost.Build(new HubSettings(network, parsed.GetValue(httpPort), storage));
             return await ServeAsync(
                 app,
-                $"hub ready: silo {address}:{network.SiloPort}, gateway {address}:{network.GatewayPort}, http://{address}:{parsed.GetValue(httpPort)}, storage {storage}",
+                $"hub ready: silo {address}:{network.SiloPort}, gateway {address}:{network.GatewayPort}, http://{address}:{parsed.GetValue(httpPort)}, storage {storage}, TLS {(certificate is null ? "off" : "on")}",
                 parsed.GetValue(CliOptions.ParentPid),
                 cancellation);
         }));
@@ -120,7 +137,8 @@ internal static class ServeCommands
                 0,
                 postgres is null ? Sdk.HandoffClientOptions.ParseEndpoint(parsed.GetValue(hubSilo)!) : null,
                 Households.ClusterIdOf(household),
-                postgres);
+                postgres,
+                CliOptions.CertificateFrom(parsed));
             var settings = new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort), pairing);
             using var stop = StopToken(parsed.GetValue(CliOptions.ParentPid), cancellation);
             await PayerAgentRunner.RunAsync(
@@ -156,7 +174,8 @@ internal static class ServeCommands
                 parsed.GetValue(httpPort),
                 CliOptions.ClusteringFrom(parsed),
                 parsed.GetValue(CliOptions.Keys)!,
-                parsed.GetValue(CliOptions.Pair)?.FirstOrDefault());
+                parsed.GetValue(CliOptions.Pair)?.FirstOrDefault(),
+                CliOptions.CertificateFrom(parsed));
             return await ServeAsync(
                 InitiatorAgentHost.Build(settings),
                 $"initiator ready: {id} via gateway {settings.Gateways[0]}, API http://127.0.0.1:{settings.HttpPort}",

@@ -1,6 +1,8 @@
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Orleans.Connections.Security;
 using Handoff.Grains;
 using Handoff.Grains.Hosting;
 using Handoff.Grains.Payer;
@@ -103,6 +105,18 @@ public static class HouseholdSiloExtensions
             cluster.ServiceId = Households.ServiceId;
         });
         silo.ConfigureEndpoints(network.Address, network.SiloPort, network.GatewayPort, listenOnAnyHostAddress: false);
+        if (network.Certificate is { } household)
+        {
+            // Mutual TLS on every silo-to-silo and client-to-gateway connection: only the household's certificate passes.
+            silo.UseTls(household, tls =>
+            {
+                tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+                tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
+                tls.RemoteCertificateValidation = (presented, _, _) => HouseholdCertificate.IsHousehold(household, presented);
+                tls.OnAuthenticateAsClient = (_, client) => client.TargetHost = "handoff-household";
+            });
+        }
+
         if (network.Postgres is { } database)
         {
             // Cluster mode: membership in PostgreSQL, any number of hubs and payer silos.
@@ -125,10 +139,12 @@ public static class HouseholdSiloExtensions
 /// <summary>Where one silo listens and how it finds the rest of the household.</summary>
 /// <param name="HubSiloEndpoint">Embedded mode: the hub's silo endpoint; null for the hub itself.</param>
 /// <param name="Postgres">Cluster mode: the PostgreSQL database whose membership table every silo uses.</param>
+/// <param name="Certificate">The household's certificate: when set, every connection is mutual TLS with it.</param>
 public sealed record HouseholdNetwork(
     IPAddress Address,
     int SiloPort,
     int GatewayPort,
     IPEndPoint? HubSiloEndpoint,
     string ClusterId,
-    string? Postgres = null);
+    string? Postgres = null,
+    X509Certificate2? Certificate = null);
