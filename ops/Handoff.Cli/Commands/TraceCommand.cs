@@ -34,9 +34,10 @@ internal static class TraceCommand
                 var paymentId = parsed.GetValue(payment)!;
                 using var host = await ConnectAsync(parsed, cancellation);
                 var collector = host.Services.GetRequiredService<IClusterClient>().GetGrain<ITraceCollectorGrain>(0);
-                var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(Math.Max(0, parsed.GetValue(wait)));
+                var waitFor = TimeSpan.FromSeconds(Math.Max(0, parsed.GetValue(wait)));
+                var waited = System.Diagnostics.Stopwatch.StartNew();
                 var trace = await collector.GetByPaymentAsync(paymentId);
-                while (!Ended(trace) && DateTimeOffset.UtcNow < deadline)
+                while (!Ended(trace) && waited.Elapsed < waitFor)
                 {
                     await Task.Delay(Poll, cancellation);
                     trace = await collector.GetByPaymentAsync(paymentId);
@@ -44,7 +45,7 @@ internal static class TraceCommand
 
                 // The hub's own spans arrive first; the devices' batches follow within their export delay.
                 var settled = trace?.Spans.Count ?? 0;
-                while (trace is not null && DateTimeOffset.UtcNow < deadline)
+                while (trace is not null && waited.Elapsed < waitFor)
                 {
                     await Task.Delay(Settle, cancellation);
                     trace = await collector.GetByPaymentAsync(paymentId);
