@@ -143,6 +143,20 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_fingerprint_button_pays_with_the_device_key_and_no_pin()
+    {
+        await OpenBothAsync();
+        await AddAsync("Celadon teapot");
+        await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥120.00");
+
+        await Phone.GetByRole(AriaRole.Button, new() { Name = "Use fingerprint" }).ClickAsync();
+
+        await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Paid");
+        await Expect(Tv.Locator("#receipt-title")).ToHaveTextAsync("Paid — thank you");
+    }
+
+    [Fact]
     public async Task Declining_on_the_phone_shows_declined_on_both_devices()
     {
         await OpenBothAsync();

@@ -139,7 +139,7 @@
   function setBusy(value) {
     busy = value;
     $('sheet').setAttribute('aria-busy', String(value));
-    for (const button of document.querySelectorAll('#sheet button:not(#biometric)')) {
+    for (const button of document.querySelectorAll('#sheet button')) {
       button.disabled = value;
     }
   }
@@ -167,6 +167,13 @@
     }
 
     const verification = answer.data;
+    if (verification.outcome === 'locked') {
+      const until = new Date(verification.lockedUntil).toLocaleTimeString();
+      $('pin-error').textContent = `Too many wrong PINs: payments on this device are locked until ${until}.`;
+      $('pin').value = '';
+      return;
+    }
+
     if (verification.outcome === 'wrongPin') {
       wrongPin(paymentId, verification.triesLeft);
       $('pin').value = '';
@@ -208,6 +215,24 @@
     setBusy(true);
     try {
       settle(paymentId, await post(`api/offers/${encodeURIComponent(paymentId)}/approve`, { pin }));
+    } catch {
+      $('pin-error').textContent = 'Could not reach the payment program on this device. Try again.';
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // The platform's biometric unlock releases the device key; the agent signs the approval with it.
+  async function biometric() {
+    if (busy || shown?.kind !== 'sheet') {
+      return;
+    }
+
+    const paymentId = shown.paymentId;
+    $('pin-error').textContent = '';
+    setBusy(true);
+    try {
+      settle(paymentId, await post(`api/offers/${encodeURIComponent(paymentId)}/approve-biometric`));
     } catch {
       $('pin-error').textContent = 'Could not reach the payment program on this device. Try again.';
     } finally {
@@ -291,6 +316,7 @@
   document.addEventListener('DOMContentLoaded', () => {
     $('pin-form').addEventListener('submit', approve);
     $('decline').addEventListener('click', decline);
+    $('biometric').addEventListener('click', biometric);
     $('done').addEventListener('click', () => {
       shown = null;
       $('result').dataset.paymentId = '';

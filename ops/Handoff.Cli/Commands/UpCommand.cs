@@ -93,8 +93,14 @@ internal static partial class UpCommand
 
         Household '{household}' is up on this machine.
           hub        silo 127.0.0.1:{ServeCommands.HubSiloPort}, gateway 127.0.0.1:{ServeCommands.HubGatewayPort}
-          payer      {Phone} (Alice's phone), PIN {pin}, local API http://127.0.0.1:{ServeCommands.PayerHttpPort}/api/offers
-          initiator  {Tv} (Living room TV), local API http://127.0.0.1:{ServeCommands.InitiatorHttpPort}/api/payers
+          payer      {Phone} (Alice's phone), PIN {pin}
+          initiator  {Tv} (Living room TV)
+
+        Open in a browser:
+          the TV's shop         http://127.0.0.1:{ServeCommands.InitiatorHttpPort}/
+          the phone's sheet     http://127.0.0.1:{ServeCommands.PayerHttpPort}/
+          the hub               http://127.0.0.1:{ServeCommands.HubHttpPort}/?household={household}
+          a payment's trace     http://127.0.0.1:{ServeCommands.HubHttpPort}/traces   (or: ./handoff trace <paymentId>)
 
         In another terminal:
           ./handoff devices
