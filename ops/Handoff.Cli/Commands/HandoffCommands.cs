@@ -39,6 +39,7 @@ internal static class HandoffCommands
         root.Subcommands.Add(DbCommands.Create());
         root.Subcommands.Add(AdminCommands.Pair());
         root.Subcommands.Add(TraceCommand.Create());
+        root.Subcommands.Add(LoadCommand.Create());
 
         return root;
     }

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Globalization;
+using Handoff.Cli.Load;
+using Handoff.Contracts;
+using Handoff.Silo.Hosting;
+
+namespace Handoff.Cli.Commands;
+
+/// <summary><c>handoff load</c>: simulated households driven hard, with a latency and ledger report.</summary>
+internal static class LoadCommand
+{
+    public static Command Create()
+    {
+        var households = new Option<int>("--households") { Description = "Simulated households (each: one initiator, its payers, its ledger)", DefaultValueFactory = _ => 50 };
+        var payers = new Option<int>("--payers") { Description = "Simulated payer devices per household (all on one payer-agent silo)", DefaultValueFactory = _ => 4 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Handoffs in flight at once (the cap, with --rate)", DefaultValueFactory = _ => 256 };
+        var rate = new Option<double?>("--rate") { Description = "Start this many handoffs per second (open loop) instead of keeping --concurrency in flight" };
+        var duration = new Option<double?>("--duration") { Description = "Seconds to start handoffs for (default 10, unless --count)" };
+        var count = new Option<long?>("--count") { Description = "Handoffs to run (soak: default 1000000)" };
+        var pinShare = new Option<double>("--pin-share") { Description = "Share of approvals by PIN, 0..1 (PBKDF2 on the device); the rest are biometric", DefaultValueFactory = _ => 0 };
+        var storage = new Option<string?>("--storage") { Description = "memory (default), sqlite, or postgres (default when --postgres is given)" };
+        var data = new Option<string?>("--data") { Description = "SQLite data folder (default: a temporary folder, removed afterwards)" };
+        var soak = new Option<bool>("--soak") { Description = "Soak: long run, memory (GC heap, working set) and activations sampled; reports whether memory stays flat" };
+        var collectionAge = new Option<double?>("--collection-age") { Description = "Seconds idle before Orleans collects an activation (default 30; soak 20)" };
+        var report = new Option<string?>("--report") { Description = "Also write the JSON report to this file" };
+        var plots = new Option<string?>("--plots") { Description = "Write PNG plots (latency, throughput, soak memory) into this folder" };
+        var command = new Command("load", "Load test: simulated households, many concurrent handoffs, latency percentiles and a ledger check.")
+        {
+            households, payers, concurrency, rate, duration, count, pinShare, storage, data, soak, collectionAge, report, plots,
+        };
+        command.SetAction((parsed, cancellation) =>
+        {
+            var output = new Output(parsed.GetValue(CliOptions.Json));
+            return output.RunAsync(async () =>
+            {
+                var postgres = parsed.GetValue(CliOptions.Postgres);
+                var isSoak = parsed.GetValue(soak);
+                var settings = new LoadSettings
+                {
+                    Households = Positive(parsed.GetValue(households), "households"),
+                    PayersPerHousehold = Positive(parsed.GetValue(payers), "payers"),
+                    Concurrency = Positive(parsed.GetValue(concurrency), "concurrency"),
+                    Rate = parsed.GetValue(rate) is { } perSecond && perSecond <= 0 ? throw new ValidationException("rate", "--rate must be positive") : parsed.GetValue(rate),
+                    Duration = parsed.GetValue(duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                    Count = parsed.GetValue(count) ?? (isSoak && parsed.GetValue(duration) is null ? 1_000_000 : null),
+                    PinShare = parsed.GetValue(pinShare) is var share and >= 0 and <= 1 ? share : throw new ValidationException("pin-share", "--pin-share must be between 0 and 1"),
+                    Storage = (parsed.GetValue(storage) ?? (string.IsNullOrEmpty(postgres) ? "memory" : "postgres")) switch
+                    {
+                        "memory" => HubStorageKind.Memory,
+                        "sqlite" => HubStorageKind.Sqlite,
+                        "postgres" => HubStorageKind.Postgres,
+                        var other => throw new ValidationException("storage", $"'{other}' is not one of memory, sqlite, postgres"),
+                    },
+                    Postgres = postgres,
+                    DataDirectory = parsed.GetValue(data),
+                    Soak = isSoak,
+                    CollectionAge = TimeSpan.FromSeconds(parsed.GetValue(collectionAge) ?? (isSoak ? 20 : 30)),
+                };
+
+                using var shutdown = new ShutdownSignal(cancellation);
+                var live = output.Json ? Console.Error : Console.Out;
+                var (result, outcome) = await LoadSession.RunAsync(settings, line => live.WriteLine(line), shutdown.Token);
+                if (parsed.GetValue(report) is { } file)
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+                    await File.WriteAllTextAsync(file, result.ToJson(), CancellationToken.None);
+                }
+
+                if (parsed.GetValue(plots) is { } folder)
+                {
+                    var prefix = result.Storage + (settings.Soak ? "-soak-" : "-");
+                    foreach (var png in LoadPlots.Write(folder, prefix, result, outcome.Latency))
+                    {
+                        live.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load: wrote {png}"));
+                    }
+                }
+
+                Console.Out.Write(output.Json ? result.ToJson() + Environment.NewLine : result.ToText());
+                return result.Ledger.Clean ? Output.Success : Output.Failure;
+            });
+        });
+        return command;
+    }
+
+    private static int Positive(int value, string name) =>
+        value > 0 ? value : throw new ValidationException(name, $"--{name} must be positive");
+}

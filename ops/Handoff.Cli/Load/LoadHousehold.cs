@@ -1,0 +1,326 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Handoff.Contracts;
+using Handoff.Contracts.Security;
+using Handoff.Grains;
+using Handoff.Grains.Payer;
+using Handoff.Sdk;
+using Handoff.Silo.Hosting;
+using Handoff.Storage.Postgres;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace Handoff.Cli.Load;
+
+/// <summary>One simulated household: its initiator and the payer devices it pays with.</summary>
+internal sealed record SimulatedHousehold(string Id, string InitiatorId, IReadOnlyList<string> PayerIds);
+
+/// <summary>
+/// The households of a load run, hosted in this process with the real hosting: a hub silo, one payer-agent
+/// silo carrying every simulated payer device (real TCP on loopback between them), and one client the
+/// simulated initiators share.
+/// </summary>
+internal sealed class LoadHousehold : IAsyncDisposable
+{
+    /// <summary>The PIN every simulated payer device is set up with.</summary>
+    public const string Pin = "2468";
+
+    private const string AdminToken = "load-admin-token";
+    private readonly List<IHost> _hosts = [];
+    private string? _temporaryData;
+
+    private LoadHousehold(string runId)
+    {
+        RunId = runId;
+    }
+
+    public string RunId { get; }
+
+    public IClusterClient Client { get; private set; } = null!;
+
+    /// <summary>The initiators' keys, as each initiator's own SDK would hold its own.</summary>
+    public KeyRingSigner Keys { get; } = new();
+
+    public IReadOnlyList<SimulatedHousehold> Households { get; private set; } = [];
+
+    /// <summary>Grain calls and payer-side outcomes, counted inside the silos.</summary>
+    public LoadProbe Probe { get; } = new();
+
+    /// <summary>Starts the silos and the client and pairs every simulated device.</summary>
+    /// <param name="configureHub">Extra hub configuration (the bench adds its ping grain's placement here).</param>
+    public static async Task<LoadHousehold> StartAsync(LoadSettings settings, CancellationToken cancellationToken, Action<ISiloBuilder>? configureHub = null)
+    {
+        var household = new LoadHousehold(Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..8]);
+        try
+        {
+            await household.StartCoreAsync(settings, configureHub, cancellationToken);
+            return household;
+        }
+        catch
+        {
+            await household.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(LoadSettings settings, Action<ISiloBuilder>? configureHub, CancellationToken cancellationToken)
+    {
+        // Households are new on every run, so a durable store reused across runs still audits only this run.
+        var households = Enumerable.Range(1, settings.Households)
+            .Select(n => new SimulatedHousehold(
+                $"load-{RunId}-{n}",
+                $"tv-{RunId}-{n}",
+                [.. Enumerable.Range(1, settings.PayersPerHousehold).Select(p => $"phone-{RunId}-{n}-{p}")]))
+            .ToList();
+        var pin = PinHash.Of(Pin);
+        var devices = households.SelectMany(h => h.PayerIds)
+            .Select(id => new PayerDevice(id, id, DeviceKind.Phone, pin, Signing.NewKey()))
+            .ToList();
+
+        var storage = await StorageAsync(settings, cancellationToken);
+        var clusterId = $"handoff-load-{RunId}";
+        var hubSilo = FreePort();
+        var hubGateway = FreePort();
+
+        var hub = SiloHost(settings, silo =>
+        {
+            silo.UseHouseholdNetwork(new HouseholdNetwork(IPAddress.Loopback, hubSilo, hubGateway, HubSiloEndpoint: null, clusterId));
+            silo.AddHandoffHub(storage);
+            configureHub?.Invoke(silo);
+        });
+        await StartAsync(hub, cancellationToken);
+
+        var payer = SiloHost(settings, silo =>
+        {
+            silo.Services.AddSingleton(new SimulatedPerson.Mix(settings.PinShare));
+            silo.Services.AddSingleton<IPaymentSheet, SimulatedPerson>();
+            silo.UseHouseholdNetwork(new HouseholdNetwork(IPAddress.Loopback, FreePort(), FreePort(), new IPEndPoint(IPAddress.Loopback, hubSilo), clusterId));
+            silo.AddHandoffPayer(devices);
+        });
+        await StartAsync(payer, cancellationToken);
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        Quiet(builder.Logging);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, hubGateway));
+            client.Configure<ClusterOptions>(cluster =>
+            {
+                cluster.ClusterId = clusterId;
+                cluster.ServiceId = Handoff.Contracts.Households.ServiceId;
+            });
+        });
+        var clientHost = builder.Build();
+        await StartAsync(clientHost, cancellationToken);
+        Client = clientHost.Services.GetRequiredService<IClusterClient>();
+
+        using var pairing = new SemaphoreSlim(16);
+        await Task.WhenAll(households.Select(async simulated =>
+        {
+            await pairing.WaitAsync(cancellationToken);
+            try
+            {
+                await PairAsync(simulated, devices, cancellationToken);
+            }
+            finally
+            {
+                pairing.Release();
+            }
+        }));
+        Households = households;
+    }
+
+    private async Task PairAsync(SimulatedHousehold simulated, IReadOnlyList<PayerDevice> devices, CancellationToken cancellationToken)
+    {
+        var admin = new HandoffClient(Client, simulated.Id, "admin");
+        var initiatorKey = Signing.NewKey();
+        Keys.Add(simulated.InitiatorId, initiatorKey);
+        var code = await admin.CreatePairingCodeAsync(AdminToken);
+        await new HandoffClient(Client, simulated.Id, simulated.InitiatorId)
+            .PairAsync(code.Code, "Load TV", DeviceKind.Tv, DeviceRole.Initiator, Signing.PublicKeyOf(initiatorKey));
+        foreach (var payerId in simulated.PayerIds)
+        {
+            var device = devices.First(d => d.Id == payerId);
+            code = await admin.CreatePairingCodeAsync(AdminToken);
+            await new HandoffClient(Client, simulated.Id, payerId).PairAsync(code.Code, device.DisplayName, device.Kind, DeviceRole.Payer, device.PublicKey);
+        }
+
+        // The payer silo's metadata must have reached the hub before the first offer.
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
+        var initiator = new HandoffClient(Client, simulated.Id, simulated.InitiatorId, Keys);
+        while ((await initiator.ListPayerDevicesAsync()).Count(d => d.Online) < simulated.PayerIds.Count)
+        {
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the payers of household '{simulated.Id}' did not show online within 30 s");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    private async Task<HubStorage> StorageAsync(LoadSettings settings, CancellationToken cancellationToken)
+    {
+        switch (settings.Storage)
+        {
+            case HubStorageKind.Sqlite:
+                var data = settings.DataDirectory;
+                if (data is null)
+                {
+                    _temporaryData = Directory.CreateTempSubdirectory("handoff-load-").FullName;
+                    data = _temporaryData;
+                }
+
+                return HubStorage.Sqlite(data);
+            case HubStorageKind.Postgres:
+                var database = settings.Postgres ?? throw new ValidationException("postgres", "--storage postgres needs --postgres CONNECTION or HANDOFF_POSTGRES");
+                await PostgresSchema.EnsureAsync(database, cancellationToken);
+                return HubStorage.Postgres(database);
+            default:
+                return HubStorage.Memory;
+        }
+    }
+
+    private IHost SiloHost(LoadSettings settings, Action<ISiloBuilder> configure)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        Quiet(builder.Logging);
+        builder.Services.Configure<HandoffOptions>(options => options.AdminToken = AdminToken);
+        builder.UseOrleans(silo =>
+        {
+            configure(silo);
+            silo.Services.AddSingleton(Probe);
+            silo.AddIncomingGrainCallFilter(Probe);
+            silo.Configure<GrainCollectionOptions>(collection =>
+            {
+                collection.CollectionAge = settings.CollectionAge;
+                collection.CollectionQuantum = TimeSpan.FromSeconds(Math.Clamp(settings.CollectionAge.TotalSeconds / 4, 1, 60));
+            });
+        });
+        var host = builder.Build();
+        _hosts.Add(host);
+        return host;
+    }
+
+    private static void Quiet(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(console => console.SingleLine = true);
+        logging.SetMinimumLevel(LogLevel.Error);
+
+        // A push that arrives after its watcher has let go is expected at this rate, and harmless.
+        logging.AddFilter("Orleans.ClientGrainContext", LogLevel.None);
+        logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(
+            console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+    }
+
+    private static async Task StartAsync(IHost host, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        await host.StartAsync(timeout.Token);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Client first, then the payer silo, then the hub: each leaves while the one it talks to is still up.
+        for (var i = _hosts.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                await _hosts[i].StopAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or OrleansException or TimeoutException)
+            {
+                // A silo that cannot leave gracefully within the bound is simply dropped with the process.
+            }
+
+            _hosts[i].Dispose();
+        }
+
+        _hosts.Clear();
+        if (_temporaryData is not null)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(_temporaryData, recursive: true);
+        }
+    }
+}
+
+/// <summary>Counts, inside the silos, the household's grain calls and what simulated persons saw.</summary>
+internal sealed class LoadProbe : IIncomingGrainCallFilter
+{
+    private long _handoffCalls;
+
+    /// <summary>Calls to the household's own grains (not Orleans' system grains), on every silo.</summary>
+    public long HandoffCalls => Interlocked.Read(ref _handoffCalls);
+
+    /// <summary>Approvals on a payer device that did not end Approved, by outcome or error.</summary>
+    public ConcurrentDictionary<string, long> ApprovalProblems { get; } = new();
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.InterfaceMethod?.DeclaringType?.Namespace?.StartsWith("Handoff", StringComparison.Ordinal) == true)
+        {
+            Interlocked.Increment(ref _handoffCalls);
+        }
+
+        return context.Invoke();
+    }
+
+    public void ApprovalProblem(string reason) => ApprovalProblems.AddOrUpdate(reason, 1, (_, count) => count + 1);
+}
+
+/// <summary>
+/// The person in front of each simulated payer device: approves every offer the moment it is shown,
+/// by PIN or by biometric according to the run's mix.
+/// </summary>
+internal sealed class SimulatedPerson(IGrainFactory grains, SimulatedPerson.Mix mix, LoadProbe probe) : IPaymentSheet
+{
+    public ValueTask ShowAsync(PaymentOffer offer)
+    {
+        // The sheet is pushed inside the device grain's turn: the person acts after it, as a new call.
+        _ = Task.Run(() => ApproveAsync(offer));
+        return ValueTask.CompletedTask;
+    }
+
+    public void WrongPin(string paymentId, int triesLeft)
+    {
+    }
+
+    public void Close(string paymentId, PaymentState state)
+    {
+    }
+
+    private async Task ApproveAsync(PaymentOffer offer)
+    {
+        try
+        {
+            var ability = grains.GetGrain<IPaymentAbilityGrain>(offer.PayerDeviceId);
+            var result = Random.Shared.NextDouble() < mix.PinShare
+                ? await ability.ApproveWithPinAsync(offer.PaymentId, LoadHousehold.Pin)
+                : await ability.ApproveWithBiometricAsync(offer.PaymentId);
+            if (result.Outcome != VerificationOutcome.Approved)
+            {
+                probe.ApprovalProblem("approve_" + result.Outcome.ToString().ToLowerInvariant());
+            }
+        }
+        catch (Exception exception)
+        {
+            probe.ApprovalProblem("approve_" + LoadRunner.Reason(exception));
+        }
+    }
+
+    /// <summary>The share of approvals made by PIN.</summary>
+    public sealed record Mix(double PinShare);
+}

@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Handoff.Cli.Load;
+
+/// <summary>Latency percentiles of completed handoffs, in milliseconds.</summary>
+internal sealed record LatencyReport(double P50, double P90, double P99, double P999, double Max, double Mean);
+
+/// <summary>Process memory over a soak: whether it stays flat once warm.</summary>
+internal sealed record MemoryReport(double GcHeapStartMb, double GcHeapEndMb, double GcHeapPeakMb, double WorkingSetEndMb, double GcHeapSlopeMbPer100k, long? ActivationsPeak, long? ActivationsEnd, bool Flat);
+
+/// <summary>The final report of a load run.</summary>
+internal sealed record LoadReport(
+    string Settings,
+    string Storage,
+    int Households,
+    int PayerDevices,
+    int Concurrency,
+    double PinShare,
+    double Seconds,
+    long Completed,
+    long Errors,
+    double HandoffsPerSecond,
+    LatencyReport LatencyMs,
+    IReadOnlyDictionary<string, long> ErrorsByReason,
+    IReadOnlyDictionary<string, long> PayerProblems,
+    long HandoffGrainCalls,
+    double GrainCallsPerHandoff,
+    LedgerCheckResult Ledger,
+    MemoryReport? Memory,
+    IReadOnlyList<LoadSample> Timeline)
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static LoadReport From(LoadSettings settings, LoadHousehold household, LoadOutcome outcome, LedgerCheckResult ledger)
+    {
+        var latency = outcome.Latency;
+        double Ms(long micros) => Math.Round(micros / 1000.0, 2);
+        var latencyReport = latency.TotalCount == 0
+            ? new LatencyReport(0, 0, 0, 0, 0, 0)
+            : new LatencyReport(
+                Ms(latency.GetValueAtPercentile(50)),
+                Ms(latency.GetValueAtPercentile(90)),
+                Ms(latency.GetValueAtPercentile(99)),
+                Ms(latency.GetValueAtPercentile(99.9)),
+                Ms(latency.GetValueAtPercentile(100)),
+                Math.Round(MeanMicros(latency) / 1000.0, 2));
+        var seconds = outcome.Elapsed.TotalSeconds;
+        return new LoadReport(
+            settings.Describe(),
+            settings.Storage.ToString().ToLowerInvariant(),
+            settings.Households,
+            settings.Households * settings.PayersPerHousehold,
+            settings.Concurrency,
+            settings.PinShare,
+            Math.Round(seconds, 2),
+            outcome.Completed,
+            outcome.Errors.Values.Sum(),
+            Math.Round(outcome.Completed / seconds, 1),
+            latencyReport,
+            outcome.Errors,
+            new Dictionary<string, long>(household.Probe.ApprovalProblems),
+            outcome.HandoffGrainCalls,
+            outcome.Completed == 0 ? 0 : Math.Round(outcome.HandoffGrainCalls / (double)(outcome.Completed + outcome.Errors.Values.Sum()), 1),
+            ledger,
+            settings.Soak ? MemoryOf(outcome) : null,
+            outcome.Timeline);
+    }
+
+    /// <summary>
+    /// Memory judged over the second half of the run, once caches and pools are warm: the least-squares
+    /// slope of the GC heap against completed handoffs.
+    /// </summary>
+    private static MemoryReport? MemoryOf(LoadOutcome outcome)
+    {
+        var timeline = outcome.Timeline;
+        if (timeline.Count < 4)
+        {
+            return null;
+        }
+
+        var cumulative = new List<(double Done, double Heap)>();
+        var done = 0.0;
+        foreach (var sample in timeline)
+        {
+            done += sample.Completed;
+            cumulative.Add((done, sample.GcHeapMb));
+        }
+
+        var half = cumulative.Skip(cumulative.Count / 2).ToList();
+        var meanX = half.Average(p => p.Done);
+        var meanY = half.Average(p => p.Heap);
+        var sxx = half.Sum(p => (p.Done - meanX) * (p.Done - meanX));
+        var slope = sxx == 0 ? 0 : half.Sum(p => (p.Done - meanX) * (p.Heap - meanY)) / sxx * 100_000;
+        var activations = timeline.Where(s => s.Activations is not null).Select(s => s.Activations!.Value).ToList();
+        return new MemoryReport(
+            Math.Round(timeline[0].GcHeapMb, 1),
+            Math.Round(timeline[^1].GcHeapMb, 1),
+            Math.Round(timeline.Max(s => s.GcHeapMb), 1),
+            Math.Round(timeline[^1].WorkingSetMb, 1),
+            Math.Round(slope, 2),
+            activations.Count > 0 ? activations.Max() : null,
+            activations.Count > 0 ? activations[^1] : null,
+            Flat: Math.Abs(slope) < 5);
+    }
+
+    private static double MeanMicros(HdrHistogram.LongHistogram latency)
+    {
+        var sum = 0.0;
+        foreach (var value in latency.RecordedValues())
+        {
+            sum += (double)value.ValueIteratedTo * value.CountAddedInThisIterationStep;
+        }
+
+        return sum / latency.TotalCount;
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public string ToText()
+    {
+        var text = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        text.AppendLine(c, $"load: {Settings}");
+        text.AppendLine(c, $"  completed       {Completed:N0} handoffs in {Seconds:0.0} s = {HandoffsPerSecond:N0}/s");
+        text.AppendLine(c, $"  latency (ms)    p50 {LatencyMs.P50:0.0}  p90 {LatencyMs.P90:0.0}  p99 {LatencyMs.P99:0.0}  p99.9 {LatencyMs.P999:0.0}  max {LatencyMs.Max:0.0}");
+        var reasons = string.Join(", ", ErrorsByReason.Select(e => string.Create(c, $"{e.Key}: {e.Value:N0}")));
+        text.AppendLine(c, $"  errors          {Errors:N0}  {reasons}");
+        if (PayerProblems.Count > 0)
+        {
+            text.AppendLine(c, $"  on payers       {string.Join(", ", PayerProblems.Select(e => string.Create(c, $"{e.Key}: {e.Value:N0}")))}");
+        }
+
+        text.AppendLine(c, $"  grain calls     {HandoffGrainCalls:N0} ({GrainCallsPerHandoff:0.0} per handoff)");
+        text.AppendLine(c, $"  ledger          {(Ledger.Clean ? "clean" : "VIOLATIONS")}: {Ledger.Charges:N0} charges in {Ledger.Households} ledgers, {Ledger.CompletedSeen:N0} completed seen, {Ledger.PaymentsReread} payments re-read");
+        foreach (var violation in Ledger.Violations)
+        {
+            text.AppendLine(c, $"    {violation}");
+        }
+
+        if (Memory is { } memory)
+        {
+            text.AppendLine(c, $"  memory          GC heap {memory.GcHeapStartMb:0} -> {memory.GcHeapEndMb:0} MB (peak {memory.GcHeapPeakMb:0}), working set {memory.WorkingSetEndMb:0} MB, slope {memory.GcHeapSlopeMbPer100k:0.0} MB per 100k handoffs: {(memory.Flat ? "flat" : "GROWING")}");
+            text.AppendLine(c, $"  activations     peak {memory.ActivationsPeak:N0}, end {memory.ActivationsEnd:N0}");
+        }
+
+        return text.ToString();
+    }
+}
