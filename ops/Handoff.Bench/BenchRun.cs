@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Handoff.Cli.Load;
+using Handoff.Silo.Hosting;
+using HdrHistogram;
+using Npgsql;
+
+namespace Handoff.Bench;
+
+/// <summary>One measured phase of the bench.</summary>
+internal sealed record BenchPhase(string Name, double PerSecond, double P50Ms, double P99Ms, double P999Ms, long Errors, double? CallsPerHandoff, bool? LedgerClean, string Note);
+
+/// <summary>
+/// The whole bench in one run on this machine: the Orleans ceiling (a ping grain), handoffs in each storage
+/// mode, and PostgreSQL's own pgbench on the same throwaway server, with the ratios between them.
+/// </summary>
+internal static partial class BenchRun
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var seconds = Argument(args, "--seconds", 8);
+        var concurrency = (int)Argument(args, "--concurrency", 256);
+        var households = (int)Argument(args, "--households", 50);
+        var payers = (int)Argument(args, "--payers", 4);
+        var output = StringArgument(args, "--out") ?? "bench-results";
+        var skipPostgres = args.Contains("--skip-postgres");
+        Directory.CreateDirectory(output);
+
+        var machine = Machine();
+        Console.WriteLine($"bench: {machine}");
+        Console.WriteLine($"bench: {seconds:0} s per phase, concurrency {concurrency}, {households} households x {payers} payers, output {Path.GetFullPath(output)}");
+        var settings = new LoadSettings
+        {
+            Households = households,
+            PayersPerHousehold = payers,
+            Concurrency = concurrency,
+            Duration = TimeSpan.FromSeconds(seconds),
+        };
+
+        var phases = new List<BenchPhase> { await PingAsync(settings, seconds) };
+        var memory = await HandoffAsync(settings with { Storage = HubStorageKind.Memory }, output, null);
+        phases.Add(memory.Phase);
+        phases.Add((await HandoffAsync(settings with { Storage = HubStorageKind.Sqlite }, output, null)).Phase);
+        BenchPhase? postgres = null;
+        BenchPhase? pgbench = null;
+        double? writesPerHandoff = null;
+        double? commitsPerHandoff = null;
+        if (!skipPostgres)
+        {
+            await using var server = await ThrowawayPostgres.StartAsync();
+            var database = await server.CreateDatabaseAsync("handoff_bench");
+            var durable = await HandoffAsync(settings with { Storage = HubStorageKind.Postgres, Postgres = database }, output, database);
+            postgres = durable.Phase;
+            writesPerHandoff = durable.WritesPerHandoff;
+            commitsPerHandoff = durable.CommitsPerHandoff;
+            phases.Add(postgres);
+            pgbench = await PgbenchAsync(server, seconds);
+            phases.Add(pgbench);
+        }
+
+        var ping = phases[0];
+        var text = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        text.AppendLine(c, $"| phase | per second | p50 ms | p99 ms | p99.9 ms | errors | grain calls / handoff | ledger | note |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+        foreach (var phase in phases)
+        {
+            text.AppendLine(c, $"| {phase.Name} | {phase.PerSecond:N0} | {phase.P50Ms:0.0} | {phase.P99Ms:0.0} | {phase.P999Ms:0.0} | {phase.Errors:N0} | {(phase.CallsPerHandoff is { } calls ? calls.ToString("0.0", c) : "")} | {(phase.LedgerClean is { } clean ? (clean ? "clean" : "VIOLATIONS") : "")} | {phase.Note} |");
+        }
+
+        var handoffCalls = memory.Phase.PerSecond * (memory.Phase.CallsPerHandoff ?? 0);
+        text.AppendLine();
+        text.AppendLine(c, $"- handoff grain calls per second (memory): {handoffCalls:N0} = {handoffCalls / ping.PerSecond:P0} of the ping ceiling ({ping.PerSecond:N0} calls/s); one handoff costs {ping.PerSecond / Math.Max(1, memory.Phase.PerSecond):0.0} pings");
+        if (postgres is not null && pgbench is not null)
+        {
+            text.AppendLine(c, $"- durable handoffs per second (PostgreSQL) over pgbench TPS: {postgres.PerSecond:N0} / {pgbench.PerSecond:N0} = {postgres.PerSecond / pgbench.PerSecond:0.00}");
+            text.AppendLine(c, $"- one handoff needs {writesPerHandoff:0.0} row writes in {commitsPerHandoff:0.0} transactions (pg_stat_database); a pgbench transaction is 3 updates + 1 insert + 1 select");
+        }
+
+        Console.WriteLine();
+        Console.Write(text);
+        await File.WriteAllTextAsync(Path.Combine(output, "bench.md"), $"{machine}\n\n{text}");
+        await File.WriteAllTextAsync(
+            Path.Combine(output, "bench.json"),
+            JsonSerializer.Serialize(new { machine, seconds, concurrency, households, payers, phases, writesPerHandoff, commitsPerHandoff }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        return phases.All(phase => phase.LedgerClean != false) ? 0 : 1;
+    }
+
+    private static async Task<BenchPhase> PingAsync(LoadSettings settings, double seconds)
+    {
+        Console.WriteLine("bench: ping ceiling (the same hub and payer silos, a trivial grain on the hub) ...");
+        await using var household = await LoadHousehold.StartAsync(settings with { Households = 1, PayersPerHousehold = 1 }, CancellationToken.None);
+        var histogram = new LongHistogram(60_000_000, 3);
+        var calls = 0L;
+        var errors = 0L;
+        var measuring = false;
+        var clock = Stopwatch.StartNew();
+        var warmup = TimeSpan.FromSeconds(2);
+        var end = warmup + TimeSpan.FromSeconds(seconds);
+        var measuredFrom = TimeSpan.Zero;
+        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(worker => Task.Run(async () =>
+        {
+            var grain = household.Client.GetGrain<IPingGrain>(worker % 1024);
+            while (clock.Elapsed < end)
+            {
+                var start = clock.ElapsedTicks;
+                try
+                {
+                    await grain.PingAsync(worker);
+                }
+                catch (Exception exception) when (exception is TimeoutException or OrleansException)
+                {
+                    Interlocked.Increment(ref errors);
+                    continue;
+                }
+
+                if (!Volatile.Read(ref measuring) && clock.Elapsed >= warmup)
+                {
+                    lock (histogram)
+                    {
+                        if (!measuring)
+                        {
+                            measuredFrom = clock.Elapsed;
+                            Volatile.Write(ref measuring, true);
+                        }
+                    }
+                }
+
+                if (Volatile.Read(ref measuring))
+                {
+                    Interlocked.Increment(ref calls);
+                    var micros = (clock.ElapsedTicks - start) * 1_000_000 / Stopwatch.Frequency;
+                    lock (histogram)
+                    {
+                        histogram.RecordValue(Math.Min(micros, histogram.HighestTrackableValue));
+                    }
+                }
+            }
+        })));
+        var rate = calls / (clock.Elapsed - measuredFrom).TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench: ping {rate:N0} calls/s"));
+        return new BenchPhase("ping grain (client -> hub)", Math.Round(rate), Ms(histogram, 50), Ms(histogram, 99), Ms(histogram, 99.9), errors, null, null, $"{settings.Concurrency} callers, 2 s warm-up");
+    }
+
+    private static async Task<(BenchPhase Phase, double? WritesPerHandoff, double? CommitsPerHandoff)> HandoffAsync(LoadSettings settings, string output, string? database)
+    {
+        var name = settings.Storage.ToString().ToLowerInvariant();
+        Console.WriteLine($"bench: handoffs, storage {name} ...");
+        await using var household = await LoadHousehold.StartAsync(settings, CancellationToken.None);
+        var before = database is null ? null : await DatabaseWritesAsync(database);
+        var outcome = await new LoadRunner(household, settings, line => Console.WriteLine("  " + line)).RunAsync(CancellationToken.None);
+        var after = database is null ? null : await DatabaseWritesAsync(database);
+        var ledger = await LedgerCheck.RunAsync(household, outcome);
+        var report = LoadReport.From(settings, household, outcome, ledger);
+        await File.WriteAllTextAsync(Path.Combine(output, $"bench-{name}.json"), report.ToJson());
+        LoadPlots.Write(output, $"bench-{name}-", report, outcome.Latency);
+        Console.Write(report.ToText());
+        var handoffs = Math.Max(1, outcome.Completed + report.Errors);
+        return (
+            new BenchPhase($"handoffs, {name}", report.HandoffsPerSecond, report.LatencyMs.P50, report.LatencyMs.P99, report.LatencyMs.P999, report.Errors, report.GrainCallsPerHandoff, ledger.Clean, $"{settings.Concurrency} in flight, biometric"),
+            after is null ? null : (after.Value.Rows - before!.Value.Rows) / (double)handoffs,
+            after is null ? null : (after.Value.Commits - before!.Value.Commits) / (double)handoffs);
+    }
+
+    /// <summary>Row writes and commits of the database so far; idle connections are closed first so their statistics are flushed.</summary>
+    private static async Task<(long Rows, long Commits)?> DatabaseWritesAsync(string database)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT tup_inserted + tup_updated + tup_deleted, xact_commit FROM pg_stat_database WHERE datname = current_database()", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private static async Task<BenchPhase> PgbenchAsync(ThrowawayPostgres server, double seconds)
+    {
+        Console.WriteLine("bench: pgbench (TPC-B-like, scale 10, 16 clients, prepared) on the same server ...");
+        await server.CreateDatabaseAsync("pgbench");
+        await server.ClientAsync("pgbench", ["-i", "-s", "10", "-q", "pgbench"]);
+        var text = await server.ClientAsync("pgbench", ["-c", "16", "-j", "2", "-T", seconds.ToString("0", CultureInfo.InvariantCulture), "-M", "prepared", "pgbench"]);
+        var tps = double.Parse(Tps().Match(text).Groups[1].Value, CultureInfo.InvariantCulture);
+        var latency = Latency().Match(text) is { Success: true } match ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench: pgbench {tps:N0} TPS"));
+        return new BenchPhase("pgbench (TPC-B-like)", Math.Round(tps), latency, 0, 0, 0, null, null, $"16 clients, scale 10, mean latency {latency:0.0} ms; {string.Join(", ", ThrowawayPostgres.Settings)}");
+    }
+
+    private static double Ms(LongHistogram histogram, double percentile) =>
+        histogram.TotalCount == 0 ? 0 : Math.Round(histogram.GetValueAtPercentile(percentile) / 1000.0, 2);
+
+    private static string Machine()
+    {
+        var model = File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        var memory = File.ReadLines("/proc/meminfo").FirstOrDefault(line => line.StartsWith("MemTotal", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
+        var load = File.ReadAllText("/proc/loadavg").Split(' ').Take(3);
+        return $"{Environment.ProcessorCount} CPUs ({model}), {memory} memory, load average {string.Join(' ', load)} at start, .NET {Environment.Version}";
+    }
+
+    private static double Argument(string[] args, string name, double fallback) =>
+        StringArgument(args, name) is { } value ? double.Parse(value, CultureInfo.InvariantCulture) : fallback;
+
+    private static string? StringArgument(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
+
+    [GeneratedRegex(@"tps = ([0-9.]+) \(without initial connection time\)")]
+    private static partial Regex Tps();
+
+    [GeneratedRegex(@"latency average = ([0-9.]+) ms")]
+    private static partial Regex Latency();
+}

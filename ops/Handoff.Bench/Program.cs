@@ -1,0 +1,3 @@
+using Handoff.Bench;
+
+return await BenchRun.RunAsync(args);

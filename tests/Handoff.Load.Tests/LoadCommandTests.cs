@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Handoff.Cli.Commands;
+using Handoff.Cli.Load;
+using Handoff.Silo.Hosting;
+
+namespace Handoff.Load.Tests;
+
+/// <summary>Smoke runs of <c>handoff load</c>: a few seconds of real handoffs, a clean ledger, the report and the plots.</summary>
+public sealed class LoadCommandTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("handoff-load-tests-").FullName;
+
+    [Fact]
+    public async Task A_short_load_run_completes_handoffs_with_a_clean_ledger_and_writes_its_report_and_plots()
+    {
+        var report = Path.Combine(_folder, "report.json");
+        var plots = Path.Combine(_folder, "plots");
+
+        var exitCode = await HandoffCommands.Build()
+            .Parse(["load", "--households", "4", "--payers", "2", "--concurrency", "16", "--duration", "3", "--pin-share", "0.05", "--report", report, "--plots", plots])
+            .InvokeAsync();
+
+        Assert.Equal(0, exitCode);
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(report));
+        var root = json.RootElement;
+        var completed = root.GetProperty("completed").GetInt64();
+        Assert.True(completed > 0, "no handoff completed");
+        Assert.Equal(0, root.GetProperty("errors").GetInt64());
+        Assert.True(root.GetProperty("ledger").GetProperty("clean").GetBoolean(), root.GetProperty("ledger").ToString());
+        Assert.Equal(completed, root.GetProperty("ledger").GetProperty("charges").GetInt64());
+        Assert.True(root.GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0);
+        Assert.True(new FileInfo(Path.Combine(plots, "memory-latency.png")).Length > 0);
+        Assert.True(new FileInfo(Path.Combine(plots, "memory-throughput.png")).Length > 0);
+    }
+
+    [Fact]
+    public async Task A_durable_run_on_sqlite_charges_each_completed_payment_exactly_once()
+    {
+        var settings = new LoadSettings
+        {
+            Households = 3,
+            PayersPerHousehold = 2,
+            Concurrency = 8,
+            Count = 60,
+            Storage = HubStorageKind.Sqlite,
+            DataDirectory = Path.Combine(_folder, "data"),
+        };
+
+        var (report, _) = await LoadSession.RunAsync(settings, progress: null, CancellationToken.None);
+
+        Assert.Equal(60, report.Completed);
+        Assert.Equal(0, report.Errors);
+        Assert.True(report.Ledger.Clean, string.Join("; ", report.Ledger.Violations));
+        Assert.Equal(60, report.Ledger.Charges);
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
