@@ -17,7 +17,7 @@ public sealed class LoadCommandTests : IDisposable
         var plots = Path.Combine(_folder, "plots");
 
         var exitCode = await HandoffCommands.Build()
-            .Parse(["load", "--households", "4", "--payers", "2", "--concurrency", "16", "--duration", "3", "--pin-share", "0.05", "--report", report, "--plots", plots])
+            .Parse(["load", "--households", "4", "--payers", "2", "--concurrency", "16", "--duration", "3", "--warmup", "1", "--pin-share", "0.05", "--report", report, "--plots", plots])
             .InvokeAsync();
 
         Assert.Equal(0, exitCode);

@@ -16,6 +16,7 @@ internal static class LoadCommand
         var concurrency = new Option<int>("--concurrency") { Description = "Handoffs in flight at once (the cap, with --rate)", DefaultValueFactory = _ => 256 };
         var rate = new Option<double?>("--rate") { Description = "Start this many handoffs per second (open loop) instead of keeping --concurrency in flight" };
         var duration = new Option<double?>("--duration") { Description = "Seconds to start handoffs for (default 10, unless --count)" };
+        var warmup = new Option<double>("--warmup") { Description = "Seconds of handoffs first, left out of throughput and latency (JIT, pools, activations)", DefaultValueFactory = _ => 5 };
         var count = new Option<long?>("--count") { Description = "Handoffs to run (soak: default 1000000)" };
         var pinShare = new Option<double>("--pin-share") { Description = "Share of approvals by PIN, 0..1 (PBKDF2 on the device); the rest are biometric", DefaultValueFactory = _ => 0 };
         var storage = new Option<string?>("--storage") { Description = "memory (default), sqlite, or postgres (default when --postgres is given)" };
@@ -26,7 +27,7 @@ internal static class LoadCommand
         var plots = new Option<string?>("--plots") { Description = "Write PNG plots (latency, throughput, soak memory) into this folder" };
         var command = new Command("load", "Load test: simulated households, many concurrent handoffs, latency percentiles and a ledger check.")
         {
-            households, payers, concurrency, rate, duration, count, pinShare, storage, data, soak, collectionAge, report, plots,
+            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, soak, collectionAge, report, plots,
         };
         command.SetAction((parsed, cancellation) =>
         {
@@ -42,6 +43,7 @@ internal static class LoadCommand
                     Concurrency = Positive(parsed.GetValue(concurrency), "concurrency"),
                     Rate = parsed.GetValue(rate) is { } perSecond && perSecond <= 0 ? throw new ValidationException("rate", "--rate must be positive") : parsed.GetValue(rate),
                     Duration = parsed.GetValue(duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                    Warmup = TimeSpan.FromSeconds(Math.Max(0, parsed.GetValue(warmup))),
                     Count = parsed.GetValue(count) ?? (isSoak && parsed.GetValue(duration) is null ? 1_000_000 : null),
                     PinShare = parsed.GetValue(pinShare) is var share and >= 0 and <= 1 ? share : throw new ValidationException("pin-share", "--pin-share must be between 0 and 1"),
                     Storage = (parsed.GetValue(storage) ?? (string.IsNullOrEmpty(postgres) ? "memory" : "postgres")) switch

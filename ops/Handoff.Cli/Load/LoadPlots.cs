@@ -78,6 +78,13 @@ internal static class LoadPlots
             var errors = plot.Add.Scatter(seconds, report.Timeline.Select(s => (double)s.Errors).ToArray());
             errors.LegendText = "errors/s";
             errors.MarkerSize = 3;
+            if (report.WarmupSeconds > 0)
+            {
+                var warmup = plot.Add.VerticalLine(report.WarmupSeconds);
+                warmup.LegendText = "end of warm-up";
+                warmup.LinePattern = LinePattern.Dashed;
+            }
+
             plot.ShowLegend();
         }
 
@@ -100,6 +107,14 @@ internal static class LoadPlots
         var rss = plot.Add.Scatter(completed, report.Timeline.Select(s => s.WorkingSetMb).ToArray());
         rss.LegendText = "working set (MB)";
         rss.MarkerSize = 2;
+        var withLive = report.Timeline.Select((s, i) => (s, i)).Where(p => p.s.LiveHeapMb is not null).ToList();
+        if (withLive.Count > 0)
+        {
+            var live = plot.Add.Scatter(withLive.Select(p => completed[p.i]).ToArray(), withLive.Select(p => p.s.LiveHeapMb!.Value).ToArray());
+            live.LegendText = "live heap after full GC (MB)";
+            live.MarkerSize = 5;
+        }
+
         var withActivations = report.Timeline.Select((s, i) => (s, i)).Where(p => p.s.Activations is not null).ToList();
         if (withActivations.Count > 0)
         {

@@ -9,7 +9,7 @@ namespace Handoff.Cli.Load;
 internal sealed record LatencyReport(double P50, double P90, double P99, double P999, double Max, double Mean);
 
 /// <summary>Process memory over a soak: whether it stays flat once warm.</summary>
-internal sealed record MemoryReport(double GcHeapStartMb, double GcHeapEndMb, double GcHeapPeakMb, double WorkingSetEndMb, double GcHeapSlopeMbPer100k, long? ActivationsPeak, long? ActivationsEnd, bool Flat);
+internal sealed record MemoryReport(double GcHeapStartMb, double GcHeapEndMb, double GcHeapPeakMb, double WorkingSetEndMb, double? LiveHeapFirstMb, double? LiveHeapLastMb, double GcHeapSlopeMbPer100k, long? ActivationsPeak, long? ActivationsEnd, bool Flat);
 
 /// <summary>The final report of a load run.</summary>
 internal sealed record LoadReport(
@@ -20,7 +20,9 @@ internal sealed record LoadReport(
     int Concurrency,
     double PinShare,
     double Seconds,
+    double WarmupSeconds,
     long Completed,
+    long CompletedMeasured,
     long Errors,
     double HandoffsPerSecond,
     LatencyReport LatencyMs,
@@ -52,7 +54,7 @@ internal sealed record LoadReport(
                 Ms(latency.GetValueAtPercentile(99.9)),
                 Ms(latency.GetValueAtPercentile(100)),
                 Math.Round(MeanMicros(latency) / 1000.0, 2));
-        var seconds = outcome.Elapsed.TotalSeconds;
+        var seconds = outcome.Measured.TotalSeconds;
         return new LoadReport(
             settings.Describe(),
             settings.Storage.ToString().ToLowerInvariant(),
@@ -61,9 +63,11 @@ internal sealed record LoadReport(
             settings.Concurrency,
             settings.PinShare,
             Math.Round(seconds, 2),
+            settings.Warmup.TotalSeconds,
             outcome.Completed,
+            outcome.CompletedMeasured,
             outcome.Errors.Values.Sum(),
-            Math.Round(outcome.Completed / seconds, 1),
+            Math.Round(outcome.CompletedMeasured / seconds, 1),
             latencyReport,
             outcome.Errors,
             new Dictionary<string, long>(household.Probe.ApprovalProblems),
@@ -86,12 +90,23 @@ internal sealed record LoadReport(
             return null;
         }
 
+        // The live heap (after a forced full collection every 10 s) when sampled, else the heap as it stands.
         var cumulative = new List<(double Done, double Heap)>();
+        var lives = new List<(double Done, double Heap)>();
         var done = 0.0;
         foreach (var sample in timeline)
         {
             done += sample.Completed;
             cumulative.Add((done, sample.GcHeapMb));
+            if (sample.LiveHeapMb is { } live)
+            {
+                lives.Add((done, live));
+            }
+        }
+
+        if (lives.Count >= 4)
+        {
+            cumulative = lives;
         }
 
         var half = cumulative.Skip(cumulative.Count / 2).ToList();
@@ -105,6 +120,8 @@ internal sealed record LoadReport(
             Math.Round(timeline[^1].GcHeapMb, 1),
             Math.Round(timeline.Max(s => s.GcHeapMb), 1),
             Math.Round(timeline[^1].WorkingSetMb, 1),
+            lives.Count > 0 ? lives[0].Heap : null,
+            lives.Count > 0 ? lives[^1].Heap : null,
             Math.Round(slope, 2),
             activations.Count > 0 ? activations.Max() : null,
             activations.Count > 0 ? activations[^1] : null,
@@ -129,7 +146,8 @@ internal sealed record LoadReport(
         var text = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
         text.AppendLine(c, $"load: {Settings}");
-        text.AppendLine(c, $"  completed       {Completed:N0} handoffs in {Seconds:0.0} s = {HandoffsPerSecond:N0}/s");
+        var warm = WarmupSeconds > 0 ? string.Create(c, $" (after {WarmupSeconds:0} s warm-up; {Completed:N0} in all)") : "";
+        text.AppendLine(c, $"  completed       {CompletedMeasured:N0} handoffs in {Seconds:0.0} s = {HandoffsPerSecond:N0}/s{warm}");
         text.AppendLine(c, $"  latency (ms)    p50 {LatencyMs.P50:0.0}  p90 {LatencyMs.P90:0.0}  p99 {LatencyMs.P99:0.0}  p99.9 {LatencyMs.P999:0.0}  max {LatencyMs.Max:0.0}");
         var reasons = string.Join(", ", ErrorsByReason.Select(e => string.Create(c, $"{e.Key}: {e.Value:N0}")));
         text.AppendLine(c, $"  errors          {Errors:N0}  {reasons}");
@@ -147,7 +165,7 @@ internal sealed record LoadReport(
 
         if (Memory is { } memory)
         {
-            text.AppendLine(c, $"  memory          GC heap {memory.GcHeapStartMb:0} -> {memory.GcHeapEndMb:0} MB (peak {memory.GcHeapPeakMb:0}), working set {memory.WorkingSetEndMb:0} MB, slope {memory.GcHeapSlopeMbPer100k:0.0} MB per 100k handoffs: {(memory.Flat ? "flat" : "GROWING")}");
+            text.AppendLine(c, $"  memory          GC heap {memory.GcHeapStartMb:0} -> {memory.GcHeapEndMb:0} MB (peak {memory.GcHeapPeakMb:0}), working set {memory.WorkingSetEndMb:0} MB, live heap {memory.LiveHeapFirstMb:0} -> {memory.LiveHeapLastMb:0} MB, slope {memory.GcHeapSlopeMbPer100k:0.0} MB per 100k handoffs: {(memory.Flat ? "flat" : "GROWING")}");
             text.AppendLine(c, $"  activations     peak {memory.ActivationsPeak:N0}, end {memory.ActivationsEnd:N0}");
         }
 

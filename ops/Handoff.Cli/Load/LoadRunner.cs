@@ -9,7 +9,7 @@ using Orleans.Runtime;
 namespace Handoff.Cli.Load;
 
 /// <summary>One second of a run: what completed and failed in it, and the process's memory at its end.</summary>
-internal sealed record LoadSample(double Second, long Completed, long Errors, long InFlight, double CpuPercent, double GcHeapMb, double WorkingSetMb, long? Activations);
+internal sealed record LoadSample(double Second, long Completed, long Errors, long InFlight, double CpuPercent, double GcHeapMb, double WorkingSetMb, long? Activations, double? LiveHeapMb = null);
 
 /// <summary>What the driver saw, before the ledger check.</summary>
 internal sealed class LoadOutcome
@@ -17,6 +17,12 @@ internal sealed class LoadOutcome
     public required LongHistogram Latency { get; init; }
 
     public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>The measured window: the run after its warm-up.</summary>
+    public required TimeSpan Measured { get; init; }
+
+    /// <summary>Handoffs completed within the measured window.</summary>
+    public required long CompletedMeasured { get; init; }
 
     public required long Completed { get; init; }
 
@@ -56,6 +62,7 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
     private long[] _centsByHousehold = [];
     private long _issued;
     private long _completed;
+    private long _completedMeasured;
     private long _failed;
 
     public async Task<LoadOutcome> RunAsync(CancellationToken cancellationToken)
@@ -65,7 +72,7 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
         _centsByHousehold = new long[households.Count];
         var initiators = households.Select(h => new HandoffClient(household.Client, h.Id, h.InitiatorId, household.Keys)).ToArray();
         var limit = settings.Count ?? long.MaxValue;
-        var duration = settings.Duration ?? (settings.Count is null ? DefaultDuration : TimeSpan.MaxValue);
+        var duration = settings.Count is null ? settings.Warmup + (settings.Duration ?? DefaultDuration) : settings.Duration is { } bound ? settings.Warmup + bound : TimeSpan.MaxValue;
         var callsBefore = household.Probe.HandoffCalls;
         var clock = Stopwatch.StartNew();
 
@@ -83,6 +90,8 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
         {
             Latency = _latency,
             Elapsed = elapsed,
+            Measured = elapsed > settings.Warmup ? elapsed - settings.Warmup : elapsed,
+            CompletedMeasured = settings.Warmup > TimeSpan.Zero ? Interlocked.Read(ref _completedMeasured) : Interlocked.Read(ref _completed),
             Completed = Interlocked.Read(ref _completed),
             Errors = new Dictionary<string, long>(_errors),
             Timeline = _timeline,
@@ -97,6 +106,7 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
     private async Task WorkerAsync(HandoffClient[] initiators, Stopwatch clock, long limit, TimeSpan duration, CancellationToken cancellationToken)
     {
         var households = household.Households;
+        var warmupTicks = (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency);
         while (!cancellationToken.IsCancellationRequested)
         {
             var n = Interlocked.Increment(ref _issued) - 1;
@@ -132,10 +142,18 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
                 var created = await initiators[index].RequestPaymentAsync(info, payer, orderKey: "o" + n.ToString(CultureInfo.InvariantCulture));
                 paymentId = created.PaymentId;
                 await initiators[index].AwaitOutcomeAsync(paymentId, cancellationToken);
-                var micros = (clock.ElapsedTicks - start) * 1_000_000 / Stopwatch.Frequency;
-                lock (_latency)
+                var end = clock.ElapsedTicks;
+                if (start >= warmupTicks)
                 {
-                    _latency.RecordValue(Math.Clamp(micros, 0, _latency.HighestTrackableValue));
+                    lock (_latency)
+                    {
+                        _latency.RecordValue(Math.Clamp((end - start) * 1_000_000 / Stopwatch.Frequency, 0, _latency.HighestTrackableValue));
+                    }
+                }
+
+                if (end >= warmupTicks)
+                {
+                    Interlocked.Increment(ref _completedMeasured);
                 }
 
                 Interlocked.Increment(ref _completedByHousehold[index]);
@@ -184,6 +202,14 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
                     activations = await ActivationsAsync(management);
                 }
 
+                double? liveHeap = null;
+                if (settings.Soak && _timeline.Count % 10 == 9)
+                {
+                    // Every 10 s of a soak: a full compacting collection, so the heap figure is live data, not garbage not yet collected.
+                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                    liveHeap = GC.GetTotalMemory(forceFullCollection: false) / 1048576.0;
+                }
+
                 var sample = new LoadSample(
                     Math.Round(now.TotalSeconds, 2),
                     completed - lastCompleted,
@@ -192,7 +218,8 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
                     Math.Round((cpu - lastCpu).TotalSeconds / seconds / Environment.ProcessorCount * 100, 1),
                     GC.GetTotalMemory(forceFullCollection: false) / 1048576.0,
                     Environment.WorkingSet / 1048576.0,
-                    activations);
+                    activations,
+                    liveHeap is { } live ? Math.Round(live, 1) : null);
                 _timeline.Add(sample);
                 var line = string.Create(
                     CultureInfo.InvariantCulture,

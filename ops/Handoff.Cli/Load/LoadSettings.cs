@@ -20,6 +20,12 @@ internal sealed record LoadSettings
     /// <summary>How long to start handoffs; null when <see cref="Count"/> bounds the run.</summary>
     public TimeSpan? Duration { get; init; }
 
+    /// <summary>
+    /// Handoffs run this long first (JIT tiering, pools, activations) and are left out of the throughput and the
+    /// latency; the ledger check still covers them.
+    /// </summary>
+    public TimeSpan Warmup { get; init; }
+
     /// <summary>How many handoffs to start; null when <see cref="Duration"/> bounds the run.</summary>
     public long? Count { get; init; }
 
@@ -45,6 +51,7 @@ internal sealed record LoadSettings
         + (Rate is { } rate ? $", rate {rate:0}/s" : "")
         + (Count is { } count ? $", {count} handoffs" : "")
         + (Duration is { } duration ? $", {duration.TotalSeconds:0} s" : "")
+        + (Warmup > TimeSpan.Zero ? $" after {Warmup.TotalSeconds:0} s warm-up" : "")
         + $", PIN share {PinShare:P0}, storage {Storage.ToString().ToLowerInvariant()}"
         + (Soak ? ", soak" : "");
 }
