@@ -23,11 +23,12 @@ internal static class LoadCommand
         var data = new Option<string?>("--data") { Description = "SQLite data folder (default: a temporary folder, removed afterwards)" };
         var soak = new Option<bool>("--soak") { Description = "Soak: long run, memory (GC heap, working set) and activations sampled; reports whether memory stays flat" };
         var collectionAge = new Option<double?>("--collection-age") { Description = "Seconds idle before Orleans collects an activation (default 30; soak 20)" };
+        var directoryCache = new Option<int?>("--directory-cache") { Description = "Entries of Orleans' grain directory cache on the load silos (default: Orleans' 1,000,000)" };
         var report = new Option<string?>("--report") { Description = "Also write the JSON report to this file" };
         var plots = new Option<string?>("--plots") { Description = "Write PNG plots (latency, throughput, soak memory) into this folder" };
         var command = new Command("load", "Load test: simulated households, many concurrent handoffs, latency percentiles and a ledger check.")
         {
-            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, soak, collectionAge, report, plots,
+            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, soak, collectionAge, directoryCache, report, plots,
         };
         command.SetAction((parsed, cancellation) =>
         {
@@ -56,6 +57,7 @@ internal static class LoadCommand
                     Postgres = postgres,
                     DataDirectory = parsed.GetValue(data),
                     Soak = isSoak,
+                    DirectoryCacheSize = parsed.GetValue(directoryCache),
                     CollectionAge = TimeSpan.FromSeconds(parsed.GetValue(collectionAge) ?? (isSoak ? 20 : 30)),
                 };
 

@@ -194,6 +194,11 @@ internal sealed class LoadHousehold : IAsyncDisposable
             configure(silo);
             silo.Services.AddSingleton(Probe);
             silo.AddIncomingGrainCallFilter(Probe);
+            if (settings.DirectoryCacheSize is { } cacheSize)
+            {
+                silo.Configure<GrainDirectoryOptions>(directory => directory.CacheSize = cacheSize);
+            }
+
             silo.Configure<GrainCollectionOptions>(collection =>
             {
                 collection.CollectionAge = settings.CollectionAge;

@@ -46,6 +46,9 @@ internal sealed record LoadSettings
     /// <summary>Idle time after which Orleans collects an activation; short, so a long run shows whether activations go.</summary>
     public TimeSpan CollectionAge { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Orleans' grain directory cache size on the load silos; null for Orleans' default (1,000,000 entries).</summary>
+    public int? DirectoryCacheSize { get; init; }
+
     public string Describe() =>
         $"{Households} households x (1 initiator, {PayersPerHousehold} payers), concurrency {Concurrency}"
         + (Rate is { } rate ? $", rate {rate:0}/s" : "")
