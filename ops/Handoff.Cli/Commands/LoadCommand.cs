@@ -24,11 +24,12 @@ internal static class LoadCommand
         var soak = new Option<bool>("--soak") { Description = "Soak: long run, memory (GC heap, working set) and activations sampled; reports whether memory stays flat" };
         var collectionAge = new Option<double?>("--collection-age") { Description = "Seconds idle before Orleans collects an activation (default 30; soak 20)" };
         var directoryCache = new Option<int?>("--directory-cache") { Description = "Entries of Orleans' grain directory cache on the load silos (default: Orleans' 1,000,000)" };
+        var reminderRefresh = new Option<double?>("--reminder-refresh") { Description = "Seconds between the silos' re-reads of the reminder table (default: Orleans' 300)" };
         var report = new Option<string?>("--report") { Description = "Also write the JSON report to this file" };
         var plots = new Option<string?>("--plots") { Description = "Write PNG plots (latency, throughput, soak memory) into this folder" };
         var command = new Command("load", "Load test: simulated households, many concurrent handoffs, latency percentiles and a ledger check.")
         {
-            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, soak, collectionAge, directoryCache, report, plots,
+            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, soak, collectionAge, directoryCache, reminderRefresh, report, plots,
         };
         command.SetAction((parsed, cancellation) =>
         {
@@ -58,6 +59,7 @@ internal static class LoadCommand
                     DataDirectory = parsed.GetValue(data),
                     Soak = isSoak,
                     DirectoryCacheSize = parsed.GetValue(directoryCache),
+                    ReminderRefresh = parsed.GetValue(reminderRefresh) is { } every ? TimeSpan.FromSeconds(every) : null,
                     CollectionAge = TimeSpan.FromSeconds(parsed.GetValue(collectionAge) ?? (isSoak ? 20 : 30)),
                 };
 

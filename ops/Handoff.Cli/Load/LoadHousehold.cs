@@ -199,6 +199,12 @@ internal sealed class LoadHousehold : IAsyncDisposable
                 silo.Configure<GrainDirectoryOptions>(directory => directory.CacheSize = cacheSize);
             }
 
+            if (settings.ReminderRefresh is { } refresh)
+            {
+                // Orleans only stops an unregistered reminder's local timer and drops its entry at this re-read.
+                silo.Configure<ReminderOptions>(reminders => reminders.RefreshReminderListPeriod = refresh);
+            }
+
             silo.Configure<GrainCollectionOptions>(collection =>
             {
                 collection.CollectionAge = settings.CollectionAge;

@@ -49,6 +49,9 @@ internal sealed record LoadSettings
     /// <summary>Orleans' grain directory cache size on the load silos; null for Orleans' default (1,000,000 entries).</summary>
     public int? DirectoryCacheSize { get; init; }
 
+    /// <summary>How often each silo's reminder service re-reads the reminder table; null for Orleans' default (5 minutes).</summary>
+    public TimeSpan? ReminderRefresh { get; init; }
+
     public string Describe() =>
         $"{Households} households x (1 initiator, {PayersPerHousehold} payers), concurrency {Concurrency}"
         + (Rate is { } rate ? $", rate {rate:0}/s" : "")
