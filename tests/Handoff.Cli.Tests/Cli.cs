@@ -51,6 +51,25 @@ public static class Cli
         return new CliResult(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// Waits for a state that separate processes reach on their own (there is no event to await across
+    /// processes): re-checks every 250 ms, and after <paramref name="timeout"/> fails naming what it waited
+    /// for, with <paramref name="context"/> (the processes' output) for the post-mortem.
+    /// </summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout, Func<string>? context = null)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (waited.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0} s waiting for {what}{(context is null ? string.Empty : "\n" + context())}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -127,24 +146,13 @@ public sealed class CliProcess : IAsyncDisposable
     }
 
     /// <summary>Waits (bounded) until the process prints a line containing <paramref name="text"/>.</summary>
-    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!Output.Contains(text, StringComparison.Ordinal))
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"{Name} exited while waiting for '{text}':\n{Output}");
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{Name} did not print '{text}' within {timeout.TotalSeconds:0} s:\n{Output}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public Task WaitForOutputAsync(string text, TimeSpan timeout) => Cli.WaitUntilAsync(
+        () => _process.HasExited
+            ? throw new InvalidOperationException($"{Name} exited while waiting for '{text}':\n{Output}")
+            : Task.FromResult(Output.Contains(text, StringComparison.Ordinal)),
+        $"{Name} to print '{text}'",
+        timeout,
+        () => Output);
 
     /// <summary>SIGKILL: the process gets no chance to save or say goodbye.</summary>
     public async Task KillAsync()

@@ -144,19 +144,8 @@ public sealed class CrashHousehold : IAsyncDisposable
         return check.Json;
     }
 
-    public async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}\n--- hub ---\n{Hub?.Output}\n--- payer ---\n{Payer?.Output}");
-            }
-
-            await Task.Delay(250);
-        }
-    }
+    public Task WaitForAsync(Func<Task<bool>> condition, string what) =>
+        Cli.WaitUntilAsync(condition, what, TimeSpan.FromSeconds(90), () => $"--- hub ---\n{Hub?.Output}\n--- payer ---\n{Payer?.Output}");
 
     public async ValueTask DisposeAsync()
     {

@@ -77,19 +77,11 @@ public sealed class HouseholdProcesses : IAsyncLifetime
     public Task<CliResult> RunAsync(params string[] args) =>
         Cli.RunAsync([.. args, "--household", Household, "--gateway", Gateway, "--keys", KeysDirectory]);
 
-    public async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}\n--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}\n--- initiator ---\n{Initiator.Output}");
-            }
-
-            await Task.Delay(200);
-        }
-    }
+    public Task WaitForAsync(Func<Task<bool>> condition, string what) => Cli.WaitUntilAsync(
+        condition,
+        what,
+        TimeSpan.FromSeconds(60),
+        () => $"--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}\n--- initiator ---\n{Initiator.Output}");
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 }

@@ -77,17 +77,5 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(250);
-        }
-    }
+    private static Task WaitForAsync(Func<Task<bool>> condition, string what) => Cli.WaitUntilAsync(condition, what, TimeSpan.FromSeconds(90));
 }

@@ -103,19 +103,8 @@ public sealed class TlsTests : IAsyncLifetime
     private Task<CliResult> RunAsync(params string[] args) =>
         Cli.RunAsync([.. args, "--household", _household, "--gateway", $"127.0.0.1:{_gatewayPort}"]);
 
-    private async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}\n--- hub ---\n{_hub?.Output}\n--- payer ---\n{_payer?.Output}");
-            }
-
-            await Task.Delay(250);
-        }
-    }
+    private Task WaitForAsync(Func<Task<bool>> condition, string what) =>
+        Cli.WaitUntilAsync(condition, what, TimeSpan.FromSeconds(60), () => $"--- hub ---\n{_hub?.Output}\n--- payer ---\n{_payer?.Output}");
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 }
