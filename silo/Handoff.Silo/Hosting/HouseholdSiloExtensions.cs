@@ -12,6 +12,7 @@ using Handoff.Silo.Storage;
 using Handoff.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace Handoff.Silo.Hosting;
@@ -45,7 +46,7 @@ public static class HouseholdSiloExtensions
                     options => options.GrainStorageSerializer = new JsonGrainStateSerializer());
                 break;
             default:
-                silo.AddMemoryGrainStorage(HandoffOptions.StorageName);
+                silo.Services.AddGrainStorage(HandoffOptions.StorageName, (services, _) => ActivatorUtilities.CreateInstance<HubMemoryStorage>(services));
                 silo.AddReminders();
                 silo.Services.AddSingleton<IReminderTable, MemoryReminderTable>();
                 break;
