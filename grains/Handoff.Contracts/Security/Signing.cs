@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -34,15 +35,16 @@ public static class Signing
             return false;
         }
 
-        try
-        {
-            using var key = ECDsa.Create();
-            key.ImportSubjectPublicKeyInfo(publicKey, out _);
-            return key.KeySize == 256 && key.VerifyData(payload, signature, HashAlgorithmName.SHA256);
-        }
-        catch (CryptographicException)
+        var key = VerifyingKeys.Get(publicKey);
+        if (key is null)
         {
             return false;
+        }
+
+        // One imported key serves every check by its device; an ECDsa object is not safe for concurrent use.
+        lock (key)
+        {
+            return key.VerifyData(payload, signature, HashAlgorithmName.SHA256);
         }
     }
 
@@ -94,6 +96,66 @@ public static class Signing
 
     // 12.5 and 12.50 are the same amount and must sign the same.
     private static string Amount(decimal amount) => (amount / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Public keys imported once: importing a key costs more than checking a signature with it. Bounded: when
+/// full, it starts over (a device's key is imported again on its next check).
+/// </summary>
+internal static class VerifyingKeys
+{
+    private const int Capacity = 4096;
+    private static readonly ConcurrentDictionary<byte[], ECDsa?> Keys = new(ByteContent.Comparer);
+
+    /// <summary>The P-256 key of <paramref name="publicKey"/> (DER SubjectPublicKeyInfo), or null when it is not one.</summary>
+    public static ECDsa? Get(byte[] publicKey)
+    {
+        if (Keys.TryGetValue(publicKey, out var cached))
+        {
+            return cached;
+        }
+
+        if (Keys.Count >= Capacity)
+        {
+            Keys.Clear();
+        }
+
+        // The array is the device record's; keep a copy so no later change of it can alias another key.
+        return Keys.GetOrAdd((byte[])publicKey.Clone(), Import);
+    }
+
+    private static ECDsa? Import(byte[] publicKey)
+    {
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(publicKey, out var read);
+            if (read == publicKey.Length && key.KeySize == 256)
+            {
+                return key;
+            }
+        }
+        catch (CryptographicException)
+        {
+        }
+
+        key.Dispose();
+        return null;
+    }
+
+    private sealed class ByteContent : IEqualityComparer<byte[]>
+    {
+        public static ByteContent Comparer { get; } = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] bytes)
+        {
+            var hash = default(HashCode);
+            hash.AddBytes(bytes);
+            return hash.ToHashCode();
+        }
+    }
 }
 
 /// <summary>An in-memory signer over ECDSA keys the process holds (a device agent's keys, loaded from its key files).</summary>
