@@ -199,10 +199,10 @@ public sealed class HandoffClient : IAsyncDisposable
         var target = new Observer(updates.Writer);
         var observer = _cluster.CreateObjectReference<IPaymentObserver>(target);
         var grain = Payment(paymentId);
+        PaymentSnapshot? last = null;
         try
         {
-            await grain.SubscribeAsync(observer);
-            var last = await grain.GetAsync();
+            last = await grain.SubscribeAsync(observer);
             yield return last;
             while (!last.IsTerminal)
             {
@@ -221,7 +221,12 @@ public sealed class HandoffClient : IAsyncDisposable
         {
             GC.KeepAlive(target);
             _cluster.DeleteObjectReference<IPaymentObserver>(observer);
-            await grain.UnsubscribeAsync(observer).ContinueWith(static _ => { }, TaskScheduler.Default);
+
+            // An ended payment has already forgotten its observers; only a watch stopped early says goodbye.
+            if (last is not { IsTerminal: true })
+            {
+                await grain.UnsubscribeAsync(observer).ContinueWith(static _ => { }, TaskScheduler.Default);
+            }
         }
     }
 
@@ -269,8 +274,7 @@ public sealed class HandoffClient : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // Quiet for a while: renew the subscription (it expires on the grain) and re-read the state in case a push was lost.
-            await grain.SubscribeAsync(observer);
-            return await grain.GetAsync();
+            return await grain.SubscribeAsync(observer);
         }
     }
 

@@ -7,7 +7,7 @@ namespace Handoff.Contracts;
 [Alias("handoff.IPaymentAbilityGrain")]
 public interface IPaymentAbilityGrain : IGrainWithStringKey
 {
-    /// <summary>Puts an offer on the device's payment sheet.</summary>
+    /// <summary>Puts an offer on the device's payment sheet; returns once the sheet shows it.</summary>
     [Alias("Offer"), ResponseTimeout("00:00:05")]
     Task OfferAsync(PaymentOffer offer);
 

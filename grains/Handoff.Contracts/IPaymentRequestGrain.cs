@@ -12,10 +12,6 @@ public interface IPaymentRequestGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<PaymentSnapshot> GetAsync();
 
-    /// <summary>The payer device reports that the sheet is on its screen.</summary>
-    [Alias("MarkDisplayed")]
-    Task<PaymentSnapshot> MarkDisplayedAsync(string payerDeviceId);
-
     /// <summary>The payer device's approval of the exact transaction it displayed.</summary>
     [Alias("Authorize")]
     Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval);
@@ -28,9 +24,12 @@ public interface IPaymentRequestGrain : IGrainWithStringKey
     [Alias("Cancel")]
     Task<PaymentSnapshot> CancelAsync(string deviceId, byte[] signature);
 
-    /// <summary>Pushes every later change of the payment to <paramref name="observer"/>.</summary>
+    /// <summary>
+    /// Pushes every later change of the payment to <paramref name="observer"/> and returns the payment as it
+    /// stands. An ended payment pushes nothing more: it forgets its observers when it ends.
+    /// </summary>
     [Alias("Subscribe")]
-    Task SubscribeAsync(IPaymentObserver observer);
+    Task<PaymentSnapshot> SubscribeAsync(IPaymentObserver observer);
 
     [Alias("Unsubscribe")]
     Task UnsubscribeAsync(IPaymentObserver observer);

@@ -122,6 +122,11 @@ public sealed partial class PaymentRequestGrain(
                 case PaymentState.Offered or PaymentState.Displayed:
                     // The payer agent may have restarted and lost its sheet; offering again is idempotent.
                     await GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
+                    if (State.State == PaymentState.Offered)
+                    {
+                        await MoveAsync(PaymentState.Displayed, State.Input.PayerDeviceId, "sheet shown on payer device");
+                    }
+
                     break;
                 case PaymentState.Authorized or PaymentState.Charging:
                     await ChargeAsync();
@@ -138,17 +143,6 @@ public sealed partial class PaymentRequestGrain(
     {
         RequireExisting();
         return Task.FromResult(State.ToSnapshot(PaymentId));
-    }
-
-    public async Task<PaymentSnapshot> MarkDisplayedAsync(string payerDeviceId)
-    {
-        RequirePayer(payerDeviceId);
-        if (State.State == PaymentState.Offered)
-        {
-            await MoveAsync(PaymentState.Displayed, payerDeviceId, "sheet shown on payer device");
-        }
-
-        return State.ToSnapshot(PaymentId);
     }
 
     public async Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval)
@@ -209,11 +203,15 @@ public sealed partial class PaymentRequestGrain(
         return State.ToSnapshot(PaymentId);
     }
 
-    public Task SubscribeAsync(IPaymentObserver observer)
+    public Task<PaymentSnapshot> SubscribeAsync(IPaymentObserver observer)
     {
         RequireExisting();
-        _observers.Subscribe(observer, observer);
-        return Task.CompletedTask;
+        if (!State.State.IsTerminal())
+        {
+            _observers.Subscribe(observer, observer);
+        }
+
+        return Task.FromResult(State.ToSnapshot(PaymentId));
     }
 
     public Task UnsubscribeAsync(IPaymentObserver observer)
@@ -242,8 +240,12 @@ public sealed partial class PaymentRequestGrain(
             throw exception as PayerOfflineException ?? new PayerOfflineException(input.PayerDeviceId);
         }
 
+        // The offer returns once the payer's sheet shows it: both steps are recorded, and saved, together.
         await faults.ReachedAsync(FaultPoints.OfferedNotSaved);
-        await MoveAsync(PaymentState.Offered, input.PayerDeviceId, "sheet pushed to payer device");
+        var now = time.GetUtcNow();
+        State.Move(PaymentId, PaymentState.Offered, now, input.PayerDeviceId, "sheet pushed to payer device");
+        State.Move(PaymentId, PaymentState.Displayed, now, input.PayerDeviceId, "sheet shown on payer device");
+        await SaveAndNotifyAsync();
         ArmDeadline();
     }
 
@@ -352,6 +354,8 @@ public sealed partial class PaymentRequestGrain(
         await _observers.Notify(observer => observer.OnPaymentUpdatedAsync(snapshot));
         if (snapshot.IsTerminal)
         {
+            // The last push went out: nothing more will change, so nobody needs to stay subscribed.
+            _observers.Clear();
             _deadlineTimer?.Dispose();
             _deadlineTimer = null;
             await StopRecoveryAsync();

@@ -29,7 +29,7 @@ public sealed class CliHandoffTests(HouseholdProcesses household)
             "pay", "--from", "tv-1", "--to", "phone-1", "--amount", "12.50", "--currency", "CNY", "--merchant", "Tea House", "--json");
         Assert.True(pay.ExitCode == 0, pay.ToString());
         var paymentId = pay.Json.GetProperty("paymentId").GetString()!;
-        Assert.Equal("Offered", pay.Json.GetProperty("state").GetString());
+        Assert.Equal("Displayed", pay.Json.GetProperty("state").GetString());
 
         // The offer reached the phone's own process by push: its local API shows it.
         using var http = new HttpClient { BaseAddress = new Uri(household.PayerUrl) };

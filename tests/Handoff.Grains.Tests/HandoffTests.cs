@@ -14,7 +14,9 @@ public sealed class HandoffTests(HouseholdCluster household)
     {
         var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone2.Id);
 
-        Assert.Equal(PaymentState.Offered, payment.State);
+        // The offer returns once the payer's sheet shows it: both steps are recorded by the time the request returns.
+        Assert.Equal(PaymentState.Displayed, payment.State);
+        Assert.Equal([PaymentState.Created, PaymentState.Offered, PaymentState.Displayed], payment.History.Select(step => step.To));
         var where = household.WhereActive(household.Ability(HouseholdCluster.Phone2.Id));
         Assert.Equal(household.SiloCarrying(HouseholdCluster.Phone2.Id).SiloAddress, where);
         Assert.NotEqual(household.Hub.SiloAddress, where);

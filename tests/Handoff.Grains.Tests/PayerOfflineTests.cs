@@ -51,7 +51,7 @@ public sealed class PayerOfflineTests : IAsyncLifetime
             async () => (await _household.Tv1.ListPayerDevicesAsync()).Single(d => d.DeviceId == HouseholdCluster.Phone1.Id).Online,
             "phone-1 to show online again");
         var after = await _household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
-        Assert.Equal(PaymentState.Offered, after.State);
+        Assert.Equal(PaymentState.Displayed, after.State);
         var restartedBoard = restarted.SiloHost.Services.GetRequiredService<Payer.PaymentSheetBoard>();
         Assert.True(restartedBoard.TryGet(after.PaymentId, out _));
         await _household.Tv1.CancelAsync(after.PaymentId);

@@ -42,9 +42,6 @@ public sealed partial class PaymentAbilityGrain(
         using var span = Telemetry.HandoffTraces.OfferShown(offer, RuntimeIdentity);
         await sheet.ShowAsync(offer);
         LogShown(logger, offer.PaymentId, DeviceId);
-
-        // Reported after this call returns: the authority is still inside its own request and would deadlock.
-        ReportDisplayedAsync(offer.PaymentId).Ignore();
     }
 
     public Task<IReadOnlyList<PaymentOffer>> GetPendingAsync()
@@ -168,18 +165,6 @@ public sealed partial class PaymentAbilityGrain(
         }
     }
 
-    private async Task ReportDisplayedAsync(string paymentId)
-    {
-        try
-        {
-            await Authority(paymentId).MarkDisplayedAsync(DeviceId);
-        }
-        catch (Exception exception)
-        {
-            LogDisplayReportFailed(logger, exception, paymentId);
-        }
-    }
-
     private void DropExpired()
     {
         var now = time.GetUtcNow();
@@ -204,7 +189,4 @@ public sealed partial class PaymentAbilityGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: wrong PIN on device {DeviceId}, {TriesLeft} tries left")]
     private static partial void LogWrongPin(ILogger logger, string paymentId, string deviceId, int triesLeft);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId}: could not report the sheet as shown")]
-    private static partial void LogDisplayReportFailed(ILogger logger, Exception exception, string paymentId);
 }
