@@ -24,8 +24,11 @@ public interface IHouseholdGrain : IGrainWithStringKey
     [Alias("RemoveDevice")]
     Task RemoveDeviceAsync(string adminToken, string deviceId);
 
-    /// <summary>Notes a payment of this household, newest first in <see cref="RecentPaymentsAsync"/>.</summary>
-    [Alias("NotePayment")]
+    /// <summary>
+    /// Notes a payment of this household, newest first in <see cref="RecentPaymentsAsync"/>. One-way: the list
+    /// is an index for people, saved shortly after (see <c>HandoffOptions.RecentPaymentsSaveDelay</c>).
+    /// </summary>
+    [OneWay, Alias("NotePayment")]
     Task NotePaymentAsync(string paymentId);
 
     /// <summary>Ids of the household's most recent payments, newest first.</summary>

@@ -35,6 +35,12 @@ public sealed class HandoffOptions
     /// <summary>The secret that admin operations (pairing codes, rename, remove) must present; empty disables them.</summary>
     public string? AdminToken { get; set; }
 
+    /// <summary>
+    /// How long the household may hold newly noted payments of its recent-payments list before saving them:
+    /// one write covers every payment noted in that time. A hub crash can drop the list's last entries (never a payment).
+    /// </summary>
+    public TimeSpan RecentPaymentsSaveDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a pairing code is valid.</summary>
     public TimeSpan PairingCodeLifetime { get; set; } = TimeSpan.FromSeconds(120);
 

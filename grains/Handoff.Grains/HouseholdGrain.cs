@@ -33,6 +33,7 @@ public sealed class HouseholdGrain(
     IOptions<HandoffOptions> options) : Grain, IHouseholdGrain
 {
     private const int RecentLimit = 100;
+    private IGrainTimer? _saveRecent;
 
     private string HouseholdId => this.GetPrimaryKeyString();
 
@@ -100,11 +101,11 @@ public sealed class HouseholdGrain(
         await record.WriteStateAsync();
     }
 
-    public async Task NotePaymentAsync(string paymentId)
+    public Task NotePaymentAsync(string paymentId)
     {
         if (record.State.RecentPayments.Contains(paymentId))
         {
-            return;
+            return Task.CompletedTask;
         }
 
         record.State.RecentPayments.Insert(0, paymentId);
@@ -113,13 +114,32 @@ public sealed class HouseholdGrain(
             record.State.RecentPayments.RemoveRange(RecentLimit, record.State.RecentPayments.Count - RecentLimit);
         }
 
-        await record.WriteStateAsync();
+        // Busy households note many payments a second: one write covers all noted within the delay.
+        _saveRecent ??= this.RegisterGrainTimer(
+            SaveRecentAsync,
+            new GrainTimerCreationOptions(options.Value.RecentPaymentsSaveDelay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_saveRecent is not null)
+        {
+            await SaveRecentAsync();
+        }
     }
 
     public Task<IReadOnlyList<string>> RecentPaymentsAsync(int count) =>
         Task.FromResult<IReadOnlyList<string>>(CallerContext.MayAccess(HouseholdId)
             ? [.. record.State.RecentPayments.Take(Math.Clamp(count, 0, RecentLimit))]
             : []);
+
+    private async Task SaveRecentAsync()
+    {
+        _saveRecent?.Dispose();
+        _saveRecent = null;
+        await record.WriteStateAsync();
+    }
 
     private async Task ConsumePairingCodeAsync(string code)
     {

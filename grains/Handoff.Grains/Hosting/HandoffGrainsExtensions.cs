@@ -29,9 +29,15 @@ public static class HandoffGrainsExtensions
         services.TryAddSingleton<FaultPoints>();
         services.TryAddSingleton<AdminToken>();
         services.AddOptions<ReminderOptions>().Configure<IOptions<HandoffOptions>>((reminders, handoff) =>
+        {
             reminders.MinimumReminderPeriod = handoff.Value.RecoveryInterval < reminders.MinimumReminderPeriod
                 ? handoff.Value.RecoveryInterval
-                : reminders.MinimumReminderPeriod);
+                : reminders.MinimumReminderPeriod;
+
+            // Orleans drops an unregistered reminder's in-memory entry only when it re-reads the table (default
+            // every 5 minutes); every payment has a reminder, so a busy hub would hold minutes of dead entries.
+            reminders.RefreshReminderListPeriod = TimeSpan.FromMinutes(1);
+        });
         services.AddPlacementDirector<DeviceAffinityPlacement, DeviceAffinityPlacementDirector>();
         return services;
     }
