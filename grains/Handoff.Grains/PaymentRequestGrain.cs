@@ -10,6 +10,7 @@ namespace Handoff.Grains;
 /// <summary>The single authority for one payment: validates, offers, authorizes, charges once, reports.</summary>
 public sealed partial class PaymentRequestGrain(
     [PersistentState("payment", HandoffOptions.StorageName)] IPersistentState<PaymentRecord> record,
+    IReminderTable reminderTable,
     TimeProvider time,
     FaultPoints faults,
     IOptions<HandoffOptions> options,
@@ -24,8 +25,11 @@ public sealed partial class PaymentRequestGrain(
 
     private IGrainTimer? _deadlineTimer;
     private IGrainTimer? _chargeRetryTimer;
+    private IGrainTimer? _recoveryTimer;
     private int _notifiedVersion;
-    private IGrainReminder? _recovery;
+
+    // The etag of the recovery row this activation wrote itself, so it can delete the row without asking for it.
+    private string? _recoveryRowEtag;
 
     private string PaymentId => this.GetPrimaryKeyString();
 
@@ -34,6 +38,11 @@ public sealed partial class PaymentRequestGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _notifiedVersion = State.History.Count;
+        if (State.Exists && !State.State.IsTerminal())
+        {
+            ArmRecovery(options.Value.RecoveryInterval);
+        }
+
         if (State.Exists && State.State.AwaitsVerification())
         {
             ArmDeadline();
@@ -87,9 +96,8 @@ public sealed partial class PaymentRequestGrain(
         var now = time.GetUtcNow();
         var expiry = input.ExpiresIn ?? options.Value.DefaultExpiry;
 
-        // The reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
-        var interval = options.Value.RecoveryInterval;
-        _recovery = await this.RegisterOrUpdateReminder(RecoveryReminder, expiry < interval ? expiry : interval, interval);
+        // The recovery reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
+        await WriteRecoveryRowAsync(now, expiry);
         State.Input = input;
         State.InitiatorName = initiator.DisplayName;
         State.CreatedAt = now;
@@ -103,7 +111,9 @@ public sealed partial class PaymentRequestGrain(
     }
 
     /// <summary>Drives an unfinished payment forward after a crash or restart: expire, re-offer or finish the charge.</summary>
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    public Task ReceiveReminder(string reminderName, TickStatus status) => RecoverAsync();
+
+    private async Task RecoverAsync()
     {
         if (!State.Exists || State.State.IsTerminal())
         {
@@ -249,14 +259,51 @@ public sealed partial class PaymentRequestGrain(
         ArmDeadline();
     }
 
+    /// <summary>
+    /// Writes the payment's recovery reminder straight into the reminder table, before the payment is saved.
+    /// Orleans' reminder service picks the row up when it next reads the table (at start, then every minute),
+    /// so after a crash the restarted hub drives the payment on. While this activation lives, its own recovery
+    /// timer does the same, and a payment that ends first removes the row before the service ever loads it:
+    /// the common, short payment costs one row written and one deleted, and no reminder-service work at all.
+    /// </summary>
+    private async Task WriteRecoveryRowAsync(DateTimeOffset now, TimeSpan expiry)
+    {
+        var interval = options.Value.RecoveryInterval;
+        var first = expiry < interval ? expiry : interval;
+        _recoveryRowEtag = await reminderTable.UpsertRow(new ReminderEntry
+        {
+            GrainId = this.GetGrainId(),
+            ReminderName = RecoveryReminder,
+            StartAt = (now + first).UtcDateTime,
+            Period = interval,
+        });
+        ArmRecovery(first);
+    }
+
+    private void ArmRecovery(TimeSpan due)
+    {
+        _recoveryTimer?.Dispose();
+        _recoveryTimer = this.RegisterGrainTimer(
+            RecoverAsync,
+            new GrainTimerCreationOptions(due, options.Value.RecoveryInterval) { KeepAlive = true });
+    }
+
     private async Task StopRecoveryAsync()
     {
+        _recoveryTimer?.Dispose();
+        _recoveryTimer = null;
         try
         {
-            _recovery ??= await this.GetReminder(RecoveryReminder);
-            if (_recovery is not null)
+            if (_recoveryRowEtag is { } etag && await reminderTable.RemoveRow(this.GetGrainId(), RecoveryReminder, etag))
             {
-                await this.UnregisterReminder(_recovery);
+                _recoveryRowEtag = null;
+                return;
+            }
+
+            // Not written by this activation (or changed since): the reminder service may hold it, so ask it.
+            if (await this.GetReminder(RecoveryReminder) is { } recovery)
+            {
+                await this.UnregisterReminder(recovery);
             }
         }
         catch (ReminderException exception)
@@ -265,7 +312,7 @@ public sealed partial class PaymentRequestGrain(
             LogReminderNotRemoved(logger, exception, PaymentId);
         }
 
-        _recovery = null;
+        _recoveryRowEtag = null;
     }
 
     private async Task ChargeAsync()
