@@ -52,3 +52,19 @@ public sealed record LedgerSnapshot(
     /// <summary>Balance key for an account in a currency.</summary>
     public static string BalanceKey(string account, string currency) => $"{account}/{currency}";
 }
+
+/// <summary>How the ledger names its accounts and balances.</summary>
+public static class LedgerAccounts
+{
+    /// <summary>Account of a payer device.</summary>
+    public static string PayerAccount(string deviceId) => $"payer:{deviceId}";
+
+    /// <summary>Account of a merchant.</summary>
+    public static string MerchantAccount(string merchant) => $"merchant:{merchant}";
+
+    /// <summary>Balance key for an account in a currency.</summary>
+    public static string BalanceKey(string account, string currency) => $"{account}/{currency}";
+
+    /// <summary>The currency of a balance key.</summary>
+    public static string CurrencyOf(string balanceKey) => balanceKey[(balanceKey.LastIndexOf('/') + 1)..];
+}
