@@ -52,6 +52,7 @@ public static class HouseholdSiloExtensions
         }
 
         silo.Services.AddHandoffHubGrains();
+        silo.AddLedgerJournal(storage);
         return silo;
     }
 
