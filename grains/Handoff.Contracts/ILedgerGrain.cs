@@ -4,6 +4,9 @@ namespace Handoff.Contracts;
 [Alias("handoff.ILedgerGrain")]
 public interface ILedgerGrain : IGrainWithStringKey
 {
+    /// <summary>The most entries one <see cref="GetEntriesAsync"/> call returns.</summary>
+    public const int MaxPageSize = 1_000;
+
     /// <summary>Moves the amount from the payer's account to the merchant's, once per payment id.</summary>
     [Alias("Charge")]
     Task<LedgerEntry> ChargeAsync(ChargeRequest charge);
@@ -12,9 +15,16 @@ public interface ILedgerGrain : IGrainWithStringKey
     [Alias("GetCharge")]
     Task<LedgerEntry?> GetChargeAsync(string paymentId);
 
-    /// <summary>Balances and every entry, for checks and reports.</summary>
-    [Alias("GetSnapshot")]
-    Task<LedgerSnapshot> GetSnapshotAsync();
+    /// <summary>Balances, the number of entries and the last entry's number: bounded, whatever the journal's length.</summary>
+    [Alias("GetSummary")]
+    Task<LedgerSummary> GetSummaryAsync();
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> (1 to <see cref="MaxPageSize"/>) entries numbered above
+    /// <paramref name="afterSequence"/>, in order; the next page starts after the last one returned.
+    /// </summary>
+    [Alias("GetEntries")]
+    Task<IReadOnlyList<LedgerEntry>> GetEntriesAsync(long afterSequence, int limit);
 }
 
 /// <summary>One charge to make.</summary>
@@ -37,18 +47,25 @@ public sealed record LedgerEntry(
     [property: Id(5)] string Currency,
     [property: Id(6)] DateTimeOffset At);
 
-/// <summary>The ledger as a whole.</summary>
-[GenerateSerializer, Immutable, Alias("handoff.LedgerSnapshot")]
-public sealed record LedgerSnapshot(
+/// <summary>The ledger at a glance: its balances (keyed by <see cref="LedgerAccounts.BalanceKey"/>) and the size of its journal.</summary>
+[GenerateSerializer, Immutable, Alias("handoff.LedgerSummary")]
+public sealed record LedgerSummary(
     [property: Id(0)] IReadOnlyDictionary<string, decimal> Balances,
-    [property: Id(1)] IReadOnlyList<LedgerEntry> Entries)
+    [property: Id(1)] long EntryCount,
+    [property: Id(2)] long LastSequence);
+
+/// <summary>How the ledger names its accounts and balances.</summary>
+public static class LedgerAccounts
 {
-    /// <summary>Account key of a payer device's account in <see cref="Balances"/>.</summary>
+    /// <summary>Account of a payer device.</summary>
     public static string PayerAccount(string deviceId) => $"payer:{deviceId}";
 
-    /// <summary>Account key of a merchant's account.</summary>
+    /// <summary>Account of a merchant.</summary>
     public static string MerchantAccount(string merchant) => $"merchant:{merchant}";
 
     /// <summary>Balance key for an account in a currency.</summary>
     public static string BalanceKey(string account, string currency) => $"{account}/{currency}";
+
+    /// <summary>The currency of a balance key.</summary>
+    public static string CurrencyOf(string balanceKey) => balanceKey[(balanceKey.LastIndexOf('/') + 1)..];
 }

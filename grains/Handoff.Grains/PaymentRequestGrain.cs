@@ -320,8 +320,8 @@ public sealed partial class PaymentRequestGrain(
         var input = State.Input!;
         var charge = new ChargeRequest(
             PaymentId,
-            LedgerSnapshot.PayerAccount(input.PayerDeviceId),
-            LedgerSnapshot.MerchantAccount(input.Info.Merchant),
+            LedgerAccounts.PayerAccount(input.PayerDeviceId),
+            LedgerAccounts.MerchantAccount(input.Info.Merchant),
             input.Info.Amount,
             input.Info.Currency);
         try

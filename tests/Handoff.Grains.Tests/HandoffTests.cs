@@ -308,7 +308,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         Assert.Null(await household.Cluster.Client.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(paymentId));
     }
 
-    private static decimal Balance(LedgerSnapshot ledger, string key) => ledger.Balances.GetValueOrDefault(key);
+    private static decimal Balance(LedgerView ledger, string key) => ledger.Balances.GetValueOrDefault(key);
 
     private static async Task<List<PaymentSnapshot>> CollectAsync(IAsyncEnumerable<PaymentSnapshot> updates)
     {

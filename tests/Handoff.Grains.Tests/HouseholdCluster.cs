@@ -124,8 +124,33 @@ public sealed class HouseholdCluster : IAsyncLifetime
     public SiloAddress? WhereActive(IAddressable grain) =>
         Cluster.TryGetGrainContext(grain.GetGrainId(), out var context) ? context.Address.SiloAddress : null;
 
-    public async Task<LedgerSnapshot> LedgerAsync(string householdId = Home) =>
-        await Cluster.Client.GetGrain<ILedgerGrain>(householdId).GetSnapshotAsync();
+    /// <summary>A household's ledger through its grain: the summary, and the whole journal read page by page.</summary>
+    public async Task<LedgerView> LedgerAsync(string householdId = Home, int pageSize = ILedgerGrain.MaxPageSize)
+    {
+        var ledger = Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var summary = await ledger.GetSummaryAsync();
+        var entries = new List<LedgerEntry>();
+        while (true)
+        {
+            var page = await ledger.GetEntriesAsync(entries.Count == 0 ? 0 : entries[^1].Sequence, pageSize);
+            entries.AddRange(page);
+            if (page.Count < pageSize)
+            {
+                return new LedgerView(summary, entries);
+            }
+        }
+    }
+
+    /// <summary>Deactivates the grain's activation (if any) and waits until it is gone, so its next call starts from the store.</summary>
+    public async Task DeactivateAsync(IAddressable grain)
+    {
+        if (Cluster.TryGetGrainContext(grain.GetGrainId(), out var context))
+        {
+            context.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "test: start over from the store"));
+        }
+
+        await WaitUntilAsync(() => Task.FromResult(WhereActive(grain) is null), $"{grain.GetGrainId()} to deactivate");
+    }
 
     /// <summary>Waits, with a bound, for a condition that the cluster reaches asynchronously.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
@@ -155,6 +180,12 @@ public sealed class HouseholdCluster : IAsyncLifetime
             services.AddKeyedSingleton<TimeProvider>(area, TimeProvider.System);
         }
     }
+}
+
+/// <summary>A ledger as its grain shows it: summary and journal.</summary>
+public sealed record LedgerView(LedgerSummary Summary, IReadOnlyList<LedgerEntry> Entries)
+{
+    public IReadOnlyDictionary<string, decimal> Balances => Summary.Balances;
 }
 
 [CollectionDefinition(Name)]

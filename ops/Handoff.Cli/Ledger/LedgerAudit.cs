@@ -17,8 +17,9 @@ internal sealed record LedgerReport(
 
 /// <summary>
 /// The ledger's invariants over a store: money is conserved (every currency's balances sum to zero and
-/// match the journal), no payment is charged twice, every Completed payment has exactly one charge with
-/// its own terms, and no charge exists without its payment or for a payment that ended unpaid.
+/// match the journal), entries are numbered without holes, no payment is charged twice, every Completed
+/// payment has exactly one charge with its own terms, and no charge exists without its payment or for a
+/// payment that ended unpaid.
 /// </summary>
 internal static class LedgerAudit
 {
@@ -27,24 +28,25 @@ internal static class LedgerAudit
         var violations = new List<string>();
         var pending = new List<string>();
         var charges = new Dictionary<string, (string Household, LedgerEntry Entry)>(StringComparer.Ordinal);
+        foreach (var household in store.LegacyLedgers)
+        {
+            violations.Add($"ledger '{household}' is still stored as grain state of the old format, outside the journal tables");
+        }
+
         foreach (var (household, ledger) in store.Ledgers.OrderBy(pair => pair.Key, StringComparer.Ordinal))
         {
             CheckConservation(household, ledger, violations);
-            foreach (var (paymentId, entry) in ledger.Charges)
+            CheckNumbering(household, ledger, violations);
+            foreach (var entry in ledger.Entries)
             {
-                if (entry.PaymentId != paymentId)
+                if (!charges.TryAdd(entry.PaymentId, (household, entry)))
                 {
-                    violations.Add($"ledger '{household}': charge filed under '{paymentId}' names payment '{entry.PaymentId}'");
-                }
-
-                if (!charges.TryAdd(paymentId, (household, entry)))
-                {
-                    violations.Add($"payment '{paymentId}' is charged twice: in ledger '{charges[paymentId].Household}' and in ledger '{household}'");
+                    var first = charges[entry.PaymentId];
+                    violations.Add(first.Household == household
+                        ? $"ledger '{household}': payment '{entry.PaymentId}' is charged twice (entries {first.Entry.Sequence} and {entry.Sequence})"
+                        : $"payment '{entry.PaymentId}' is charged twice: in ledger '{first.Household}' and in ledger '{household}'");
                 }
             }
-
-            var sequences = ledger.Charges.Values.GroupBy(entry => entry.Sequence).Where(group => group.Count() > 1);
-            violations.AddRange(sequences.Select(group => $"ledger '{household}': entry number {group.Key} is used {group.Count()} times"));
         }
 
         foreach (var (paymentId, payment) in store.Payments.OrderBy(pair => pair.Key, StringComparer.Ordinal))
@@ -91,9 +93,28 @@ internal static class LedgerAudit
             violations);
     }
 
-    private static void CheckConservation(string household, LedgerRecord ledger, List<string> violations)
+    private static void CheckNumbering(string household, StoredLedger ledger, List<string> violations)
     {
-        foreach (var currency in ledger.Balances.GroupBy(pair => pair.Key[(pair.Key.LastIndexOf('/') + 1)..]))
+        var sequences = ledger.Entries.GroupBy(entry => entry.Sequence).Where(group => group.Count() > 1);
+        violations.AddRange(sequences.Select(group => $"ledger '{household}': entry number {group.Key} is used {group.Count()} times"));
+
+        // Entries are numbered 1, 2, 3, ... as they are appended; a hole means an entry was lost.
+        var expected = 1L;
+        foreach (var sequence in ledger.Entries.Select(entry => entry.Sequence).Distinct().Order())
+        {
+            if (sequence != expected)
+            {
+                violations.Add($"ledger '{household}': entry number {expected} is missing (the next entry is {sequence})");
+                return;
+            }
+
+            expected++;
+        }
+    }
+
+    private static void CheckConservation(string household, StoredLedger ledger, List<string> violations)
+    {
+        foreach (var currency in ledger.Balances.GroupBy(pair => LedgerAccounts.CurrencyOf(pair.Key)))
         {
             var sum = currency.Sum(pair => pair.Value);
             if (sum != 0)
@@ -103,10 +124,10 @@ internal static class LedgerAudit
         }
 
         var fromJournal = new Dictionary<string, decimal>(StringComparer.Ordinal);
-        foreach (var entry in ledger.Charges.Values)
+        foreach (var entry in ledger.Entries)
         {
-            var debit = LedgerSnapshot.BalanceKey(entry.DebitAccount, entry.Currency);
-            var credit = LedgerSnapshot.BalanceKey(entry.CreditAccount, entry.Currency);
+            var debit = LedgerAccounts.BalanceKey(entry.DebitAccount, entry.Currency);
+            var credit = LedgerAccounts.BalanceKey(entry.CreditAccount, entry.Currency);
             fromJournal[debit] = fromJournal.GetValueOrDefault(debit) - entry.Amount;
             fromJournal[credit] = fromJournal.GetValueOrDefault(credit) + entry.Amount;
         }
@@ -128,11 +149,11 @@ internal static class LedgerAudit
         if (household != input.HouseholdId
             || entry.Amount != input.Info.Amount
             || entry.Currency != input.Info.Currency
-            || entry.DebitAccount != LedgerSnapshot.PayerAccount(input.PayerDeviceId)
-            || entry.CreditAccount != LedgerSnapshot.MerchantAccount(input.Info.Merchant))
+            || entry.DebitAccount != LedgerAccounts.PayerAccount(input.PayerDeviceId)
+            || entry.CreditAccount != LedgerAccounts.MerchantAccount(input.Info.Merchant))
         {
             violations.Add($"payment '{paymentId}' was charged {entry.Amount} {entry.Currency} from {entry.DebitAccount} to {entry.CreditAccount} in ledger '{household}', "
-                + $"not {input.Info.Amount} {input.Info.Currency} from {LedgerSnapshot.PayerAccount(input.PayerDeviceId)} in '{input.HouseholdId}'");
+                + $"not {input.Info.Amount} {input.Info.Currency} from {LedgerAccounts.PayerAccount(input.PayerDeviceId)} in '{input.HouseholdId}'");
         }
     }
 }

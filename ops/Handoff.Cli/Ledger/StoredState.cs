@@ -1,13 +1,23 @@
+using System.Data.Common;
 using System.Text.Json;
+using Handoff.Contracts;
 using Handoff.Grains;
 using Handoff.Silo.Storage;
+using Handoff.Storage.Postgres;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace Handoff.Cli.Ledger;
 
+/// <summary>One household's ledger as stored: its balance rows (by <see cref="LedgerAccounts.BalanceKey"/>) and its journal, in entry order.</summary>
+internal sealed record StoredLedger(IReadOnlyDictionary<string, decimal> Balances, IReadOnlyList<LedgerEntry> Entries);
+
 /// <summary>Payments and ledgers read straight from a hub's durable store, not through the cluster.</summary>
-internal sealed record StoredState(IReadOnlyDictionary<string, PaymentRecord> Payments, IReadOnlyDictionary<string, LedgerRecord> Ledgers)
+/// <param name="LegacyLedgers">Households whose ledger is still grain state of the old format (before the journal tables).</param>
+internal sealed record StoredState(
+    IReadOnlyDictionary<string, PaymentRecord> Payments,
+    IReadOnlyDictionary<string, StoredLedger> Ledgers,
+    IReadOnlyList<string> LegacyLedgers)
 {
     private const string ServiceId = "handoff";
 
@@ -23,14 +33,55 @@ internal sealed record StoredState(IReadOnlyDictionary<string, PaymentRecord> Pa
         var connectionString = new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly }.ToString();
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellation);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
+
+        // One read transaction: the journal, the balances and the payments are of the same moment.
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        SqliteCommand Command(string sql)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$service", ServiceId);
+            return command;
+        }
+
+        await using (var tables = Command("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('handoff_ledger_entry', 'handoff_ledger_balance');"))
+        {
+            if (Convert.ToInt64(await tables.ExecuteScalarAsync(cancellation), System.Globalization.CultureInfo.InvariantCulture) != 2)
+            {
+                throw new InvalidOperationException($"the store at '{file}' has no ledger journal tables yet: start its hub with this version once to upgrade it");
+            }
+        }
+
+        var ledgers = new Dictionary<string, (Dictionary<string, decimal> Balances, List<LedgerEntry> Entries)>(StringComparer.Ordinal);
+        await using (var entries = Command("""
+            SELECT household_id, sequence, payment_id, debit_account, credit_account, amount, currency, charged_at
+            FROM handoff_ledger_entry WHERE service_id = $service ORDER BY household_id, sequence;
+            """))
+        {
+            await using var reader = await entries.ExecuteReaderAsync(cancellation);
+            while (await reader.ReadAsync(cancellation))
+            {
+                Ledger(ledgers, reader.GetString(0)).Entries.Add(SqliteLedgerJournal.ReadEntry(reader, first: 1));
+            }
+        }
+
+        await using (var balances = Command("SELECT household_id, account, currency, balance FROM handoff_ledger_balance WHERE service_id = $service;"))
+        {
+            await using var reader = await balances.ExecuteReaderAsync(cancellation);
+            while (await reader.ReadAsync(cancellation))
+            {
+                Ledger(ledgers, reader.GetString(0)).Balances[LedgerAccounts.BalanceKey(reader.GetString(1), reader.GetString(2))] =
+                    SqliteLedgerJournal.ParseDecimal(reader.GetString(3));
+            }
+        }
+
+        await using var states = Command("""
             SELECT grain_type, grain_key, payload FROM handoff_grain_state
             WHERE service_id = $service AND grain_type IN ('payment', 'ledger') AND payload IS NOT NULL;
-            """;
-        command.Parameters.AddWithValue("$service", ServiceId);
-        await using var reader = await command.ExecuteReaderAsync(cancellation);
-        return await ReadAsync(reader, cancellation);
+            """);
+        await using var stateReader = await states.ExecuteReaderAsync(cancellation);
+        return await ReadAsync(stateReader, ledgers, cancellation);
     }
 
     /// <summary>Reads a cluster's PostgreSQL store.</summary>
@@ -38,35 +89,88 @@ internal sealed record StoredState(IReadOnlyDictionary<string, PaymentRecord> Pa
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellation);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
+
+        // One snapshot for every read: a hub charging meanwhile cannot make the check see half of it.
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellation);
+        NpgsqlCommand Command(string sql)
+        {
+            var command = new NpgsqlCommand(sql, connection, transaction);
+            command.Parameters.AddWithValue("service", ServiceId);
+            return command;
+        }
+
+        await using (var tables = Command("SELECT to_regclass('handoff_ledger_entry') IS NOT NULL AND to_regclass('handoff_ledger_balance') IS NOT NULL"))
+        {
+            if (await tables.ExecuteScalarAsync(cancellation) is not true)
+            {
+                throw new InvalidOperationException("the database has no ledger journal tables yet: run `handoff db init` to upgrade its schema");
+            }
+        }
+
+        var ledgers = new Dictionary<string, (Dictionary<string, decimal> Balances, List<LedgerEntry> Entries)>(StringComparer.Ordinal);
+        await using (var entries = Command("""
+            SELECT household_id, sequence, payment_id, debit_account, credit_account, amount, currency, charged_at
+            FROM handoff_ledger_entry WHERE service_id = @service ORDER BY household_id, sequence
+            """))
+        {
+            await using var reader = await entries.ExecuteReaderAsync(cancellation);
+            while (await reader.ReadAsync(cancellation))
+            {
+                Ledger(ledgers, reader.GetString(0)).Entries.Add(PostgresLedgerJournal.ReadEntry(reader, first: 1));
+            }
+        }
+
+        await using (var balances = Command("SELECT household_id, account, currency, balance FROM handoff_ledger_balance WHERE service_id = @service"))
+        {
+            await using var reader = await balances.ExecuteReaderAsync(cancellation);
+            while (await reader.ReadAsync(cancellation))
+            {
+                Ledger(ledgers, reader.GetString(0)).Balances[LedgerAccounts.BalanceKey(reader.GetString(1), reader.GetString(2))] = reader.GetDecimal(3);
+            }
+        }
+
+        await using var states = Command("""
             SELECT grain_type, coalesce(grain_id_extension, ''), payload FROM orleans_grain_state
-            WHERE service_id = @service AND grain_type IN ('payment', 'ledger') AND payload IS NOT NULL;
-            """;
-        command.Parameters.AddWithValue("service", ServiceId);
-        await using var reader = await command.ExecuteReaderAsync(cancellation);
-        return await ReadAsync(reader, cancellation);
+            WHERE service_id = @service AND grain_type IN ('payment', 'ledger') AND payload IS NOT NULL
+            """);
+        await using var stateReader = await states.ExecuteReaderAsync(cancellation);
+        return await ReadAsync(stateReader, ledgers, cancellation);
     }
 
-    private static async Task<StoredState> ReadAsync(System.Data.Common.DbDataReader reader, CancellationToken cancellation)
+    private static (Dictionary<string, decimal> Balances, List<LedgerEntry> Entries) Ledger(
+        Dictionary<string, (Dictionary<string, decimal> Balances, List<LedgerEntry> Entries)> ledgers,
+        string household)
+    {
+        if (!ledgers.TryGetValue(household, out var ledger))
+        {
+            ledger = (new Dictionary<string, decimal>(StringComparer.Ordinal), []);
+            ledgers.Add(household, ledger);
+        }
+
+        return ledger;
+    }
+
+    private static async Task<StoredState> ReadAsync(
+        DbDataReader reader,
+        Dictionary<string, (Dictionary<string, decimal> Balances, List<LedgerEntry> Entries)> ledgers,
+        CancellationToken cancellation)
     {
         var payments = new Dictionary<string, PaymentRecord>(StringComparer.Ordinal);
-        var ledgers = new Dictionary<string, LedgerRecord>(StringComparer.Ordinal);
+        var legacy = new List<string>();
         while (await reader.ReadAsync(cancellation))
         {
             var kind = reader.GetString(0);
             var key = reader.GetString(1);
+            if (kind == "ledger")
+            {
+                legacy.Add(key);
+                continue;
+            }
+
             var payload = (byte[])reader.GetValue(2);
             try
             {
-                if (kind == "payment")
-                {
-                    payments[key] = JsonSerializer.Deserialize<PaymentRecord>(payload, JsonGrainStateSerializer.Options)!;
-                }
-                else
-                {
-                    ledgers[key] = JsonSerializer.Deserialize<LedgerRecord>(payload, JsonGrainStateSerializer.Options)!;
-                }
+                payments[key] = JsonSerializer.Deserialize<PaymentRecord>(payload, JsonGrainStateSerializer.Options)!;
             }
             catch (JsonException malformed)
             {
@@ -74,6 +178,9 @@ internal sealed record StoredState(IReadOnlyDictionary<string, PaymentRecord> Pa
             }
         }
 
-        return new StoredState(payments, ledgers);
+        return new StoredState(
+            payments,
+            ledgers.ToDictionary(pair => pair.Key, pair => new StoredLedger(pair.Value.Balances, pair.Value.Entries), StringComparer.Ordinal),
+            legacy.Order(StringComparer.Ordinal).ToList());
     }
 }

@@ -8,7 +8,8 @@ internal sealed record LedgerCheckResult(bool Clean, int Households, long Charge
 
 /// <summary>
 /// Checks every simulated household's ledger against what the initiators saw: money conserved per currency,
-/// exactly one charge (with its own amount) per Completed payment, no charge for a payment that did not complete.
+/// balances equal to their journal, exactly one charge (with its own amount) per Completed payment, no charge
+/// for a payment that did not complete. The journal is read in pages, so a ledger of any length fits.
 /// </summary>
 internal static class LedgerCheck
 {
@@ -26,14 +27,13 @@ internal static class LedgerCheck
         }
 
         var charges = 0L;
-        var chargeIds = new List<HashSet<string>>();
         var entries = new List<Dictionary<string, LedgerEntry>>();
         for (var index = 0; index < household.Households.Count; index++)
         {
             var simulated = household.Households[index];
-            var snapshot = await household.Client.GetGrain<ILedgerGrain>(simulated.Id).GetSnapshotAsync();
-            charges += snapshot.Entries.Count;
-            foreach (var currency in snapshot.Balances.GroupBy(balance => balance.Key[(balance.Key.LastIndexOf('/') + 1)..]))
+            var ledger = household.Client.GetGrain<ILedgerGrain>(simulated.Id);
+            var summary = await ledger.GetSummaryAsync();
+            foreach (var currency in summary.Balances.GroupBy(balance => LedgerAccounts.CurrencyOf(balance.Key)))
             {
                 var sum = currency.Sum(balance => balance.Value);
                 if (sum != 0)
@@ -42,20 +42,52 @@ internal static class LedgerCheck
                 }
             }
 
+            // The journal, a page at a time: one payment per entry, and the entries add up to the balances.
             var byPayment = new Dictionary<string, LedgerEntry>();
-            foreach (var entry in snapshot.Entries)
+            var replayed = new Dictionary<string, decimal>(StringComparer.Ordinal);
+            var read = 0L;
+            var cents = 0m;
+            for (var after = 0L; ;)
             {
-                if (!byPayment.TryAdd(entry.PaymentId, entry))
+                var page = await ledger.GetEntriesAsync(after, ILedgerGrain.MaxPageSize);
+                foreach (var entry in page)
                 {
-                    Violation($"{simulated.Id}: payment {entry.PaymentId} charged more than once");
+                    read++;
+                    cents += entry.Amount * 100;
+                    if (!byPayment.TryAdd(entry.PaymentId, entry))
+                    {
+                        Violation($"{simulated.Id}: payment {entry.PaymentId} charged more than once");
+                    }
+
+                    var debit = LedgerAccounts.BalanceKey(entry.DebitAccount, entry.Currency);
+                    var credit = LedgerAccounts.BalanceKey(entry.CreditAccount, entry.Currency);
+                    replayed[debit] = replayed.GetValueOrDefault(debit) - entry.Amount;
+                    replayed[credit] = replayed.GetValueOrDefault(credit) + entry.Amount;
                 }
+
+                if (page.Count < ILedgerGrain.MaxPageSize)
+                {
+                    break;
+                }
+
+                after = page[^1].Sequence;
             }
 
+            charges += read;
             entries.Add(byPayment);
-            var cents = snapshot.Entries.Sum(entry => entry.Amount * 100);
-            if (snapshot.Entries.Count != outcome.CompletedByHousehold[index] || cents != outcome.CentsByHousehold[index])
+            if (read != summary.EntryCount)
             {
-                Violation($"{simulated.Id}: {snapshot.Entries.Count} charges totalling {cents / 100:0.00}, but {outcome.CompletedByHousehold[index]} payments completed totalling {outcome.CentsByHousehold[index] / 100m:0.00}");
+                Violation($"{simulated.Id}: the summary counts {summary.EntryCount} entries, the journal has {read}");
+            }
+
+            foreach (var key in summary.Balances.Keys.Union(replayed.Keys).Where(key => summary.Balances.GetValueOrDefault(key) != replayed.GetValueOrDefault(key)))
+            {
+                Violation($"{simulated.Id}: balance of {key} is {summary.Balances.GetValueOrDefault(key)} but its entries add up to {replayed.GetValueOrDefault(key)}");
+            }
+
+            if (read != outcome.CompletedByHousehold[index] || cents != outcome.CentsByHousehold[index])
+            {
+                Violation($"{simulated.Id}: {read} charges totalling {cents / 100:0.00}, but {outcome.CompletedByHousehold[index]} payments completed totalling {outcome.CentsByHousehold[index] / 100m:0.00}");
             }
         }
 

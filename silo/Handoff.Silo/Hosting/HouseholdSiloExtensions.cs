@@ -53,6 +53,7 @@ public static class HouseholdSiloExtensions
         }
 
         silo.Services.AddHandoffHubGrains();
+        silo.AddLedgerJournal(storage);
         return silo;
     }
 

@@ -19,7 +19,10 @@ public static class SqliteStore
         DefaultTimeout = 30,
     }.ToString();
 
-    /// <summary>Creates the data folder and the schema (idempotent); throws naming the folder when it cannot.</summary>
+    /// <summary>
+    /// Creates the data folder and the schema (idempotent), and moves ledgers stored by an older hub into
+    /// the journal tables; throws naming the folder when it cannot.
+    /// </summary>
     public static string Ensure(string dataDirectory)
     {
         try
@@ -37,6 +40,7 @@ public static class SqliteStore
         using var command = connection.CreateCommand();
         command.CommandText = Schema();
         command.ExecuteNonQuery();
+        SqliteLegacyLedgers.Import(connection);
         return connectionString;
     }
 

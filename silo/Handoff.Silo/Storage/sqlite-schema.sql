@@ -1,4 +1,4 @@
--- Handoff's embedded store: grain state and reminders in one SQLite file.
+-- Handoff's embedded store: grain state, reminders and the ledger in one SQLite file.
 -- Our own schema, written for the query contract of Orleans' ADO.NET grain storage:
 -- Orleans reads the texts in orleans_query-style table OrleansQuery (its fixed name),
 -- binds @GrainIdHash, @GrainIdN0, @GrainIdN1, @GrainTypeHash, @GrainTypeString,
@@ -42,6 +42,35 @@ CREATE TABLE IF NOT EXISTS handoff_reminder
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS handoff_reminder_by_hash ON handoff_reminder (service_id, grain_hash);
+
+-- The ledger: one row per charge, appended together with its two balance postings in one write
+-- transaction (SqliteLedgerJournal). A household's payment ids and entry numbers are unique, so a
+-- replayed charge or a second writer appends nothing. Amounts and balances are decimal text
+-- (invariant culture), which SQLite keeps exactly; the journal adds them up in .NET decimals.
+CREATE TABLE IF NOT EXISTS handoff_ledger_entry
+(
+    service_id     TEXT    NOT NULL,
+    household_id   TEXT    NOT NULL,
+    sequence       INTEGER NOT NULL CHECK (sequence > 0),
+    payment_id     TEXT    NOT NULL,
+    debit_account  TEXT    NOT NULL,
+    credit_account TEXT    NOT NULL,
+    amount         TEXT    NOT NULL,
+    currency       TEXT    NOT NULL,
+    charged_at     TEXT    NOT NULL,
+    PRIMARY KEY (service_id, household_id, sequence),
+    UNIQUE (service_id, household_id, payment_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS handoff_ledger_balance
+(
+    service_id   TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    account      TEXT NOT NULL,
+    currency     TEXT NOT NULL,
+    balance      TEXT NOT NULL,
+    PRIMARY KEY (service_id, household_id, account, currency)
+) WITHOUT ROWID;
 
 -- Read: the payload and its version, or no row.
 INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ReadFromStorageKey', '

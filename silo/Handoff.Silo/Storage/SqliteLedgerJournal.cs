@@ -1,0 +1,190 @@
+using System.Globalization;
+using Handoff.Contracts;
+using Handoff.Grains.Ledger;
+using Microsoft.Data.Sqlite;
+
+namespace Handoff.Silo.Storage;
+
+/// <summary>
+/// The ledger journal of the embedded hub, in its SQLite file (tables <c>handoff_ledger_entry</c> and
+/// <c>handoff_ledger_balance</c> of <c>sqlite-schema.sql</c>). An append is one write transaction,
+/// taken up front (<c>BEGIN IMMEDIATE</c>) so that reading the two balances and writing them back
+/// cannot interleave with another writer; a busy file is waited for as long as every other command of
+/// the store waits (the connection's default timeout).
+/// </summary>
+public sealed class SqliteLedgerJournal(string connectionString, string serviceId) : ILedgerJournal
+{
+    private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at";
+
+    public async Task<LedgerHead> LoadHeadAsync(string householdId, CancellationToken cancellation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(householdId);
+        await using var connection = await OpenAsync(cancellation);
+        var balances = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        await using (var command = Command(connection, householdId, """
+            SELECT account, currency, balance FROM handoff_ledger_balance
+            WHERE service_id = $service AND household_id = $household;
+            """))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellation);
+            while (await reader.ReadAsync(cancellation))
+            {
+                balances[LedgerAccounts.BalanceKey(reader.GetString(0), reader.GetString(1))] = ParseDecimal(reader.GetString(2));
+            }
+        }
+
+        await using (var command = Command(connection, householdId, """
+            SELECT coalesce(max(sequence), 0), count(*) FROM handoff_ledger_entry
+            WHERE service_id = $service AND household_id = $household;
+            """))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellation);
+            await reader.ReadAsync(cancellation);
+            return new LedgerHead(balances, reader.GetInt64(0), reader.GetInt64(1));
+        }
+    }
+
+    public async Task<LedgerEntry?> FindAsync(string householdId, string paymentId, CancellationToken cancellation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(householdId);
+        await using var connection = await OpenAsync(cancellation);
+        await using var command = Command(connection, householdId, $"""
+            SELECT {EntryColumns} FROM handoff_ledger_entry
+            WHERE service_id = $service AND household_id = $household AND payment_id = $payment;
+            """);
+        command.Parameters.AddWithValue("$payment", paymentId);
+        await using var reader = await command.ExecuteReaderAsync(cancellation);
+        return await reader.ReadAsync(cancellation) ? ReadEntry(reader) : null;
+    }
+
+    public async Task<AppendResult> AppendAsync(string householdId, LedgerEntry entry, CancellationToken cancellation)
+    {
+        LedgerJournal.Check(householdId, entry);
+        await using var connection = await OpenAsync(cancellation);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using (var insert = Command(connection, householdId, $"""
+            INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
+            VALUES ($service, $household, $sequence, $payment, $debit, $credit, $amount, $currency, $at)
+            ON CONFLICT DO NOTHING;
+            """, transaction))
+        {
+            insert.Parameters.AddWithValue("$sequence", entry.Sequence);
+            insert.Parameters.AddWithValue("$payment", entry.PaymentId);
+            insert.Parameters.AddWithValue("$debit", entry.DebitAccount);
+            insert.Parameters.AddWithValue("$credit", entry.CreditAccount);
+            insert.Parameters.AddWithValue("$amount", FormatDecimal(entry.Amount));
+            insert.Parameters.AddWithValue("$currency", entry.Currency);
+            insert.Parameters.AddWithValue("$at", entry.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+            if (await insert.ExecuteNonQueryAsync(cancellation) == 0)
+            {
+                // Nothing was written; the rollback (on dispose) only ends the transaction.
+                return await PaymentExistsAsync(connection, transaction, householdId, entry.PaymentId, cancellation)
+                    ? AppendResult.PaymentAlreadyCharged
+                    : AppendResult.SequenceTaken;
+            }
+        }
+
+        foreach (var (account, delta) in LedgerJournal.Postings(entry))
+        {
+            await using var post = Command(connection, householdId, """
+                INSERT INTO handoff_ledger_balance (service_id, household_id, account, currency, balance)
+                VALUES ($service, $household, $account, $currency, $delta)
+                ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = $balance;
+                """, transaction);
+            var balance = await BalanceAsync(connection, transaction, householdId, account, entry.Currency, cancellation) + delta;
+            post.Parameters.AddWithValue("$account", account);
+            post.Parameters.AddWithValue("$currency", entry.Currency);
+            post.Parameters.AddWithValue("$delta", FormatDecimal(delta));
+            post.Parameters.AddWithValue("$balance", FormatDecimal(balance));
+            await post.ExecuteNonQueryAsync(cancellation);
+        }
+
+        await transaction.CommitAsync(cancellation);
+        return AppendResult.Appended;
+    }
+
+    public async Task<IReadOnlyList<LedgerEntry>> ReadAsync(string householdId, long afterSequence, int limit, CancellationToken cancellation)
+    {
+        LedgerJournal.CheckPage(householdId, afterSequence, limit);
+        await using var connection = await OpenAsync(cancellation);
+        await using var command = Command(connection, householdId, $"""
+            SELECT {EntryColumns} FROM handoff_ledger_entry
+            WHERE service_id = $service AND household_id = $household AND sequence > $after
+            ORDER BY sequence
+            LIMIT $limit;
+            """);
+        command.Parameters.AddWithValue("$after", afterSequence);
+        command.Parameters.AddWithValue("$limit", limit);
+        var entries = new List<LedgerEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            entries.Add(ReadEntry(reader));
+        }
+
+        return entries;
+    }
+
+    /// <summary>Decimal text as the ledger tables keep it.</summary>
+    public static string FormatDecimal(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Reads decimal text of the ledger tables.</summary>
+    public static decimal ParseDecimal(string text) => decimal.Parse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+
+    /// <summary>An entry from the columns <c>sequence, payment_id, debit_account, credit_account, amount, currency, charged_at</c>, starting at <paramref name="first"/>.</summary>
+    public static LedgerEntry ReadEntry(SqliteDataReader reader, int first = 0) => new(
+        reader.GetInt64(first),
+        reader.GetString(first + 1),
+        reader.GetString(first + 2),
+        reader.GetString(first + 3),
+        ParseDecimal(reader.GetString(first + 4)),
+        reader.GetString(first + 5),
+        DateTimeOffset.Parse(reader.GetString(first + 6), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
+
+    private async Task<bool> PaymentExistsAsync(SqliteConnection connection, SqliteTransaction transaction, string householdId, string paymentId, CancellationToken cancellation)
+    {
+        await using var command = Command(connection, householdId, """
+            SELECT EXISTS (SELECT 1 FROM handoff_ledger_entry
+                           WHERE service_id = $service AND household_id = $household AND payment_id = $payment);
+            """, transaction);
+        command.Parameters.AddWithValue("$payment", paymentId);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellation), CultureInfo.InvariantCulture) == 1;
+    }
+
+    private async Task<decimal> BalanceAsync(SqliteConnection connection, SqliteTransaction transaction, string householdId, string account, string currency, CancellationToken cancellation)
+    {
+        await using var command = Command(connection, householdId, """
+            SELECT balance FROM handoff_ledger_balance
+            WHERE service_id = $service AND household_id = $household AND account = $account AND currency = $currency;
+            """, transaction);
+        command.Parameters.AddWithValue("$account", account);
+        command.Parameters.AddWithValue("$currency", currency);
+        return await command.ExecuteScalarAsync(cancellation) is string balance ? ParseDecimal(balance) : 0m;
+    }
+
+    /// <summary>A command on <paramref name="connection"/>, in <paramref name="transaction"/> if any, with $service and $household bound.</summary>
+    private SqliteCommand Command(SqliteConnection connection, string householdId, string sql, SqliteTransaction? transaction = null)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$service", serviceId);
+        command.Parameters.AddWithValue("$household", householdId);
+        return command;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellation)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellation);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}

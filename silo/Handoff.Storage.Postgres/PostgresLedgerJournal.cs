@@ -1,0 +1,184 @@
+using Handoff.Contracts;
+using Handoff.Grains.Ledger;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Handoff.Storage.Postgres;
+
+/// <summary>
+/// The ledger journal of a cluster on PostgreSQL (tables of migration <c>0004_ledger.sql</c>). An
+/// append is one statement, so one round trip and one implicit transaction: the entry is inserted
+/// unless its entry number or payment id is taken, and only an inserted entry posts to the balances.
+/// </summary>
+public sealed class PostgresLedgerJournal(string connectionString, string serviceId) : ILedgerJournal
+{
+    private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at";
+
+    // Data-modifying CTEs run exactly once, in the statement's one snapshot and transaction. The
+    // postings read the inserted row, so a conflict (DO NOTHING) posts nothing; they are ordered by
+    // account so that concurrent appends lock shared balance rows in the same order.
+    private const string AppendSql = $"""
+        WITH entry AS
+        (
+            INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
+            VALUES (@service, @household, @sequence, @payment, @debit, @credit, @amount, @currency, @at)
+            ON CONFLICT DO NOTHING
+            RETURNING currency
+        ),
+        posted AS
+        (
+            INSERT INTO handoff_ledger_balance AS b (service_id, household_id, account, currency, balance)
+            SELECT @service, @household, p.account, entry.currency, p.delta
+            FROM entry
+            CROSS JOIN (VALUES (@first_account, @first_delta), (@second_account, @second_delta)) AS p (account, delta)
+            ORDER BY p.account
+            ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = b.balance + excluded.balance
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM entry)::int, (SELECT count(*) FROM posted)::int;
+        """;
+
+    public async Task<LedgerHead> LoadHeadAsync(string householdId, CancellationToken cancellation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(householdId);
+        await using var connection = await OpenAsync(cancellation);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                Bind(new NpgsqlBatchCommand("""
+                    SELECT account, currency, balance FROM handoff_ledger_balance
+                    WHERE service_id = @service AND household_id = @household
+                    """), householdId),
+                Bind(new NpgsqlBatchCommand("""
+                    SELECT coalesce(max(sequence), 0), count(*) FROM handoff_ledger_entry
+                    WHERE service_id = @service AND household_id = @household
+                    """), householdId),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellation);
+        var balances = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellation))
+        {
+            balances[LedgerAccounts.BalanceKey(reader.GetString(0), reader.GetString(1))] = reader.GetDecimal(2);
+        }
+
+        await reader.NextResultAsync(cancellation);
+        await reader.ReadAsync(cancellation);
+        return new LedgerHead(balances, reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    public async Task<LedgerEntry?> FindAsync(string householdId, string paymentId, CancellationToken cancellation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(householdId);
+        await using var connection = await OpenAsync(cancellation);
+        await using var command = Bind(new NpgsqlCommand($"""
+            SELECT {EntryColumns} FROM handoff_ledger_entry
+            WHERE service_id = @service AND household_id = @household AND payment_id = @payment
+            """, connection), householdId);
+        command.Parameters.Add(new NpgsqlParameter<string>("payment", NpgsqlDbType.Text) { TypedValue = paymentId });
+        await using var reader = await command.ExecuteReaderAsync(cancellation);
+        return await reader.ReadAsync(cancellation) ? ReadEntry(reader) : null;
+    }
+
+    public async Task<AppendResult> AppendAsync(string householdId, LedgerEntry entry, CancellationToken cancellation)
+    {
+        LedgerJournal.Check(householdId, entry);
+        var postings = LedgerJournal.Postings(entry);
+        await using var connection = await OpenAsync(cancellation);
+        await using (var append = Bind(new NpgsqlCommand(AppendSql, connection), householdId))
+        {
+            append.Parameters.Add(new NpgsqlParameter<long>("sequence", NpgsqlDbType.Bigint) { TypedValue = entry.Sequence });
+            append.Parameters.Add(new NpgsqlParameter<string>("payment", NpgsqlDbType.Text) { TypedValue = entry.PaymentId });
+            append.Parameters.Add(new NpgsqlParameter<string>("debit", NpgsqlDbType.Text) { TypedValue = entry.DebitAccount });
+            append.Parameters.Add(new NpgsqlParameter<string>("credit", NpgsqlDbType.Text) { TypedValue = entry.CreditAccount });
+            append.Parameters.Add(new NpgsqlParameter<decimal>("amount", NpgsqlDbType.Numeric) { TypedValue = entry.Amount });
+            append.Parameters.Add(new NpgsqlParameter<string>("currency", NpgsqlDbType.Text) { TypedValue = entry.Currency });
+            append.Parameters.Add(new NpgsqlParameter<DateTime>("at", NpgsqlDbType.TimestampTz) { TypedValue = entry.At.UtcDateTime });
+            append.Parameters.Add(new NpgsqlParameter<string>("first_account", NpgsqlDbType.Text) { TypedValue = postings[0].Account });
+            append.Parameters.Add(new NpgsqlParameter<decimal>("first_delta", NpgsqlDbType.Numeric) { TypedValue = postings[0].Delta });
+            append.Parameters.Add(new NpgsqlParameter<string>("second_account", NpgsqlDbType.Text) { TypedValue = postings[1].Account });
+            append.Parameters.Add(new NpgsqlParameter<decimal>("second_delta", NpgsqlDbType.Numeric) { TypedValue = postings[1].Delta });
+            await using var reader = await append.ExecuteReaderAsync(cancellation);
+            await reader.ReadAsync(cancellation);
+            var (inserted, posted) = (reader.GetInt32(0), reader.GetInt32(1));
+            if (inserted == 1)
+            {
+                return posted == postings.Count
+                    ? AppendResult.Appended
+                    : throw new InvalidOperationException($"ledger '{householdId}': entry {entry.Sequence} was stored with {posted} postings instead of {postings.Count}");
+            }
+        }
+
+        // Nothing was written. ON CONFLICT waited for any conflicting writer to finish, so this new
+        // statement (a new snapshot) sees the row that took the payment id, if one did.
+        await using var find = Bind(new NpgsqlCommand("""
+            SELECT EXISTS (SELECT 1 FROM handoff_ledger_entry
+                           WHERE service_id = @service AND household_id = @household AND payment_id = @payment)
+            """, connection), householdId);
+        find.Parameters.Add(new NpgsqlParameter<string>("payment", NpgsqlDbType.Text) { TypedValue = entry.PaymentId });
+        return await find.ExecuteScalarAsync(cancellation) is true ? AppendResult.PaymentAlreadyCharged : AppendResult.SequenceTaken;
+    }
+
+    public async Task<IReadOnlyList<LedgerEntry>> ReadAsync(string householdId, long afterSequence, int limit, CancellationToken cancellation)
+    {
+        LedgerJournal.CheckPage(householdId, afterSequence, limit);
+        await using var connection = await OpenAsync(cancellation);
+        await using var command = Bind(new NpgsqlCommand($"""
+            SELECT {EntryColumns} FROM handoff_ledger_entry
+            WHERE service_id = @service AND household_id = @household AND sequence > @after
+            ORDER BY sequence
+            LIMIT @limit
+            """, connection), householdId);
+        command.Parameters.Add(new NpgsqlParameter<long>("after", NpgsqlDbType.Bigint) { TypedValue = afterSequence });
+        command.Parameters.Add(new NpgsqlParameter<int>("limit", NpgsqlDbType.Integer) { TypedValue = limit });
+        var entries = new List<LedgerEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            entries.Add(ReadEntry(reader));
+        }
+
+        return entries;
+    }
+
+    /// <summary>An entry from the columns <c>sequence, payment_id, debit_account, credit_account, amount, currency, charged_at</c>, starting at <paramref name="first"/>.</summary>
+    public static LedgerEntry ReadEntry(NpgsqlDataReader reader, int first = 0) => new(
+        reader.GetInt64(first),
+        reader.GetString(first + 1),
+        reader.GetString(first + 2),
+        reader.GetString(first + 3),
+        reader.GetDecimal(first + 4),
+        reader.GetString(first + 5),
+        new DateTimeOffset(reader.GetFieldValue<DateTime>(first + 6), TimeSpan.Zero));
+
+    private T Bind<T>(T command, string householdId)
+        where T : class
+    {
+        var parameters = command switch
+        {
+            NpgsqlCommand c => c.Parameters,
+            NpgsqlBatchCommand c => c.Parameters,
+            _ => throw new ArgumentException("not an Npgsql command", nameof(command)),
+        };
+        parameters.Add(new NpgsqlParameter<string>("service", NpgsqlDbType.Text) { TypedValue = serviceId });
+        parameters.Add(new NpgsqlParameter<string>("household", NpgsqlDbType.Text) { TypedValue = householdId });
+        return command;
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellation)
+    {
+        // The plain connection string shares Npgsql's pool with the Orleans providers on the same database.
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellation);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,436 @@
+using System.Data.Common;
+using System.Text.Json;
+using Handoff.Contracts;
+using Handoff.Grains.Ledger;
+using Handoff.Silo.Storage;
+using Handoff.Storage.Postgres;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Handoff.Storage.Tests;
+
+/// <summary>
+/// What every ledger journal promises, run against each real store: an append stores the entry and both
+/// postings or nothing, a payment id or entry number is taken once per household, pages come in order.
+/// </summary>
+public abstract class LedgerJournalContract : IAsyncLifetime
+{
+    protected const string Payer = "payer:phone-1";
+    protected const string Merchant = "merchant:Tea House";
+
+    private static readonly DateTimeOffset s_at = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+
+    protected string Household { get; } = "home-" + Guid.NewGuid().ToString("n")[..8];
+
+    public abstract Task InitializeAsync();
+
+    public abstract Task DisposeAsync();
+
+    /// <summary>A journal on the store under test; each call is another writer (another hub) on the same store.</summary>
+    protected abstract ILedgerJournal NewJournal();
+
+    protected static LedgerEntry Entry(long sequence, string paymentId, decimal amount, string currency = "CNY", string payer = Payer, string merchant = Merchant) =>
+        new(sequence, paymentId, payer, merchant, amount, currency, s_at.AddSeconds(sequence).AddTicks(1230));
+
+    [Fact]
+    public async Task An_append_stores_the_entry_and_posts_both_balances()
+    {
+        var journal = NewJournal();
+        var tea = Entry(1, "pay-tea", 12.50m);
+        var bus = Entry(2, "pay-bus", 2m, "EUR", payer: "payer:phone-2", merchant: "merchant:Bus");
+
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, tea, default));
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, bus, default));
+
+        var head = await NewJournal().LoadHeadAsync(Household, default);
+        Assert.Equal(2, head.LastSequence);
+        Assert.Equal(2, head.EntryCount);
+        Assert.Equal(
+            new Dictionary<string, decimal>
+            {
+                ["payer:phone-1/CNY"] = -12.50m,
+                ["merchant:Tea House/CNY"] = 12.50m,
+                ["payer:phone-2/EUR"] = -2m,
+                ["merchant:Bus/EUR"] = 2m,
+            },
+            head.Balances.ToDictionary());
+        Assert.Equal(tea, await NewJournal().FindAsync(Household, "pay-tea", default));
+        Assert.Null(await journal.FindAsync(Household, "pay-none", default));
+        Assert.Equal([tea, bus], await journal.ReadAsync(Household, 0, 10, default));
+    }
+
+    [Fact]
+    public async Task The_same_payment_id_again_is_refused_and_changes_nothing()
+    {
+        var journal = NewJournal();
+        var first = Entry(1, "pay-tea", 12.50m);
+        await journal.AppendAsync(Household, first, default);
+        var before = await journal.LoadHeadAsync(Household, default);
+
+        var again = await NewJournal().AppendAsync(Household, Entry(2, "pay-tea", 99m, "EUR"), default);
+
+        Assert.Equal(AppendResult.PaymentAlreadyCharged, again);
+        await AssertUnchangedAsync(before, [first]);
+        Assert.Equal(first, await journal.FindAsync(Household, "pay-tea", default));
+    }
+
+    [Fact]
+    public async Task A_taken_entry_number_is_refused_and_changes_nothing()
+    {
+        var journal = NewJournal();
+        var first = Entry(1, "pay-tea", 12.50m);
+        await journal.AppendAsync(Household, first, default);
+        var before = await journal.LoadHeadAsync(Household, default);
+
+        var taken = await NewJournal().AppendAsync(Household, Entry(1, "pay-cake", 4m), default);
+
+        Assert.Equal(AppendResult.SequenceTaken, taken);
+        await AssertUnchangedAsync(before, [first]);
+        Assert.Null(await journal.FindAsync(Household, "pay-cake", default));
+    }
+
+    [Fact]
+    public async Task Households_keep_their_own_numbers_payment_ids_and_balances()
+    {
+        var journal = NewJournal();
+        var other = Household + "-other";
+
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, Entry(1, "pay-1", 5m), default));
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(other, Entry(1, "pay-1", 7m), default));
+
+        Assert.Equal(-5m, (await journal.LoadHeadAsync(Household, default)).Balances["payer:phone-1/CNY"]);
+        Assert.Equal(-7m, (await journal.LoadHeadAsync(other, default)).Balances["payer:phone-1/CNY"]);
+        Assert.Equal(7m, (await journal.FindAsync(other, "pay-1", default))!.Amount);
+        Assert.Equal(LedgerHead.Empty.Balances, (await journal.LoadHeadAsync(Household + "-none", default)).Balances);
+    }
+
+    [Fact]
+    public async Task Amounts_add_up_exactly()
+    {
+        var journal = NewJournal();
+        decimal[] amounts = [0.10m, 0.20m, 1234567890123.45m, 0.001m];
+        for (var i = 0; i < amounts.Length; i++)
+        {
+            await journal.AppendAsync(Household, Entry(i + 1, $"pay-{i}", amounts[i]), default);
+        }
+
+        var head = await NewJournal().LoadHeadAsync(Household, default);
+
+        Assert.Equal(1234567890123.751m, head.Balances["merchant:Tea House/CNY"]);
+        Assert.Equal(-1234567890123.751m, head.Balances["payer:phone-1/CNY"]);
+        Assert.Equal(amounts, (await journal.ReadAsync(Household, 0, 10, default)).Select(entry => entry.Amount));
+    }
+
+    [Fact]
+    public async Task The_journal_is_read_in_pages_in_entry_order()
+    {
+        var journal = NewJournal();
+        for (var i = 1; i <= 7; i++)
+        {
+            await journal.AppendAsync(Household, Entry(i, $"pay-{i}", i), default);
+        }
+
+        Assert.Equal([1L, 2L, 3L], (await journal.ReadAsync(Household, 0, 3, default)).Select(entry => entry.Sequence));
+        Assert.Equal([4L, 5L, 6L], (await journal.ReadAsync(Household, 3, 3, default)).Select(entry => entry.Sequence));
+        Assert.Equal([7L], (await journal.ReadAsync(Household, 6, 3, default)).Select(entry => entry.Sequence));
+        Assert.Empty(await journal.ReadAsync(Household, 7, 3, default));
+        Assert.Empty(await journal.ReadAsync(Household + "-none", 0, 3, default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => journal.ReadAsync(Household, 0, 0, default));
+    }
+
+    [Fact]
+    public async Task An_entry_that_moves_no_money_is_refused_and_stores_nothing()
+    {
+        var journal = NewJournal();
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => journal.AppendAsync(Household, Entry(1, "pay-zero", 0m), default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => journal.AppendAsync(Household, Entry(1, "pay-minus", -1m), default));
+        await Assert.ThrowsAsync<ArgumentException>(() => journal.AppendAsync(Household, Entry(1, "pay-self", 1m, merchant: Payer), default));
+
+        await AssertUnchangedAsync(LedgerHead.Empty, []);
+    }
+
+    [Fact]
+    public async Task Two_writers_charging_one_household_at_once_keep_every_charge_once_and_money_conserved()
+    {
+        const int Each = 25;
+        var a = NewJournal();
+        var b = NewJournal();
+
+        // Each writer charges its own payments and, interleaved, the same shared ones, the way two
+        // activations of one ledger grain would: entry number = last + 1, reload the head when it is taken.
+        var charged = await Task.WhenAll(
+            Task.Run(() => ChargeAllAsync(a, [.. Enumerable.Range(1, Each).SelectMany(i => new[] { Charge("a", i, "EUR"), Charge("shared", i, "CNY") })])),
+            Task.Run(() => ChargeAllAsync(b, [.. Enumerable.Range(1, Each).SelectMany(i => new[] { Charge("b", i, "USD"), Charge("shared", i, "CNY") })])));
+
+        Assert.Equal(3 * Each, charged.Sum());
+        var head = await NewJournal().LoadHeadAsync(Household, default);
+        var entries = await NewJournal().ReadAsync(Household, 0, 1_000, default);
+        Assert.Equal(3 * Each, head.EntryCount);
+        Assert.Equal(3 * Each, head.LastSequence);
+        Assert.Equal(Enumerable.Range(1, 3 * Each).Select(i => (long)i), entries.Select(entry => entry.Sequence));
+        Assert.Equal(3 * Each, entries.Select(entry => entry.PaymentId).Distinct().Count());
+        Assert.All(head.Balances.GroupBy(pair => LedgerAccounts.CurrencyOf(pair.Key)), currency => Assert.Equal(0m, currency.Sum(pair => pair.Value)));
+        Assert.Equal(Replay(entries), head.Balances.ToDictionary());
+        var each = Enumerable.Range(1, Each).Sum(Amount);
+        Assert.Equal(-each, head.Balances["payer:a/EUR"]);
+        Assert.Equal(-each, head.Balances["payer:b/USD"]);
+        Assert.Equal(-each, head.Balances["payer:shared/CNY"]);
+
+        static LedgerEntry Charge(string payer, int i, string currency) =>
+            new(0, $"pay-{payer}-{i}", $"payer:{payer}", Merchant, Amount(i), currency, s_at);
+
+        static decimal Amount(int i) => 1m + (i / 100m);
+    }
+
+    /// <summary>Charges each entry like a ledger grain does; returns how many this writer appended.</summary>
+    private async Task<int> ChargeAllAsync(ILedgerJournal journal, IReadOnlyList<LedgerEntry> charges)
+    {
+        var appended = 0;
+        var head = await journal.LoadHeadAsync(Household, default);
+        foreach (var charge in charges)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var result = await journal.AppendAsync(Household, charge with { Sequence = head.LastSequence + 1 }, default);
+                if (result == AppendResult.Appended)
+                {
+                    appended++;
+                    head = head with { LastSequence = head.LastSequence + 1 };
+                    break;
+                }
+
+                if (result == AppendResult.PaymentAlreadyCharged)
+                {
+                    break;
+                }
+
+                Assert.True(attempt < 1_000, $"{charge.PaymentId}: entry number taken {attempt} times in a row");
+                head = await journal.LoadHeadAsync(Household, default);
+            }
+        }
+
+        return appended;
+    }
+
+    protected static Dictionary<string, decimal> Replay(IEnumerable<LedgerEntry> entries)
+    {
+        var balances = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            var debit = LedgerAccounts.BalanceKey(entry.DebitAccount, entry.Currency);
+            var credit = LedgerAccounts.BalanceKey(entry.CreditAccount, entry.Currency);
+            balances[debit] = balances.GetValueOrDefault(debit) - entry.Amount;
+            balances[credit] = balances.GetValueOrDefault(credit) + entry.Amount;
+        }
+
+        return balances;
+    }
+
+    /// <summary>The store fails the credit posting to <paramref name="account"/>, after the entry and the debit posting were written.</summary>
+    protected async Task AssertAFailedAppendLeavesNothingAsync(Func<string, Task> failPostingsTo)
+    {
+        var journal = NewJournal();
+        var first = Entry(1, "pay-tea", 12.50m);
+        await journal.AppendAsync(Household, first, default);
+        var before = await journal.LoadHeadAsync(Household, default);
+        await failPostingsTo("vendor:Broken");
+
+        // Postings go in account order: payer:... is written before vendor:Broken fails.
+        await Assert.ThrowsAnyAsync<DbException>(() => journal.AppendAsync(Household, Entry(2, "pay-broken", 3m, merchant: "vendor:Broken"), default));
+
+        await AssertUnchangedAsync(before, [first]);
+        Assert.Null(await journal.FindAsync(Household, "pay-broken", default));
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, Entry(2, "pay-cake", 4m), default));
+    }
+
+    protected async Task AssertServicesDoNotMixAsync(Func<string, ILedgerJournal> journalOf)
+    {
+        Assert.Equal(AppendResult.Appended, await journalOf("service-a").AppendAsync(Household, Entry(1, "pay-1", 5m), default));
+        Assert.Equal(AppendResult.Appended, await journalOf("service-b").AppendAsync(Household, Entry(1, "pay-1", 7m), default));
+
+        Assert.Equal(-5m, (await journalOf("service-a").LoadHeadAsync(Household, default)).Balances["payer:phone-1/CNY"]);
+        Assert.Equal(7m, (await journalOf("service-b").FindAsync(Household, "pay-1", default))!.Amount);
+    }
+
+    private async Task AssertUnchangedAsync(LedgerHead before, IReadOnlyList<LedgerEntry> entries)
+    {
+        var after = await NewJournal().LoadHeadAsync(Household, default);
+        Assert.Equal(before.LastSequence, after.LastSequence);
+        Assert.Equal(before.EntryCount, after.EntryCount);
+        Assert.Equal(before.Balances.ToDictionary(), after.Balances.ToDictionary());
+        Assert.Equal(entries, await NewJournal().ReadAsync(Household, 0, 100, default));
+    }
+}
+
+public sealed class MemoryLedgerJournalTests : LedgerJournalContract
+{
+    private readonly MemoryLedgerJournal _journal = new();
+
+    public override Task InitializeAsync() => Task.CompletedTask;
+
+    public override Task DisposeAsync() => Task.CompletedTask;
+
+    // A memory journal is the hub's singleton: every writer of the hub shares it.
+    protected override ILedgerJournal NewJournal() => _journal;
+}
+
+public sealed class SqliteLedgerJournalTests : LedgerJournalContract
+{
+    private string _directory = null!;
+    private string _connectionString = null!;
+
+    public override Task InitializeAsync()
+    {
+        _directory = Directory.CreateTempSubdirectory("handoff-ledger-").FullName;
+        _connectionString = SqliteStore.Ensure(_directory);
+        return Task.CompletedTask;
+    }
+
+    public override Task DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    protected override ILedgerJournal NewJournal() => new SqliteLedgerJournal(_connectionString, "handoff");
+
+    [Fact]
+    public Task A_failed_append_leaves_no_entry_and_no_balance_change() =>
+        AssertAFailedAppendLeavesNothingAsync(account => ExecuteAsync($"""
+            CREATE TRIGGER test_broken BEFORE INSERT ON handoff_ledger_balance
+            WHEN NEW.account = '{account}' BEGIN SELECT RAISE(ABORT, 'the test breaks this account'); END;
+            """));
+
+    [Fact]
+    public Task Services_do_not_mix() => AssertServicesDoNotMixAsync(service => new SqliteLedgerJournal(_connectionString, service));
+
+    [Fact]
+    public async Task A_ledger_stored_by_an_older_hub_moves_into_the_journal_once()
+    {
+        var tea = Entry(1, "pay-tea", 12.50m);
+        var slash = Entry(2, "pay-slash", 0.10m, merchant: "merchant:A/B");
+        await ExecuteAsync("PRAGMA user_version = 0;");
+        await ExecuteAsync("""
+            INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
+            VALUES ('handoff', 'ledger', 0, 0, $household, $payload, 3, '2026-11-28T12:00:00Z');
+            """, ("$household", Household), ("$payload", LegacyPayload(tea, slash)));
+
+        SqliteStore.Ensure(_directory);
+        SqliteStore.Ensure(_directory);
+
+        var head = await NewJournal().LoadHeadAsync(Household, default);
+        Assert.Equal(2, head.LastSequence);
+        Assert.Equal(Replay([tea, slash]), head.Balances.ToDictionary());
+        Assert.Equal([tea, slash], await NewJournal().ReadAsync(Household, 0, 10, default));
+        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM handoff_grain_state WHERE grain_type = 'ledger';"));
+        Assert.Equal(1L, await ScalarAsync("PRAGMA user_version;"));
+    }
+
+    internal static byte[] LegacyPayload(params LedgerEntry[] entries) =>
+        JsonSerializer.SerializeToUtf8Bytes(
+            new
+            {
+                Balances = Replay(entries),
+                Charges = entries.ToDictionary(entry => entry.PaymentId),
+                LastSequence = entries.Max(entry => entry.Sequence),
+            },
+            JsonGrainStateSerializer.Options);
+
+    private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<object?> ScalarAsync(string sql)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresLedgerJournalTests(PostgresServer server) : LedgerJournalContract
+{
+    private string _connectionString = null!;
+
+    public override async Task InitializeAsync()
+    {
+        _connectionString = await server.CreateUniqueDatabaseAsync("ledger");
+        await PostgresSchema.EnsureAsync(_connectionString, CancellationToken.None);
+    }
+
+    public override Task DisposeAsync() => Task.CompletedTask;
+
+    protected override ILedgerJournal NewJournal() => new PostgresLedgerJournal(_connectionString, "handoff");
+
+    [Fact]
+    public Task A_failed_append_leaves_no_entry_and_no_balance_change() =>
+        AssertAFailedAppendLeavesNothingAsync(account => SchemaTests.ReadAsync(
+            _connectionString,
+            $"ALTER TABLE handoff_ledger_balance ADD CONSTRAINT test_broken CHECK (account <> '{account}'); SELECT 1",
+            reader => reader.GetInt32(0)));
+
+    [Fact]
+    public Task Services_do_not_mix() => AssertServicesDoNotMixAsync(service => new PostgresLedgerJournal(_connectionString, service));
+
+    [Fact]
+    public async Task A_ledger_stored_before_migration_4_moves_into_the_journal()
+    {
+        // A database at version 3, as the previous release left it, with one ledger in grain state.
+        var database = await server.CreateUniqueDatabaseAsync("ledger_upgrade");
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var version = new NpgsqlCommand(
+                "CREATE TABLE handoff_schema_version (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                connection);
+            await version.ExecuteNonQueryAsync();
+            foreach (var migration in PostgresSchema.Migrations.Where(migration => migration.Version <= 3))
+            {
+                await using var apply = new NpgsqlCommand(migration.Sql, connection);
+                await apply.ExecuteNonQueryAsync();
+                await using var record = new NpgsqlCommand("INSERT INTO handoff_schema_version (version, name, checksum) VALUES (@v, @n, @c)", connection);
+                record.Parameters.AddWithValue("v", migration.Version);
+                record.Parameters.AddWithValue("n", migration.Name);
+                record.Parameters.AddWithValue("c", migration.Checksum);
+                await record.ExecuteNonQueryAsync();
+            }
+
+            await using var state = new NpgsqlCommand("""
+                INSERT INTO orleans_grain_state (service_id, grain_type_hash, grain_id_hash, grain_type, grain_id_n0, grain_id_n1, grain_id_extension, payload, version)
+                VALUES ('handoff', 1, 2, 'ledger', 0, 0, @household, @payload, 3)
+                """, connection);
+            state.Parameters.AddWithValue("household", Household);
+            state.Parameters.AddWithValue("payload", SqliteLedgerJournalTests.LegacyPayload(
+                Entry(1, "pay-tea", 12.50m), Entry(2, "pay-slash", 0.10m, merchant: "merchant:A/B")));
+            await state.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(4, await PostgresSchema.EnsureAsync(database, CancellationToken.None));
+
+        var journal = new PostgresLedgerJournal(database, "handoff");
+        var head = await journal.LoadHeadAsync(Household, default);
+        LedgerEntry[] expected = [Entry(1, "pay-tea", 12.50m), Entry(2, "pay-slash", 0.10m, merchant: "merchant:A/B")];
+        Assert.Equal(2, head.LastSequence);
+        Assert.Equal(Replay(expected), head.Balances.ToDictionary());
+        Assert.Equal(expected, await journal.ReadAsync(Household, 0, 10, default));
+        Assert.Equal(
+            [0L],
+            await SchemaTests.ReadAsync(database, "SELECT count(*) FROM orleans_grain_state WHERE grain_type = 'ledger'", reader => reader.GetInt64(0)));
+        Assert.Equal(AppendResult.PaymentAlreadyCharged, await journal.AppendAsync(Household, Entry(3, "pay-tea", 12.50m), default));
+    }
+}
