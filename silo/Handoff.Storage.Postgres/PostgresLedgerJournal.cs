@@ -168,7 +168,7 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellation)
     {
-        // The plain connection string shares Npgsql's pool with the Orleans providers on the same database.
+        // The hub passes the providers' connection string (PostgresHostingExtensions.ForProviders): one pool for both.
         var connection = new NpgsqlConnection(connectionString);
         try
         {

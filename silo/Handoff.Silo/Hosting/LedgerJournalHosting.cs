@@ -27,7 +27,7 @@ public static class LedgerJournalHosting
                 break;
             case HubStorageKind.Postgres:
                 var postgres = storage.ConnectionString ?? throw new ArgumentException("PostgreSQL storage needs a connection string", nameof(storage));
-                silo.Services.AddSingleton<ILedgerJournal>(services => new PostgresLedgerJournal(postgres, ServiceId(services)));
+                silo.Services.AddSingleton<ILedgerJournal>(services => new PostgresLedgerJournal(PostgresHostingExtensions.ForProviders(postgres), ServiceId(services)));
                 break;
             default:
                 silo.Services.AddSingleton<ILedgerJournal, MemoryLedgerJournal>();
