@@ -53,12 +53,22 @@ public static class PostgresHostingExtensions
     }
 
     /// <summary>
-    /// The connection string as Orleans' providers use it. They open a pooled connection per operation and keep
-    /// no session state, so Npgsql's reset on every return to the pool (a <c>DISCARD ALL</c> round trip, as many
-    /// as all other statements together) buys nothing: it is turned off.
+    /// The connection string as the hub's database code uses it: Orleans' providers and the ledger journal open a
+    /// pooled connection per operation, keep no session state and run the same few statements over and over.
+    /// So Npgsql's reset on every return to the pool (a <c>DISCARD ALL</c> round trip, as many as all other
+    /// statements together) is turned off, and the statements are prepared once per connection instead of being
+    /// parsed and planned on every call (unless the connection string already says otherwise).
     /// </summary>
-    public static string ForProviders(string connectionString) =>
-        new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
+    public static string ForProviders(string connectionString)
+    {
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        if (settings.MaxAutoPrepare == 0)
+        {
+            settings.MaxAutoPrepare = 32;
+        }
+
+        return settings.ConnectionString;
+    }
 
     /// <summary>Finds the cluster's gateways in the PostgreSQL membership table.</summary>
     public static IClientBuilder UseHandoffPostgresClustering(this IClientBuilder client, string connectionString)
