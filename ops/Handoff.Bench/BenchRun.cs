@@ -82,10 +82,17 @@ internal static partial class BenchRun
         var handoffCalls = memory.Phase.PerSecond * (memory.Phase.CallsPerHandoff ?? 0);
         text.AppendLine();
         text.AppendLine(c, $"- handoff grain calls per second (memory): {handoffCalls:N0} = {handoffCalls / ping.PerSecond:P0} of the ping ceiling ({ping.PerSecond:N0} calls/s); one handoff costs {ping.PerSecond / Math.Max(1, memory.Phase.PerSecond):0.0} pings");
+        text.AppendLine(c, $"- target, memory: >= 5,000 handoffs/s with p99 < 50 ms: {Verdict(memory.Phase.PerSecond >= 5_000 && memory.Phase.P99Ms < 50)} ({memory.Phase.PerSecond:N0}/s, p99 {memory.Phase.P99Ms:0.0} ms)");
+        text.AppendLine(c, $"- target, memory: handoff grain calls >= half the ping ceiling: {Verdict(handoffCalls >= ping.PerSecond / 2)} ({handoffCalls / ping.PerSecond:P0})");
         if (postgres is not null && pgbench is not null)
         {
-            text.AppendLine(c, $"- durable handoffs per second (PostgreSQL) over pgbench TPS: {postgres.PerSecond:N0} / {pgbench.PerSecond:N0} = {postgres.PerSecond / pgbench.PerSecond:0.00}");
             text.AppendLine(c, $"- one handoff needs {writesPerHandoff:0.0} row writes in {commitsPerHandoff:0.0} transactions (pg_stat_database); a pgbench transaction is 3 updates + 1 insert + 1 select");
+            if (commitsPerHandoff is > 0 and var commits)
+            {
+                var allowed = pgbench.PerSecond / commits;
+                text.AppendLine(c, $"- pgbench's {pgbench.PerSecond:N0} TPS allow {allowed:N0} handoffs/s at {commits:0.0} transactions each; measured {postgres.PerSecond:N0}/s = {postgres.PerSecond / allowed:P0} of that");
+                text.AppendLine(c, $"- target, PostgreSQL: >= 1,000 handoffs/s: {Verdict(postgres.PerSecond >= 1_000)}; >= half of what pgbench allows: {Verdict(postgres.PerSecond >= allowed / 2)}");
+            }
         }
 
         Console.WriteLine();
@@ -96,6 +103,8 @@ internal static partial class BenchRun
             JsonSerializer.Serialize(new { machine, seconds, concurrency, households, payers, phases, writesPerHandoff, commitsPerHandoff }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return phases.All(phase => phase.LedgerClean != false) ? 0 : 1;
     }
+
+    private static string Verdict(bool met) => met ? "met" : "NOT met";
 
     private static async Task<BenchPhase> PingAsync(LoadSettings settings, double seconds)
     {
