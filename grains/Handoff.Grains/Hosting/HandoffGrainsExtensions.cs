@@ -17,6 +17,9 @@ public static class HandoffGrainsExtensions
     public static IReadOnlyList<Type> HubOnlyGrainClasses { get; } =
         [typeof(DeviceGrain), typeof(HouseholdGrain), typeof(PaymentRequestGrain), typeof(LedgerGrain), typeof(ReminderStoreGrain)];
 
+    /// <summary>Grain addresses each silo caches (Orleans' default: 1,000,000).</summary>
+    public const int DirectoryCacheSize = 100_000;
+
     /// <summary>Services every household silo needs: options, placement, presence.</summary>
     public static IServiceCollection AddHandoffCore(this IServiceCollection services)
     {
@@ -39,6 +42,10 @@ public static class HandoffGrainsExtensions
             reminders.RefreshReminderListPeriod = TimeSpan.FromMinutes(1);
         });
         services.AddPlacementDirector<DeviceAffinityPlacement, DeviceAffinityPlacementDirector>();
+
+        // Every payment is a grain used for a minute or two; Orleans' default directory cache keeps the addresses
+        // of up to 1,000,000 of them (about 300 MB) long after they are gone. A household needs far fewer.
+        services.Configure<GrainDirectoryOptions>(directory => directory.CacheSize = DirectoryCacheSize);
         return services;
     }
 
