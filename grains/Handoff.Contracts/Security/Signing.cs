@@ -35,17 +35,8 @@ public static class Signing
             return false;
         }
 
-        var key = VerifyingKeys.Get(publicKey);
-        if (key is null)
-        {
-            return false;
-        }
-
-        // One imported key serves every check by its device; an ECDsa object is not safe for concurrent use.
-        lock (key)
-        {
-            return key.VerifyData(payload, signature, HashAlgorithmName.SHA256);
-        }
+        return VerifyingKeys.Get(publicKey) is { } key
+            && key.Use((payload, signature), static (copy, check) => copy.VerifyData(check.payload, check.signature, HashAlgorithmName.SHA256));
     }
 
     /// <summary>The payer's approval of the transaction it displayed: payment, parties, terms and the single-use nonce.</summary>
@@ -105,10 +96,10 @@ public static class Signing
 internal static class VerifyingKeys
 {
     private const int Capacity = 4096;
-    private static readonly ConcurrentDictionary<byte[], ECDsa?> Keys = new(ByteContent.Comparer);
+    private static readonly ConcurrentDictionary<byte[], KeyCopies?> Keys = new(ByteContent.Comparer);
 
-    /// <summary>The P-256 key of <paramref name="publicKey"/> (DER SubjectPublicKeyInfo), or null when it is not one.</summary>
-    public static ECDsa? Get(byte[] publicKey)
+    /// <summary>Copies of the P-256 key of <paramref name="publicKey"/> (DER SubjectPublicKeyInfo), or null when it is not one.</summary>
+    public static KeyCopies? Get(byte[] publicKey)
     {
         if (Keys.TryGetValue(publicKey, out var cached))
         {
@@ -121,7 +112,7 @@ internal static class VerifyingKeys
         }
 
         // The array is the device record's; keep a copy so no later change of it can alias another key.
-        return Keys.GetOrAdd((byte[])publicKey.Clone(), Import);
+        return Keys.GetOrAdd((byte[])publicKey.Clone(), static key => Import(key) is { } first ? new KeyCopies(first, () => Import(key)!) : null);
     }
 
     private static ECDsa? Import(byte[] publicKey)
@@ -158,47 +149,66 @@ internal static class VerifyingKeys
     }
 }
 
+/// <summary>
+/// Interchangeable copies of one ECDSA key. An ECDsa object is not safe for concurrent use, and one lock per key
+/// makes the concurrent checks of a busy device queue behind each other: each use takes an idle copy, or makes one.
+/// </summary>
+internal sealed class KeyCopies(ECDsa first, Func<ECDsa> copy)
+{
+    private const int KeepIdle = 8;
+    private readonly ConcurrentBag<ECDsa> _idle = [first];
+
+    public TResult Use<TState, TResult>(TState state, Func<ECDsa, TState, TResult> work)
+    {
+        if (!_idle.TryTake(out var key))
+        {
+            key = copy();
+        }
+
+        try
+        {
+            return work(key, state);
+        }
+        finally
+        {
+            if (_idle.Count < KeepIdle)
+            {
+                _idle.Add(key);
+            }
+            else
+            {
+                key.Dispose();
+            }
+        }
+    }
+}
+
 /// <summary>An in-memory signer over ECDSA keys the process holds (a device agent's keys, loaded from its key files).</summary>
 public sealed class KeyRingSigner : IDeviceSigner
 {
-    private readonly Dictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (ECDsa Key, KeyCopies Copies)> _keys = new(StringComparer.Ordinal);
 
-    public void Add(string deviceId, ECDsa key)
-    {
-        lock (_keys)
-        {
-            _keys[deviceId] = key;
-        }
-    }
+    public void Add(string deviceId, ECDsa key) => _keys[deviceId] = (key, new KeyCopies(CopyOf(key), () => CopyOf(key)));
 
     /// <summary>The public half of a device's key, as the household records it.</summary>
-    public byte[] PublicKeyOf(string deviceId)
-    {
-        lock (_keys)
-        {
-            return _keys.TryGetValue(deviceId, out var key) ? Signing.PublicKeyOf(key) : throw new InvalidOperationException($"no key for device '{deviceId}'");
-        }
-    }
+    public byte[] PublicKeyOf(string deviceId) =>
+        _keys.TryGetValue(deviceId, out var found) ? Signing.PublicKeyOf(found.Key) : throw new InvalidOperationException($"no key for device '{deviceId}'");
 
-    public bool Holds(string deviceId)
-    {
-        lock (_keys)
-        {
-            return _keys.ContainsKey(deviceId);
-        }
-    }
+    public bool Holds(string deviceId) => _keys.ContainsKey(deviceId);
 
-    public byte[] Sign(string deviceId, byte[] payload)
-    {
-        ECDsa key;
-        lock (_keys)
-        {
-            key = _keys.TryGetValue(deviceId, out var found) ? found : throw new InvalidOperationException($"no private key for device '{deviceId}' on this device");
-        }
+    public byte[] Sign(string deviceId, byte[] payload) =>
+        _keys.TryGetValue(deviceId, out var found)
+            ? found.Copies.Use(payload, static (key, data) => key.SignData(data, HashAlgorithmName.SHA256))
+            : throw new InvalidOperationException($"no private key for device '{deviceId}' on this device");
 
+    // The signing copies never touch the caller's object, which stays the caller's to use (and to lock).
+    private static ECDsa CopyOf(ECDsa key)
+    {
         lock (key)
         {
-            return key.SignData(payload, HashAlgorithmName.SHA256);
+            var copy = ECDsa.Create();
+            copy.ImportParameters(key.ExportParameters(includePrivateParameters: true));
+            return copy;
         }
     }
 }
