@@ -77,6 +77,9 @@ public sealed class HouseholdCluster : IAsyncLifetime
         Cluster = builder.Build();
         await Cluster.DeployAsync();
 
+        // The client learns the grain types from the silo it connected to; a payer silo may not have the hub's yet.
+        await WaitUntilAsync(() => Task.FromResult(Resolves<IHouseholdGrain>()), "the client to know the hub's grains");
+
         await PairAsync(Home, Tv, "Living room TV", DeviceKind.Tv, DeviceRole.Initiator);
         await PairAsync(Other, OtherTv, "Neighbour's TV", DeviceKind.Tv, DeviceRole.Initiator);
         await PairAsync(Home, OfflineWatch, "Alice's watch", DeviceKind.Watch, DeviceRole.Payer);
@@ -112,6 +115,19 @@ public sealed class HouseholdCluster : IAsyncLifetime
     }
 
     public HandoffClient Tv1 => Client(Home, Tv);
+
+    private bool Resolves<TGrain>() where TGrain : IGrainWithStringKey
+    {
+        try
+        {
+            Cluster.Client.GetGrain<TGrain>("probe");
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 
     public IPaymentAbilityGrain Ability(string deviceId) => Cluster.Client.GetGrain<IPaymentAbilityGrain>(deviceId);
 
