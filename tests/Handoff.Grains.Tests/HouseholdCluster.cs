@@ -171,10 +171,11 @@ public sealed class HouseholdCluster : IAsyncLifetime
     /// <summary>Waits, with a bound, for a condition that the cluster reaches asynchronously.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        var bound = timeout ?? TimeSpan.FromSeconds(15);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline)
+            if (waited.Elapsed > bound)
             {
                 throw new TimeoutException($"timed out waiting for {what}");
             }

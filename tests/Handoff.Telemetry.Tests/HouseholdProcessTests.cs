@@ -69,7 +69,8 @@ public sealed class ObservedHousehold : IAsyncLifetime
         Initiator = await CliProcess.StartAsync(
             "initiator", "initiator", "--household", Household, "--device", "tv-1", "--pair", await PairingCodeAsync(), "--keys", KeysDirectory,
             "--gateway", $"127.0.0.1:{GatewayPort}", "--http-port", Port(CliRunner.FreePort()));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var bound = TimeSpan.FromSeconds(60);
         while (true)
         {
             var devices = await RunAsync("devices", "--json");
@@ -78,7 +79,7 @@ public sealed class ObservedHousehold : IAsyncLifetime
                 break;
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (waited.Elapsed > bound)
             {
                 throw new TimeoutException($"timed out waiting for phone-1 and tv-1 to be online\n--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}");
             }
@@ -108,10 +109,11 @@ public sealed class ObservedHousehold : IAsyncLifetime
         Assert.True(pay.ExitCode == 0, pay.ToString());
         var paymentId = pay.Json.GetProperty("paymentId").GetString()!;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{PayerHttpPort}") };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var bound = TimeSpan.FromSeconds(30);
         while (!(await http.GetFromJsonAsync<JsonElement>("/api/offers")).EnumerateArray().Any(offer => offer.GetProperty("paymentId").GetString() == paymentId))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"payment {paymentId} never reached phone-1's sheet\n{Payer.Output}");
+            Assert.True(waited.Elapsed < bound, $"payment {paymentId} never reached phone-1's sheet\n{Payer.Output}");
             await Task.Delay(100);
         }
 

@@ -99,7 +99,7 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             if (_process.HasExited)
@@ -119,7 +119,7 @@ public sealed class PrometheusServer : IAsyncDisposable
                 // Not listening yet.
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (waited.Elapsed > timeout)
             {
                 throw new TimeoutException($"timed out after {timeout.TotalSeconds:0} s waiting for {what}:\n{Output}");
             }

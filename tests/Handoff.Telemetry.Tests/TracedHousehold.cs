@@ -71,10 +71,11 @@ public sealed class TracedHousehold : IAsyncLifetime
         await Client(Tv).PairAsync(code.Code, "Living room TV", DeviceKind.Tv, DeviceRole.Initiator, Signing.PublicKeyOf(tvKey));
         code = await Client("admin").CreatePairingCodeAsync(AdminToken);
         await Client(Phone.Id).PairAsync(code.Code, Phone.DisplayName, Phone.Kind, DeviceRole.Payer, Phone.PublicKey);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var bound = TimeSpan.FromSeconds(15);
         while (!(await Client(Tv).ListPayerDevicesAsync()).Any(device => device.DeviceId == Phone.Id && device.Online))
         {
-            if (DateTime.UtcNow > deadline)
+            if (waited.Elapsed > bound)
             {
                 throw new TimeoutException($"timed out waiting for {Phone.Id} to show online (silo metadata reaching the hub)");
             }

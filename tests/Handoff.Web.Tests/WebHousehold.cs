@@ -129,10 +129,11 @@ public sealed class WebHousehold : IAsyncLifetime
 
     public async Task WaitForAsync(Func<Task<bool>> condition, string what)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var bound = TimeSpan.FromSeconds(60);
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline)
+            if (waited.Elapsed > bound)
             {
                 throw new TimeoutException($"timed out waiting for {what}\n--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}\n--- initiator ---\n{Initiator.Output}");
             }
