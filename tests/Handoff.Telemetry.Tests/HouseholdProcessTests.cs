@@ -36,18 +36,12 @@ public sealed class ObservedHousehold : IAsyncLifetime
     /// <summary>A one-time pairing code, as the hub's owner gets one; the household pairs one device at a time.</summary>
     private async Task<string> PairingCodeAsync()
     {
-        // The previous device must have used its code before the next one is issued.
-        for (var attempt = 0; attempt < 600; attempt++)
-        {
-            var devices = await RunAsync("devices", "--json");
-            var pairing = devices.ExitCode == 0 ? devices.Json.GetArrayLength() : -1;
-            if (pairing == _paired)
-            {
-                break;
-            }
-
-            await Task.Delay(100);
-        }
+        // The hub must answer, and the previous device must have used its code before the next one is issued.
+        await CliRunner.WaitUntilAsync(
+            async () => await RunAsync("devices", "--json") is { ExitCode: 0 } devices && devices.Json.GetArrayLength() == _paired,
+            $"the hub to answer with {_paired} paired devices",
+            TimeSpan.FromSeconds(60),
+            () => $"--- hub ---\n{Hub.Output}");
 
         var pair = await RunAsync("pair", "--json", "--data", DataDirectory);
         Assert.True(pair.ExitCode == 0, pair.ToString());
@@ -69,23 +63,12 @@ public sealed class ObservedHousehold : IAsyncLifetime
         Initiator = await CliProcess.StartAsync(
             "initiator", "initiator", "--household", Household, "--device", "tv-1", "--pair", await PairingCodeAsync(), "--keys", KeysDirectory,
             "--gateway", $"127.0.0.1:{GatewayPort}", "--http-port", Port(CliRunner.FreePort()));
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        var bound = TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var devices = await RunAsync("devices", "--json");
-            if (devices.ExitCode == 0 && devices.Json.EnumerateArray().Count(device => device.GetProperty("online").GetBoolean()) == 2)
-            {
-                break;
-            }
-
-            if (waited.Elapsed > bound)
-            {
-                throw new TimeoutException($"timed out waiting for phone-1 and tv-1 to be online\n--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}");
-            }
-
-            await Task.Delay(200);
-        }
+        await CliRunner.WaitUntilAsync(
+            async () => await RunAsync("devices", "--json") is { ExitCode: 0 } devices
+                && devices.Json.EnumerateArray().Count(device => device.GetProperty("online").GetBoolean()) == 2,
+            "phone-1 and tv-1 to be online",
+            TimeSpan.FromSeconds(60),
+            () => $"--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}");
     }
 
     public async Task DisposeAsync()
@@ -109,13 +92,11 @@ public sealed class ObservedHousehold : IAsyncLifetime
         Assert.True(pay.ExitCode == 0, pay.ToString());
         var paymentId = pay.Json.GetProperty("paymentId").GetString()!;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{PayerHttpPort}") };
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        var bound = TimeSpan.FromSeconds(30);
-        while (!(await http.GetFromJsonAsync<JsonElement>("/api/offers")).EnumerateArray().Any(offer => offer.GetProperty("paymentId").GetString() == paymentId))
-        {
-            Assert.True(waited.Elapsed < bound, $"payment {paymentId} never reached phone-1's sheet\n{Payer.Output}");
-            await Task.Delay(100);
-        }
+        await CliRunner.WaitUntilAsync(
+            async () => (await http.GetFromJsonAsync<JsonElement>("/api/offers")).EnumerateArray().Any(offer => offer.GetProperty("paymentId").GetString() == paymentId),
+            $"payment {paymentId} on phone-1's sheet",
+            TimeSpan.FromSeconds(30),
+            () => Payer.Output);
 
         var approve = await RunAsync("approve", paymentId, "--pin", Pin, "--payer-url", $"http://127.0.0.1:{PayerHttpPort}", "--json");
         Assert.True(approve.ExitCode == 0, approve.ToString());

@@ -115,7 +115,7 @@ public sealed class CliProcess : IAsyncDisposable
         _process.ErrorDataReceived += (_, line) => Record(line.Data);
         _process.Exited += (_, _) =>
         {
-            Record($"[{Name} exited with code {_process.ExitCode} at {DateTime.Now:HH:mm:ss.fff}]");
+            Record($"[{Name} exited with code {_process.ExitCode} at {TimeProvider.System.GetLocalNow():HH:mm:ss.fff}]");
             _ready.TrySetException(new InvalidOperationException($"{Name} exited early:\n{Output}"));
         };
     }
