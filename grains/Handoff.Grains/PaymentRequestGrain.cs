@@ -134,6 +134,7 @@ public sealed partial class PaymentRequestGrain(
                     await GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
                     if (State.State == PaymentState.Offered)
                     {
+                        // Only a record saved by an earlier version stops at Offered: now both steps are saved together.
                         await MoveAsync(PaymentState.Displayed, State.Input.PayerDeviceId, "sheet shown on payer device");
                     }
 
