@@ -5,12 +5,14 @@ using System.Security.Cryptography.X509Certificates;
 using Orleans.Connections.Security;
 using Handoff.Grains;
 using Handoff.Grains.Hosting;
+using Handoff.Grains.Ledger;
 using Handoff.Grains.Payer;
 using Handoff.Grains.Placement;
 using Handoff.Grains.Reminders;
 using Handoff.Silo.Storage;
 using Handoff.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -37,6 +39,7 @@ public static class HouseholdSiloExtensions
                 silo.AddReminders();
                 silo.Services.Configure<SqliteReminderOptions>(options => options.ConnectionString = connectionString);
                 silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
+                silo.Services.AddSingleton<ILedgerJournal>(services => new SqliteLedgerJournal(connectionString, ServiceId(services)));
                 break;
             case HubStorageKind.Postgres:
                 // Clustering comes from UseHouseholdNetwork (the network names the same database).
@@ -44,16 +47,18 @@ public static class HouseholdSiloExtensions
                 silo.Services.PostConfigure<AdoNetGrainStorageOptions>(
                     HandoffOptions.StorageName,
                     options => options.GrainStorageSerializer = new JsonGrainStateSerializer());
+                var database = PostgresHostingExtensions.ForProviders(storage.ConnectionString!);
+                silo.Services.AddSingleton<ILedgerJournal>(services => new PostgresLedgerJournal(database, ServiceId(services)));
                 break;
             default:
                 silo.Services.AddGrainStorage(HandoffOptions.StorageName, (services, _) => ActivatorUtilities.CreateInstance<HubMemoryStorage>(services));
                 silo.AddReminders();
                 silo.Services.AddSingleton<IReminderTable, MemoryReminderTable>();
+                silo.Services.AddSingleton<ILedgerJournal, MemoryLedgerJournal>();
                 break;
         }
 
         silo.Services.AddHandoffHubGrains();
-        silo.AddLedgerJournal(storage);
         return silo;
     }
 
@@ -136,6 +141,9 @@ public static class HouseholdSiloExtensions
 
         return silo;
     }
+
+    // The ledger journal is keyed by the cluster's service id, like the rest of the hub's state.
+    private static string ServiceId(IServiceProvider services) => services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
 }
 
 /// <summary>Where one silo listens and how it finds the rest of the household.</summary>
