@@ -1,15 +1,21 @@
 using System.Security.Cryptography;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using Orleans.Utilities;
 
 namespace Handoff.Grains;
 
 /// <summary>The single authority for one payment: validates, offers, authorizes, charges once, reports.</summary>
+/// <remarks>
+/// The record is read on first use, not at activation: a new payment is created with one write that the store
+/// accepts only when no record exists, so the common case (a fresh payment) costs no read at all.
+/// </remarks>
 public sealed partial class PaymentRequestGrain(
-    [PersistentState("payment", HandoffOptions.StorageName)] IPersistentState<PaymentRecord> record,
+    [FromKeyedServices(HandoffOptions.StorageName)] IGrainStorage storage,
     IReminderTable reminderTable,
     TimeProvider time,
     FaultPoints faults,
@@ -18,6 +24,9 @@ public sealed partial class PaymentRequestGrain(
 {
     private const string Hub = "hub";
     private const string RecoveryReminder = "recovery";
+
+    /// <summary>The state name of the record (the one <c>[PersistentState("payment")]</c> used: the same rows).</summary>
+    internal const string RecordName = "payment";
     private readonly ObserverManager<IPaymentObserver> _observers = new(TimeSpan.FromMinutes(5), logger)
     {
         GetDateTime = () => time.GetUtcNow().UtcDateTime,
@@ -27,15 +36,31 @@ public sealed partial class PaymentRequestGrain(
     private IGrainTimer? _chargeRetryTimer;
     private IGrainTimer? _recoveryTimer;
     private int _notifiedVersion;
+    private LazyState<PaymentRecord> _record = null!;
 
     // The etag of the recovery row this activation wrote itself, so it can delete the row without asking for it.
     private string? _recoveryRowEtag;
 
     private string PaymentId => this.GetPrimaryKeyString();
 
-    private PaymentRecord State => record.State;
+    private PaymentRecord State => _record.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _record = new LazyState<PaymentRecord>(storage, RecordName, this.GetGrainId());
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Reads the record unless this activation has it, and resumes what an unfinished payment was doing.</summary>
+    private async ValueTask EnsureLoadedAsync()
+    {
+        if (await _record.LoadAsync())
+        {
+            Resume();
+        }
+    }
+
+    private void Resume()
     {
         _notifiedVersion = State.History.Count;
         if (State.Exists && !State.State.IsTerminal())
@@ -52,15 +77,74 @@ public sealed partial class PaymentRequestGrain(
             // A charge was in flight when the last activation ended: the ledger is idempotent, so finish it.
             ArmChargeRetry(TimeSpan.Zero);
         }
-
-        return Task.CompletedTask;
     }
 
     public async Task<PaymentSnapshot> CreateAsync(PaymentRequestInput input)
     {
-        if (State.Exists)
+        if (_record.Loaded && State.Exists)
         {
-            RequireExisting();
+            return await CreateAgainAsync(input);
+        }
+
+        DeviceStatus initiator;
+        try
+        {
+            initiator = await AcceptNewAsync(input);
+        }
+        catch (HandoffException)
+        {
+            // Not read yet: a retry of an existing payment is answered from its record, as it was the first time.
+            await EnsureLoadedAsync();
+            if (!State.Exists)
+            {
+                throw;
+            }
+
+            return await CreateAgainAsync(input);
+        }
+
+        var now = time.GetUtcNow();
+        var expiry = input.ExpiresIn ?? options.Value.DefaultExpiry;
+        var created = new PaymentRecord
+        {
+            Input = input,
+            InitiatorName = initiator.DisplayName,
+            CreatedAt = now,
+            Deadline = now + expiry,
+            Nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            History = [new PaymentTransition(PaymentState.Created, PaymentState.Created, now, input.InitiatorDeviceId, "requested")],
+        };
+
+        // The recovery reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
+        await WriteRecoveryRowAsync(now, expiry);
+        if (_record.Loaded || !await _record.TryCreateAsync(created))
+        {
+            // A record is there (a retry this activation had not read) or was cleared (the payer was offline).
+            await EnsureLoadedAsync();
+            if (State.Exists)
+            {
+                if (State.State.IsTerminal())
+                {
+                    // The row just written belongs to nothing that can still move.
+                    await StopRecoveryAsync();
+                }
+
+                return await CreateAgainAsync(input);
+            }
+
+            _record.Replace(created);
+            await _record.WriteAsync();
+        }
+
+        await OfferAsync();
+        await GrainFactory.GetGrain<IHouseholdGrain>(input.HouseholdId).NotePaymentAsync(PaymentId);
+        return State.ToSnapshot(PaymentId);
+    }
+
+    /// <summary>The same request again: the same payment, finished offering if a crash stopped it at Created.</summary>
+    private async Task<PaymentSnapshot> CreateAgainAsync(PaymentRequestInput input)
+    {
+        RequireExisting();
             await RequireSignatureAsync(input.InitiatorDeviceId, Signing.Request(input), input.Signature, "request");
             if (!State.SameRequestAs(input))
             {
@@ -73,9 +157,12 @@ public sealed partial class PaymentRequestGrain(
                 await OfferAsync();
             }
 
-            return State.ToSnapshot(PaymentId);
-        }
+        return State.ToSnapshot(PaymentId);
+    }
 
+    /// <summary>Checks a request for a new payment: its fields, its household, its devices and its signature.</summary>
+    private async Task<DeviceStatus> AcceptNewAsync(PaymentRequestInput input)
+    {
         Validation.RequirePayment(input, options.Value);
         if (!CallerContext.MayAccess(input.HouseholdId))
         {
@@ -93,21 +180,7 @@ public sealed partial class PaymentRequestGrain(
             throw new ForbiddenException($"the request is not signed by initiator '{input.InitiatorDeviceId}'");
         }
 
-        var now = time.GetUtcNow();
-        var expiry = input.ExpiresIn ?? options.Value.DefaultExpiry;
-
-        // The recovery reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
-        await WriteRecoveryRowAsync(now, expiry);
-        State.Input = input;
-        State.InitiatorName = initiator.DisplayName;
-        State.CreatedAt = now;
-        State.Deadline = now + expiry;
-        State.Nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        State.History.Add(new PaymentTransition(PaymentState.Created, PaymentState.Created, now, input.InitiatorDeviceId, "requested"));
-        await record.WriteStateAsync();
-        await OfferAsync();
-        await GrainFactory.GetGrain<IHouseholdGrain>(input.HouseholdId).NotePaymentAsync(PaymentId);
-        return State.ToSnapshot(PaymentId);
+        return initiator;
     }
 
     /// <summary>Drives an unfinished payment forward after a crash or restart: expire, re-offer or finish the charge.</summary>
@@ -115,6 +188,7 @@ public sealed partial class PaymentRequestGrain(
 
     private async Task RecoverAsync()
     {
+        await EnsureLoadedAsync();
         if (!State.Exists || State.State.IsTerminal())
         {
             await StopRecoveryAsync();
@@ -150,14 +224,16 @@ public sealed partial class PaymentRequestGrain(
         }
     }
 
-    public Task<PaymentSnapshot> GetAsync()
+    public async Task<PaymentSnapshot> GetAsync()
     {
+        await EnsureLoadedAsync();
         RequireExisting();
-        return Task.FromResult(State.ToSnapshot(PaymentId));
+        return State.ToSnapshot(PaymentId);
     }
 
     public async Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval)
     {
+        await EnsureLoadedAsync();
         RequirePayer(approval.PayerDeviceId);
         await ExpireIfDueAsync();
         if (approval.PaymentId != PaymentId || approval.Nonce != State.Nonce)
@@ -185,6 +261,7 @@ public sealed partial class PaymentRequestGrain(
 
     public async Task<PaymentSnapshot> DeclineAsync(string payerDeviceId, string reason, byte[] signature)
     {
+        await EnsureLoadedAsync();
         RequirePayer(payerDeviceId);
         await RequireSignatureAsync(payerDeviceId, Signing.Decline(PaymentId, payerDeviceId, State.Nonce, reason), signature, "decline");
         if (State.State != PaymentState.Declined)
@@ -197,6 +274,7 @@ public sealed partial class PaymentRequestGrain(
 
     public async Task<PaymentSnapshot> CancelAsync(string deviceId, byte[] signature)
     {
+        await EnsureLoadedAsync();
         var input = RequireExisting();
         if (deviceId != input.InitiatorDeviceId && deviceId != input.PayerDeviceId)
         {
@@ -214,15 +292,16 @@ public sealed partial class PaymentRequestGrain(
         return State.ToSnapshot(PaymentId);
     }
 
-    public Task<PaymentSnapshot> SubscribeAsync(IPaymentObserver observer)
+    public async Task<PaymentSnapshot> SubscribeAsync(IPaymentObserver observer)
     {
+        await EnsureLoadedAsync();
         RequireExisting();
         if (!State.State.IsTerminal())
         {
             _observers.Subscribe(observer, observer);
         }
 
-        return Task.FromResult(State.ToSnapshot(PaymentId));
+        return State.ToSnapshot(PaymentId);
     }
 
     public Task UnsubscribeAsync(IPaymentObserver observer)
@@ -245,8 +324,7 @@ public sealed partial class PaymentRequestGrain(
             // Nothing was shown anywhere: forget the request, so the same order can be retried once the payer is back.
             LogPayerOffline(logger, PaymentId, input.PayerDeviceId);
             await StopRecoveryAsync();
-            await record.ClearStateAsync();
-            record.State = new PaymentRecord();
+            await _record.ClearAsync();
             DeactivateOnIdle();
             throw exception as PayerOfflineException ?? new PayerOfflineException(input.PayerDeviceId);
         }
@@ -391,7 +469,7 @@ public sealed partial class PaymentRequestGrain(
     private async Task SaveAndNotifyAsync()
     {
         using var spans = Telemetry.HandoffTraces.Transitions(PaymentId, State, _notifiedVersion, RuntimeIdentity);
-        await record.WriteStateAsync();
+        await _record.WriteAsync();
         var snapshot = State.ToSnapshot(PaymentId);
         foreach (var step in snapshot.History.Skip(_notifiedVersion))
         {

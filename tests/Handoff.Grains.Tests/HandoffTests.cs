@@ -235,6 +235,52 @@ public sealed class HandoffTests(HouseholdCluster household)
     }
 
     [Fact]
+    public async Task A_repeated_request_reaching_a_new_activation_is_answered_from_the_stored_record()
+    {
+        // A payment is created without reading its record first; a repeat that reaches a fresh activation must
+        // still find the stored one, never create a second payment over it.
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, "order-fresh-activation");
+        var grain = household.Cluster.Client.GetGrain<IPaymentRequestGrain>(payment.PaymentId);
+        await household.DeactivateAsync(grain);
+
+        var open = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, "order-fresh-activation");
+        Assert.Equal(payment.PaymentId, open.PaymentId);
+        Assert.Equal(payment.CreatedAt, open.CreatedAt);
+        Assert.Equal(payment.History, open.History);
+
+        var approved = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        Assert.Equal(PaymentState.Completed, approved.Payment!.State);
+        var charged = await household.LedgerAsync();
+        await household.DeactivateAsync(grain);
+
+        var completed = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, "order-fresh-activation");
+        Assert.Equal(PaymentState.Completed, completed.State);
+        Assert.Equal(approved.Payment.History, completed.History);
+        Assert.Equal(charged.Entries.Count, (await household.LedgerAsync()).Entries.Count);
+        Assert.Single(charged.Entries, entry => entry.PaymentId == payment.PaymentId);
+
+        // Other content under the same order key is a conflict on a fresh activation too, and changes nothing.
+        await household.DeactivateAsync(grain);
+        await Assert.ThrowsAsync<ConflictException>(
+            () => household.Tv1.RequestPaymentAsync(Tea with { Amount = 99m }, HouseholdCluster.Phone1.Id, "order-fresh-activation"));
+        Assert.Equal(approved.Payment.History, (await household.Tv1.GetPaymentAsync(payment.PaymentId)).History);
+    }
+
+    [Fact]
+    public async Task A_request_refused_as_offline_can_be_refused_again_by_a_new_activation_and_leaves_nothing()
+    {
+        var id = PaymentIds.For(HouseholdCluster.Home, HouseholdCluster.Tv, "order-offline-twice");
+        await Assert.ThrowsAsync<PayerOfflineException>(
+            () => household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.OfflineWatch, "order-offline-twice"));
+        await household.DeactivateAsync(household.Cluster.Client.GetGrain<IPaymentRequestGrain>(id));
+
+        // The cleared record is still a row in the store: the second attempt finds it, writes over it, and clears it again.
+        await Assert.ThrowsAsync<PayerOfflineException>(
+            () => household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.OfflineWatch, "order-offline-twice"));
+        await Assert.ThrowsAsync<NotFoundException>(() => household.Tv1.GetPaymentAsync(id));
+    }
+
+    [Fact]
     public async Task Households_see_and_reach_only_their_own_devices_and_payments()
     {
         var neighbour = household.Client(HouseholdCluster.Other, HouseholdCluster.OtherTv);
