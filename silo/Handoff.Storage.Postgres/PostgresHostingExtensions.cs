@@ -1,4 +1,7 @@
 using Handoff.Grains;
+using Handoff.Grains.Reminders;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
 
@@ -48,6 +51,10 @@ public static class PostgresHostingExtensions
             options.Invariant = Invariant;
             options.ConnectionString = ForProviders(connectionString);
         });
+
+        // The recovery rows of ended payments go many per statement (see EndedReminderRows).
+        silo.Services.AddSingleton<IReminderRowBatchRemover>(services =>
+            new PostgresReminderRows(ForProviders(connectionString), services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
 
         return silo;
     }

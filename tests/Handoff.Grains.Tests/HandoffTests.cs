@@ -281,6 +281,22 @@ public sealed class HandoffTests(HouseholdCluster household)
     }
 
     [Fact]
+    public async Task An_open_payment_has_a_recovery_row_and_an_ended_one_has_it_removed_in_the_background()
+    {
+        var reminders = household.Hub.SiloHost.Services.GetRequiredService<IReminderTable>();
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, "order-recovery-row");
+        var grainId = household.Cluster.Client.GetGrain<IPaymentRequestGrain>(payment.PaymentId).GetGrainId();
+        Assert.NotNull(await reminders.ReadRow(grainId, "recovery"));
+
+        await household.Tv1.CancelAsync(payment.PaymentId);
+
+        // Removal waits a batch window (on the reminder service's real clock), then deletes the rows gathered.
+        await HouseholdCluster.WaitUntilAsync(
+            async () => await reminders.ReadRow(grainId, "recovery") is null,
+            $"the recovery row of ended payment {payment.PaymentId} to be removed");
+    }
+
+    [Fact]
     public async Task Households_see_and_reach_only_their_own_devices_and_payments()
     {
         var neighbour = household.Client(HouseholdCluster.Other, HouseholdCluster.OtherTv);

@@ -54,7 +54,13 @@ public static class HandoffGrainsExtensions
     /// household whose phones are all away still resolves the grain type and gets a clear "payer
     /// offline" from placement; the hub carries no device, so placement never chooses it.
     /// </summary>
-    public static IServiceCollection AddHandoffHubGrains(this IServiceCollection services) => services.AddHandoffCore();
+    public static IServiceCollection AddHandoffHubGrains(this IServiceCollection services)
+    {
+        services.AddHandoffCore();
+        services.TryAddSingleton<EndedReminderRows>();
+        services.AddHostedService(provider => provider.GetRequiredService<EndedReminderRows>());
+        return services;
+    }
 
     /// <summary>
     /// A payer silo: hosts the devices' payment programs and their local sheet, no durable grain. Orleans

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Handoff.Grains.Reminders;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -15,7 +16,8 @@ public sealed class SqliteReminderOptions
 /// Orleans reminders in the embedded hub's SQLite file, so a payment's deadline and recovery survive
 /// a restart of the hub without any server. Ranges follow Orleans' ring: (begin, end], wrapping when begin >= end.
 /// </summary>
-public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options, IOptions<ClusterOptions> cluster) : IReminderTable
+public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options, IOptions<ClusterOptions> cluster)
+    : IReminderTable, IReminderRowBatchRemover
 {
     private readonly string _connectionString = options.Value.ConnectionString;
     private readonly string _serviceId = cluster.Value.ServiceId;
@@ -76,6 +78,35 @@ public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options,
         command.Parameters.AddWithValue("$name", reminderName);
         command.Parameters.AddWithValue("$version", long.Parse(eTag, CultureInfo.InvariantCulture));
         return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    /// <summary>Removes the rows, each only at its version, in one transaction (one synced commit for all of them).</summary>
+    public async Task<int> RemoveRowsAsync(IReadOnlyList<ReminderRowKey> rows, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        await using var connection = await OpenAsync();
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellation);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            DELETE FROM handoff_reminder
+            WHERE service_id = $service AND grain_id = $grain AND reminder_name = $name AND version = $version;
+            """;
+        command.Parameters.AddWithValue("$service", _serviceId);
+        var grain = command.Parameters.Add("$grain", SqliteType.Text);
+        var name = command.Parameters.Add("$name", SqliteType.Text);
+        var version = command.Parameters.Add("$version", SqliteType.Integer);
+        var removed = 0;
+        foreach (var row in rows)
+        {
+            grain.Value = row.GrainId.ToString();
+            name.Value = row.ReminderName;
+            version.Value = long.Parse(row.ETag, CultureInfo.InvariantCulture);
+            removed += await command.ExecuteNonQueryAsync(cancellation);
+        }
+
+        await transaction.CommitAsync(cancellation);
+        return removed;
     }
 
     public async Task TestOnlyClearTable()
