@@ -17,7 +17,7 @@ namespace Handoff.Grains;
 /// </remarks>
 public sealed partial class PaymentRequestGrain(
     [FromKeyedServices(HandoffOptions.StorageName)] IGrainStorage storage,
-    IReminderTable reminderTable,
+    ReminderRowWriter recoveryRows,
     EndedReminderRows endedRows,
     TimeProvider time,
     FaultPoints faults,
@@ -345,14 +345,15 @@ public sealed partial class PaymentRequestGrain(
     /// Orleans' reminder service picks the row up when it next reads the table (at start, then every minute),
     /// so after a crash the restarted hub drives the payment on. While this activation lives, its own recovery
     /// timer does the same, and a payment that ends first has the row removed before the service ever loads it
-    /// (by <see cref="EndedReminderRows"/>, many rows per transaction): the common, short payment costs one row
-    /// written, a share of one batched delete, and no reminder-service work at all.
+    /// (by <see cref="EndedReminderRows"/>, many rows per transaction): the common, short payment costs a share
+    /// of one batched write (<see cref="ReminderRowWriter"/>), a share of one batched delete, and no
+    /// reminder-service work at all.
     /// </summary>
     private async Task WriteRecoveryRowAsync(DateTimeOffset now, TimeSpan expiry)
     {
         var interval = options.Value.RecoveryInterval;
         var first = expiry < interval ? expiry : interval;
-        _recoveryRowEtag = await reminderTable.UpsertRow(new ReminderEntry
+        _recoveryRowEtag = await recoveryRows.UpsertAsync(new ReminderEntry
         {
             GrainId = this.GetGrainId(),
             ReminderName = RecoveryReminder,

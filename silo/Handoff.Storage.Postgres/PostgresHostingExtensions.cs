@@ -53,7 +53,7 @@ public static class PostgresHostingExtensions
         });
 
         // The recovery rows of ended payments go many per statement (see EndedReminderRows).
-        silo.Services.AddSingleton<IReminderRowBatchRemover>(services =>
+        silo.Services.AddSingleton<IReminderRowBatches>(services =>
             new PostgresReminderRows(ForProviders(connectionString), services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
 
         return silo;

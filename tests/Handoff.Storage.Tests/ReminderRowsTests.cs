@@ -31,7 +31,50 @@ public abstract class ReminderRowBatchContract : IAsyncLifetime
 
     protected abstract Task<IReadOnlyList<string>> ReadRowsAsync(string service);
 
-    protected abstract IReminderRowBatchRemover NewRemover();
+    /// <summary>The stored row as Orleans' reminder service reads it: start, period, etag and ring hash.</summary>
+    protected abstract Task<(DateTime Start, TimeSpan Period, string ETag, uint Hash)> ReadRowAsync(string service, GrainId grain);
+
+    protected abstract IReminderRowBatches NewRemover();
+
+    [Fact]
+    public async Task A_batch_writes_each_row_as_its_own_upsert_would()
+    {
+        var earlier = await WriteRowAsync(Service, Rewritten);
+        var start = new DateTime(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc);
+
+        var etags = await NewRemover().UpsertRowsAsync(
+            [Row(Ended, start, TimeSpan.FromMinutes(1)), Row(Rewritten, start.AddSeconds(30), TimeSpan.FromMinutes(2))],
+            CancellationToken.None);
+
+        Assert.Equal(["1", (int.Parse(earlier, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)], etags);
+        Assert.Equal((start, TimeSpan.FromMinutes(1), "1", Ended.GetUniformHashCode()), await ReadRowAsync(Service, Ended));
+        Assert.Equal((start.AddSeconds(30), TimeSpan.FromMinutes(2), etags[1], Rewritten.GetUniformHashCode()), await ReadRowAsync(Service, Rewritten));
+        Assert.Empty(await ReadRowsAsync(OtherService));
+
+        // The etags returned are the ones removal needs.
+        Assert.Equal(2, await NewRemover().RemoveRowsAsync([new(Ended, "recovery", etags[0]), new(Rewritten, "recovery", etags[1])], CancellationToken.None));
+        Assert.Empty(await ReadRowsAsync(Service));
+    }
+
+    [Fact]
+    public async Task A_batch_naming_a_row_twice_is_refused_or_written_in_order()
+    {
+        var start = new DateTime(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc);
+        try
+        {
+            var etags = await NewRemover().UpsertRowsAsync([Row(Ended, start, TimeSpan.FromMinutes(1)), Row(Ended, start.AddMinutes(5), TimeSpan.FromMinutes(1))], CancellationToken.None);
+            Assert.Equal(["1", "2"], etags);
+            Assert.Equal((start.AddMinutes(5), TimeSpan.FromMinutes(1), "2", Ended.GetUniformHashCode()), await ReadRowAsync(Service, Ended));
+        }
+        catch (ArgumentException refused)
+        {
+            Assert.Contains(Ended.ToString(), refused.Message, StringComparison.Ordinal);
+            Assert.Empty(await ReadRowsAsync(Service));
+        }
+    }
+
+    private static ReminderEntry Row(GrainId grain, DateTime start, TimeSpan period) =>
+        new() { GrainId = grain, ReminderName = "recovery", StartAt = start, Period = period };
 
     [Fact]
     public async Task Rows_go_at_their_version_and_only_in_their_service()
@@ -89,7 +132,7 @@ public sealed class SqliteReminderRowsTests : ReminderRowBatchContract
         return Task.CompletedTask;
     }
 
-    protected override IReminderRowBatchRemover NewRemover() => Table(Service);
+    protected override IReminderRowBatches NewRemover() => Table(Service);
 
     protected override async Task<string> WriteRowAsync(string service, GrainId grain) =>
         (await Table(service).UpsertRow(new ReminderEntry
@@ -102,6 +145,16 @@ public sealed class SqliteReminderRowsTests : ReminderRowBatchContract
 
     protected override async Task<IReadOnlyList<string>> ReadRowsAsync(string service) =>
         [.. (await Table(service).ReadRows(0, 0)).Reminders.Select(row => row.GrainId.ToString()).Order(StringComparer.Ordinal)];
+
+    protected override async Task<(DateTime Start, TimeSpan Period, string ETag, uint Hash)> ReadRowAsync(string service, GrainId grain)
+    {
+        var row = await Table(service).ReadRow(grain, "recovery") ?? throw new InvalidOperationException($"no row for {grain}");
+        var hash = grain.GetUniformHashCode();
+
+        // The ring read finds the row by its hash, as the reminder service of the silo owning that range does.
+        Assert.Contains((await Table(service).ReadRows(hash - 1, hash)).Reminders, entry => entry.GrainId == grain);
+        return (row.StartAt, row.Period, row.ETag!, hash);
+    }
 
     private SqliteReminderTable Table(string service) => new(
         Options.Create(new SqliteReminderOptions { ConnectionString = _connectionString }),
@@ -121,7 +174,7 @@ public sealed class PostgresReminderRowsTests(PostgresServer server) : ReminderR
 
     public override Task DisposeAsync() => Task.CompletedTask;
 
-    protected override IReminderRowBatchRemover NewRemover() => new PostgresReminderRows(_connectionString, Service);
+    protected override IReminderRowBatches NewRemover() => new PostgresReminderRows(_connectionString, Service);
 
     // The same statement Orleans' reminder provider runs to upsert a row (migration 3's UpsertReminderRowKey).
     protected override async Task<string> WriteRowAsync(string service, GrainId grain)
@@ -138,6 +191,34 @@ public sealed class PostgresReminderRowsTests(PostgresServer server) : ReminderR
         command.Parameters.AddWithValue("StartTime", DateTime.UtcNow.AddMinutes(1));
         command.Parameters.AddWithValue("Period", 60_000L);
         return Convert.ToString(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture)!;
+    }
+
+    // Through the statement Orleans' reminder provider reads a row with (migration 3's ReadReminderRowKey).
+    protected override async Task<(DateTime Start, TimeSpan Period, string ETag, uint Hash)> ReadRowAsync(string service, GrainId grain)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand("SELECT querytext FROM orleansquery WHERE querykey = 'ReadReminderRowKey'", connection);
+        await using var command = new NpgsqlCommand((string)(await query.ExecuteScalarAsync())!, connection);
+        command.Parameters.AddWithValue("ServiceId", service);
+        command.Parameters.AddWithValue("GrainId", grain.ToString());
+        command.Parameters.AddWithValue("ReminderName", "recovery");
+        DateTime start;
+        TimeSpan period;
+        string etag;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync(), $"no row for {grain}");
+            start = reader.GetFieldValue<DateTime>(reader.GetOrdinal("StartTime"));
+            period = TimeSpan.FromMilliseconds(reader.GetInt64(reader.GetOrdinal("Period")));
+            etag = reader.GetInt32(reader.GetOrdinal("Version")).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var hash = (await SchemaTests.ReadAsync(
+            _connectionString,
+            $"SELECT grain_hash FROM orleans_reminder WHERE service_id = '{service}' AND grain_id = '{grain}'",
+            reader => unchecked((uint)reader.GetInt32(0)))).Single();
+        return (start, period, etag, hash);
     }
 
     protected override async Task<IReadOnlyList<string>> ReadRowsAsync(string service) =>

@@ -57,6 +57,7 @@ public static class HandoffGrainsExtensions
     public static IServiceCollection AddHandoffHubGrains(this IServiceCollection services)
     {
         services.AddHandoffCore();
+        services.TryAddSingleton<ReminderRowWriter>();
         services.TryAddSingleton<EndedReminderRows>();
         services.AddHostedService(provider => provider.GetRequiredService<EndedReminderRows>());
         return services;

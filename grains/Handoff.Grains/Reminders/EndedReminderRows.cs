@@ -6,23 +6,13 @@ using Orleans.Reminders;
 
 namespace Handoff.Grains.Reminders;
 
-/// <summary>One reminder row, as far as removing it goes: only the version written (the etag) is removed.</summary>
-public readonly record struct ReminderRowKey(GrainId GrainId, string ReminderName, string ETag);
-
-/// <summary>A reminder table that removes many rows in one statement (one transaction).</summary>
-public interface IReminderRowBatchRemover
-{
-    /// <summary>Removes each row whose version is still the given etag; returns how many were removed.</summary>
-    Task<int> RemoveRowsAsync(IReadOnlyList<ReminderRowKey> rows, CancellationToken cancellation);
-}
-
 /// <summary>
 /// Removes the reminder rows that nothing needs any more (the recovery rows of payments that ended), off the
 /// payment's path and many per transaction. An ended payment is already saved as ended, so its row is only
 /// clean-up: if it is removed late, or never (the hub stops first, or the table fails), Orleans' reminder service
 /// loads it at its next re-read, the payment finds itself ended and unregisters it. Rows wait
 /// <see cref="BatchWindow"/> to gather, then go in batches of up to <see cref="MaxBatch"/> through the table's
-/// <see cref="IReminderRowBatchRemover"/> when it has one, one by one otherwise. The window runs on the
+/// <see cref="IReminderRowBatches"/> when it has one, one by one otherwise. The window runs on the
 /// reminder service's clock: this is reminder-table upkeep, not payment time.
 /// </summary>
 public sealed partial class EndedReminderRows(
@@ -35,7 +25,7 @@ public sealed partial class EndedReminderRows(
     public const int MaxBatch = 500;
 
     private readonly Channel<ReminderRowKey> _queue = Channel.CreateUnbounded<ReminderRowKey>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly IReminderRowBatchRemover? _batches = services.GetService<IReminderRowBatchRemover>() ?? table as IReminderRowBatchRemover;
+    private readonly IReminderRowBatches? _batches = services.GetService<IReminderRowBatches>() ?? table as IReminderRowBatches;
 
     /// <summary>Queues the row for removal; returns at once.</summary>
     public void Remove(GrainId grainId, string reminderName, string etag)

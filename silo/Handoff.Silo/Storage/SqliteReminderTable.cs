@@ -17,7 +17,7 @@ public sealed class SqliteReminderOptions
 /// a restart of the hub without any server. Ranges follow Orleans' ring: (begin, end], wrapping when begin >= end.
 /// </summary>
 public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options, IOptions<ClusterOptions> cluster)
-    : IReminderTable, IReminderRowBatchRemover
+    : IReminderTable, IReminderRowBatches
 {
     private readonly string _connectionString = options.Value.ConnectionString;
     private readonly string _serviceId = cluster.Value.ServiceId;
@@ -47,7 +47,35 @@ public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options,
     public async Task<string?> UpsertRow(ReminderEntry entry)
     {
         await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
+        await using var command = UpsertCommand(connection);
+        Bind(command, entry);
+        var version = await command.ExecuteScalarAsync();
+        return Convert.ToString(version, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Upserts the rows in one transaction (one synced commit for all of them).</summary>
+    public async Task<IReadOnlyList<string>> UpsertRowsAsync(IReadOnlyList<ReminderEntry> rows, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        await using var connection = await OpenAsync();
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellation);
+        await using var command = UpsertCommand(connection);
+        command.Transaction = transaction;
+        var etags = new string[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            command.Parameters.Clear();
+            Bind(command, rows[i]);
+            etags[i] = Convert.ToString(await command.ExecuteScalarAsync(cancellation), CultureInfo.InvariantCulture)!;
+        }
+
+        await transaction.CommitAsync(cancellation);
+        return etags;
+    }
+
+    private static SqliteCommand UpsertCommand(SqliteConnection connection)
+    {
+        var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO handoff_reminder (service_id, grain_id, reminder_name, grain_hash, start_at, period_ms, version)
             VALUES ($service, $grain, $name, $hash, $start, $period, 1)
@@ -55,14 +83,17 @@ public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options,
             SET start_at = excluded.start_at, period_ms = excluded.period_ms, version = version + 1
             RETURNING version;
             """;
+        return command;
+    }
+
+    private void Bind(SqliteCommand command, ReminderEntry entry)
+    {
         command.Parameters.AddWithValue("$service", _serviceId);
         command.Parameters.AddWithValue("$grain", entry.GrainId.ToString());
         command.Parameters.AddWithValue("$name", entry.ReminderName);
         command.Parameters.AddWithValue("$hash", (long)entry.GrainId.GetUniformHashCode());
         command.Parameters.AddWithValue("$start", entry.StartAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
         command.Parameters.AddWithValue("$period", (long)entry.Period.TotalMilliseconds);
-        var version = await command.ExecuteScalarAsync();
-        return Convert.ToString(version, CultureInfo.InvariantCulture);
     }
 
     public async Task<bool> RemoveRow(GrainId grainId, string reminderName, string eTag)
