@@ -2,6 +2,7 @@ using Handoff.Grains.Reminders;
 using Handoff.Silo.Storage;
 using Handoff.Storage.Postgres;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
@@ -73,7 +74,7 @@ public abstract class ReminderRowBatchContract : IAsyncLifetime
         }
     }
 
-    private static ReminderEntry Row(GrainId grain, DateTime start, TimeSpan period) =>
+    protected static ReminderEntry Row(GrainId grain, DateTime start, TimeSpan period) =>
         new() { GrainId = grain, ReminderName = "recovery", StartAt = start, Period = period };
 
     [Fact]
@@ -145,6 +146,63 @@ public sealed class SqliteReminderRowsTests : ReminderRowBatchContract
 
     protected override async Task<IReadOnlyList<string>> ReadRowsAsync(string service) =>
         [.. (await Table(service).ReadRows(0, 0)).Reminders.Select(row => row.GrainId.ToString()).Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public async Task Concurrent_writers_share_transactions_and_each_gets_its_own_rows_etag()
+    {
+        var counting = new CountingBatches(Table(Service));
+        var writer = new ReminderRowWriter(Table(Service), new ServiceCollection().AddSingleton<IReminderRowBatches>(counting).BuildServiceProvider());
+        var grains = Enumerable.Range(0, 200).Select(i => GrainId.Create("payment", $"c{i}")).ToList();
+
+        var etags = await Task.WhenAll(grains.Select(grain => Task.Run(() => writer.UpsertAsync(Row(grain, DateTime.UtcNow, TimeSpan.FromMinutes(1))))));
+
+        Assert.All(etags, etag => Assert.Equal("1", etag));
+        Assert.Equal(grains.Select(grain => grain.ToString()).Order(StringComparer.Ordinal), await ReadRowsAsync(Service));
+        Assert.Equal(200, counting.Batches.Sum());
+        Assert.True(counting.Batches.Count < 200, $"200 concurrent rows took {counting.Batches.Count} transactions");
+
+        // Two writes of one row never share a transaction: the second is a second version.
+        var twice = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => writer.UpsertAsync(Row(grains[0], DateTime.UtcNow, TimeSpan.FromMinutes(1)))));
+        Assert.Equal(["2", "3"], twice.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_failed_group_write_fails_every_writer_in_it()
+    {
+        var writer = new ReminderRowWriter(Table(Service), new ServiceCollection().AddSingleton<IReminderRowBatches>(new FailingBatches()).BuildServiceProvider());
+        var writes = Enumerable.Range(0, 20).Select(i => writer.UpsertAsync(Row(GrainId.Create("payment", $"f{i}"), DateTime.UtcNow, TimeSpan.FromMinutes(1)))).ToList();
+
+        foreach (var write in writes)
+        {
+            await Assert.ThrowsAsync<InvalidOperationException>(() => write);
+        }
+
+        Assert.Empty(await ReadRowsAsync(Service));
+    }
+
+    private sealed class CountingBatches(IReminderRowBatches inner) : IReminderRowBatches
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<int> Batches { get; } = new();
+
+        public Task<IReadOnlyList<string>> UpsertRowsAsync(IReadOnlyList<ReminderEntry> rows, CancellationToken cancellation)
+        {
+            Batches.Enqueue(rows.Count);
+            return inner.UpsertRowsAsync(rows, cancellation);
+        }
+
+        public Task<int> RemoveRowsAsync(IReadOnlyList<ReminderRowKey> rows, CancellationToken cancellation) => inner.RemoveRowsAsync(rows, cancellation);
+    }
+
+    private sealed class FailingBatches : IReminderRowBatches
+    {
+        public async Task<IReadOnlyList<string>> UpsertRowsAsync(IReadOnlyList<ReminderEntry> rows, CancellationToken cancellation)
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("the table is gone");
+        }
+
+        public Task<int> RemoveRowsAsync(IReadOnlyList<ReminderRowKey> rows, CancellationToken cancellation) => Task.FromResult(0);
+    }
 
     protected override async Task<(DateTime Start, TimeSpan Period, string ETag, uint Hash)> ReadRowAsync(string service, GrainId grain)
     {

@@ -48,6 +48,9 @@ public sealed class ReminderRowWriter(IReminderTable table, IServiceProvider ser
 
     private async Task WriteQueuedAsync()
     {
+        // Let writers that are already on their way queue first (a store whose calls finish synchronously,
+        // like SQLite's, would otherwise always see a batch of one).
+        await Task.Yield();
         while (NextBatch() is { } batch)
         {
             try
@@ -66,6 +69,8 @@ public sealed class ReminderRowWriter(IReminderTable table, IServiceProvider ser
                     pending.Done.TrySetException(exception);
                 }
             }
+
+            await Task.Yield();
         }
     }
 
