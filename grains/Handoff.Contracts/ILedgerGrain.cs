@@ -8,7 +8,17 @@ public interface ILedgerGrain : IGrainWithStringKey
     public const int MaxPageSize = 1_000;
 
     /// <summary>Moves the amount from the payer's account to the merchant's, once per payment id.</summary>
-    [Alias("Charge")]
+    /// <remarks>
+    /// Interleaves with every call, so that the charges arriving while one is being stored can queue
+    /// behind it and be stored together, in one journal transaction (group commit). Only this method is
+    /// marked, rather than the whole grain <c>[Reentrant]</c>: it is the one written for interleaving
+    /// (it only queues; one flush loop at a time appends and moves the head), while the other methods
+    /// keep the default and still never interleave with each other, nor would a method added later.
+    /// They may run while a batch is being stored, and stay right: the summary is taken in one turn, so
+    /// it shows the head between two journal transactions, never part of one; a charge or a page of
+    /// entries is read from the recent charges or from the store, which hold only stored entries.
+    /// </remarks>
+    [Alias("Charge"), AlwaysInterleave]
     Task<LedgerEntry> ChargeAsync(ChargeRequest charge);
 
     /// <summary>The charge recorded for a payment, or null.</summary>

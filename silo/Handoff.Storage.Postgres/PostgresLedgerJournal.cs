@@ -9,6 +9,9 @@ namespace Handoff.Storage.Postgres;
 /// The ledger journal of a cluster on PostgreSQL (tables of migration <c>0004_ledger.sql</c>). An
 /// append is one statement, so one round trip and one implicit transaction: the entry is inserted
 /// unless its entry number or payment id is taken, and only an inserted entry posts to the balances.
+/// A batch is one statement too: all its entries are inserted from arrays and each balance they touch
+/// is posted once with their sum; a taken payment id or entry number aborts the statement (a unique
+/// violation), so the batch stores nothing and the caller appends its entries one by one.
 /// </summary>
 public sealed class PostgresLedgerJournal(string connectionString, string serviceId) : ILedgerJournal
 {
@@ -32,6 +35,31 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
             FROM entry
             CROSS JOIN (VALUES (@first_account, @first_delta), (@second_account, @second_delta)) AS p (account, delta)
             ORDER BY p.account
+            ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = b.balance + excluded.balance
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM entry)::int, (SELECT count(*) FROM posted)::int;
+        """;
+
+    // A batch: every entry from the arrays in one insert, and every balance it touches posted once (the
+    // batch's sum per account and currency, in the order of the arrays: account, then currency, ordinal).
+    // No ON CONFLICT on the entries: a taken payment id or entry number is a unique violation, which
+    // aborts the whole statement, so the batch stores nothing and posts nothing.
+    private const string AppendBatchSql = $"""
+        WITH entry AS
+        (
+            INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
+            SELECT @service, @household, e.sequence, e.payment_id, e.debit_account, e.credit_account, e.amount, e.currency, e.charged_at
+            FROM unnest(@sequences, @payments, @debits, @credits, @amounts, @currencies, @ats)
+                AS e (sequence, payment_id, debit_account, credit_account, amount, currency, charged_at)
+            RETURNING 1
+        ),
+        posted AS
+        (
+            INSERT INTO handoff_ledger_balance AS b (service_id, household_id, account, currency, balance)
+            SELECT @service, @household, p.account, p.currency, p.delta
+            FROM unnest(@accounts, @posting_currencies, @deltas) WITH ORDINALITY AS p (account, currency, delta, position)
+            ORDER BY p.position
             ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = b.balance + excluded.balance
             RETURNING 1
         )
@@ -120,6 +148,49 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
         return await find.ExecuteScalarAsync(cancellation) is true ? AppendResult.PaymentAlreadyCharged : AppendResult.SequenceTaken;
     }
 
+    public async Task<bool> AppendBatchAsync(string householdId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellation)
+    {
+        LedgerJournal.CheckBatch(householdId, entries);
+        if (entries.Count == 1)
+        {
+            return await AppendAsync(householdId, entries[0], cancellation) == AppendResult.Appended;
+        }
+
+        var postings = LedgerJournal.Postings(entries);
+        await using var connection = await OpenAsync(cancellation);
+        await using var append = Bind(new NpgsqlCommand(AppendBatchSql, connection), householdId);
+        append.Parameters.Add(ArrayOf("sequences", NpgsqlDbType.Bigint, entries, entry => entry.Sequence));
+        append.Parameters.Add(ArrayOf("payments", NpgsqlDbType.Text, entries, entry => entry.PaymentId));
+        append.Parameters.Add(ArrayOf("debits", NpgsqlDbType.Text, entries, entry => entry.DebitAccount));
+        append.Parameters.Add(ArrayOf("credits", NpgsqlDbType.Text, entries, entry => entry.CreditAccount));
+        append.Parameters.Add(ArrayOf("amounts", NpgsqlDbType.Numeric, entries, entry => entry.Amount));
+        append.Parameters.Add(ArrayOf("currencies", NpgsqlDbType.Text, entries, entry => entry.Currency));
+        append.Parameters.Add(ArrayOf("ats", NpgsqlDbType.TimestampTz, entries, entry => entry.At.UtcDateTime));
+        append.Parameters.Add(ArrayOf("accounts", NpgsqlDbType.Text, postings, posting => posting.Account));
+        append.Parameters.Add(ArrayOf("posting_currencies", NpgsqlDbType.Text, postings, posting => posting.Currency));
+        append.Parameters.Add(ArrayOf("deltas", NpgsqlDbType.Numeric, postings, posting => posting.Delta));
+        int inserted, posted;
+        try
+        {
+            await using var reader = await append.ExecuteReaderAsync(cancellation);
+            await reader.ReadAsync(cancellation);
+            (inserted, posted) = (reader.GetInt32(0), reader.GetInt32(1));
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation
+            && exception.ConstraintName is "handoff_ledger_entry_pkey" or "handoff_ledger_entry_payment")
+        {
+            // The statement was its own transaction and it aborted: nothing of the batch is stored.
+            return false;
+        }
+
+        if (inserted != entries.Count || posted != postings.Count)
+        {
+            throw new InvalidOperationException($"ledger '{householdId}': a batch of {entries.Count} entries from {entries[0].Sequence} was stored as {inserted} entries with {posted} postings instead of {postings.Count}");
+        }
+
+        return true;
+    }
+
     public async Task<IReadOnlyList<LedgerEntry>> ReadAsync(string householdId, long afterSequence, int limit, CancellationToken cancellation)
     {
         LedgerJournal.CheckPage(householdId, afterSequence, limit);
@@ -151,6 +222,10 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
         reader.GetDecimal(first + 4),
         reader.GetString(first + 5),
         new DateTimeOffset(reader.GetFieldValue<DateTime>(first + 6), TimeSpan.Zero));
+
+    /// <summary>An array parameter of one column of <paramref name="rows"/>.</summary>
+    private static NpgsqlParameter<TValue[]> ArrayOf<TRow, TValue>(string name, NpgsqlDbType elementType, IReadOnlyList<TRow> rows, Func<TRow, TValue> column) =>
+        new(name, NpgsqlDbType.Array | elementType) { TypedValue = [.. rows.Select(column)] };
 
     private T Bind<T>(T command, string householdId)
         where T : class

@@ -4,7 +4,8 @@ namespace Handoff.Grains.Tests;
 
 /// <summary>
 /// The ledger grain on the hub's SQLite journal: one entry per payment id, whether the charge is asked
-/// again of the same activation or of a new one that knows only the store; the journal read in pages.
+/// again of the same activation, of a new one that knows only the store, or many times at once among
+/// other concurrent charges (stored in batches); the journal read in pages.
 /// </summary>
 [Collection(HouseholdCollection.Name)]
 public sealed class LedgerTests(HouseholdCluster household)
@@ -63,6 +64,134 @@ public sealed class LedgerTests(HouseholdCluster household)
     }
 
     [Fact]
+    public async Task Many_concurrent_charges_each_land_once_numbered_from_one_with_money_conserved()
+    {
+        const int Charges = 200;
+        var householdId = NewHousehold();
+        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var charges = Enumerable.Range(1, Charges)
+            .Select(i => new ChargeRequest(
+                $"pay-{i}",
+                LedgerAccounts.PayerAccount($"phone-{i % 3}"),
+                LedgerAccounts.MerchantAccount($"shop-{i % 5}"),
+                i / 100m,
+                i % 2 == 0 ? "EUR" : "CNY"))
+            .ToArray();
+
+        var entries = await Task.WhenAll(charges.Select(ledger.ChargeAsync));
+
+        // Every caller got its own charge as an entry, and the entries are numbered 1..n, each number once.
+        Assert.All(charges.Zip(entries), pair => Assert.Equal(Terms(pair.First), Terms(pair.Second)));
+        Assert.Equal(Enumerable.Range(1, Charges).Select(i => (long)i), entries.Select(entry => entry.Sequence).Order());
+        var view = await household.LedgerAsync(householdId);
+        Assert.Equal(entries.OrderBy(entry => entry.Sequence), view.Entries);
+        Assert.Equal(Charges, view.Summary.EntryCount);
+        Assert.Equal(Charges, view.Summary.LastSequence);
+        AssertConserved(view);
+        Assert.Equal(-charges.Where(charge => charge.Currency == "EUR").Sum(charge => charge.Amount), view.Balances.Where(pair => pair.Key.StartsWith("payer:", StringComparison.Ordinal) && pair.Key.EndsWith("/EUR", StringComparison.Ordinal)).Sum(pair => pair.Value));
+
+        // The store holds the same head: a new activation loads it.
+        await household.DeactivateAsync(ledger);
+        var reloaded = await household.LedgerAsync(householdId);
+        Assert.Equal(view.Balances.ToDictionary(), reloaded.Balances.ToDictionary());
+        Assert.Equal(view.Summary.LastSequence, reloaded.Summary.LastSequence);
+        Assert.Equal(view.Entries, reloaded.Entries);
+    }
+
+    [Fact]
+    public async Task Concurrent_duplicates_among_other_charges_get_the_first_entry_and_move_money_once()
+    {
+        var householdId = NewHousehold();
+        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var distinct = Enumerable.Range(1, 40).Select(i => new ChargeRequest($"pay-{i}", Payer, Merchant, i, "CNY")).ToArray();
+
+        // The first five payments are asked five times each, among the others.
+        var asks = distinct.Concat(distinct.Take(5).SelectMany(charge => Enumerable.Repeat(charge, 4))).ToArray();
+        new Random(7).Shuffle(asks);
+        var entries = await Task.WhenAll(asks.Select(ledger.ChargeAsync));
+
+        Assert.All(asks.Zip(entries).GroupBy(pair => pair.First.PaymentId), payment => Assert.Single(payment.Select(pair => pair.Second).Distinct()));
+        var view = await household.LedgerAsync(householdId);
+        Assert.Equal(40, view.Entries.Count);
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), view.Entries.Select(entry => entry.Sequence));
+        Assert.Equal(entries.Distinct().OrderBy(entry => entry.Sequence), view.Entries);
+        Assert.Equal(-820m, view.Balances[LedgerAccounts.BalanceKey(Payer, "CNY")]);
+        AssertConserved(view);
+    }
+
+    [Fact]
+    public async Task The_same_payment_with_other_terms_among_concurrent_charges_is_a_conflict()
+    {
+        var householdId = NewHousehold();
+        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var tea = new ChargeRequest("pay-tea", Payer, Merchant, 12.50m, "CNY");
+        ChargeRequest[] teas = [tea, tea with { Amount = 99m }, tea, tea with { Currency = "EUR" }, tea, tea with { MerchantAccount = LedgerAccounts.MerchantAccount("Elsewhere") }];
+        var others = Enumerable.Range(1, 30).Select(i => new ChargeRequest($"pay-{i}", Payer, Merchant, 1m, "CNY"));
+        var asks = teas.Concat(others).ToArray();
+        new Random(11).Shuffle(asks);
+
+        var outcomes = await Task.WhenAll(asks.Select(async charge =>
+        {
+            try
+            {
+                return (Charge: charge, Entry: (LedgerEntry?)await ledger.ChargeAsync(charge), Error: (Exception?)null);
+            }
+            catch (ConflictException conflict)
+            {
+                return (Charge: charge, Entry: null, Error: conflict);
+            }
+        }));
+
+        // Whichever terms came first were charged, once; every ask with other terms is a conflict.
+        var charged = await ledger.GetChargeAsync("pay-tea");
+        Assert.NotNull(charged);
+        Assert.All(outcomes, outcome =>
+        {
+            if (outcome.Charge.PaymentId == tea.PaymentId && Terms(outcome.Charge) != Terms(charged))
+            {
+                Assert.IsType<ConflictException>(outcome.Error);
+            }
+            else
+            {
+                Assert.Null(outcome.Error);
+                Assert.Equal(Terms(outcome.Charge), Terms(outcome.Entry!));
+            }
+        });
+        Assert.All(outcomes.Where(outcome => outcome.Entry?.PaymentId == tea.PaymentId), outcome => Assert.Equal(charged, outcome.Entry));
+        var view = await household.LedgerAsync(householdId);
+        Assert.Equal(31, view.Entries.Count);
+        Assert.Equal(Enumerable.Range(1, 31).Select(i => (long)i), view.Entries.Select(entry => entry.Sequence));
+        Assert.Single(view.Entries, entry => entry.PaymentId == tea.PaymentId);
+        AssertConserved(view);
+    }
+
+    [Fact]
+    public async Task Concurrent_charges_with_a_payment_only_the_store_knows_are_each_charged_once()
+    {
+        var householdId = NewHousehold();
+        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var tea = new ChargeRequest("pay-tea", Payer, Merchant, 12.50m, "CNY");
+        var first = await ledger.ChargeAsync(tea);
+
+        // A new activation knows pay-tea only from the store: a batch holding it is refused whole, then charged one by one.
+        await household.DeactivateAsync(ledger);
+        var fresh = Enumerable.Range(1, 30).Select(i => new ChargeRequest($"pay-{i}", Payer, Merchant, 2m, "CNY")).ToArray();
+        var asks = fresh.Append(tea).Append(tea).ToArray();
+        new Random(3).Shuffle(asks);
+        var conflict = ledger.ChargeAsync(tea with { Amount = 1m });
+        var entries = await Task.WhenAll(asks.Select(ledger.ChargeAsync));
+
+        await Assert.ThrowsAsync<ConflictException>(() => conflict);
+        Assert.All(asks.Zip(entries).Where(pair => pair.First == tea), pair => Assert.Equal(first, pair.Second));
+        var view = await household.LedgerAsync(householdId);
+        Assert.Equal(31, view.Entries.Count);
+        Assert.Equal(Enumerable.Range(1, 31).Select(i => (long)i), view.Entries.Select(entry => entry.Sequence));
+        Assert.Equal(first, view.Entries[0]);
+        Assert.Equal(-72.50m, view.Balances[LedgerAccounts.BalanceKey(Payer, "CNY")]);
+        AssertConserved(view);
+    }
+
+    [Fact]
     public async Task The_journal_is_read_in_pages_in_entry_order()
     {
         var householdId = NewHousehold();
@@ -113,4 +242,26 @@ public sealed class LedgerTests(HouseholdCluster household)
     }
 
     private static string NewHousehold() => "ledger-" + Guid.NewGuid().ToString("n")[..12];
+
+    private static (string PaymentId, string Payer, string Merchant, decimal Amount, string Currency) Terms(ChargeRequest charge) =>
+        (charge.PaymentId, charge.PayerAccount, charge.MerchantAccount, charge.Amount, charge.Currency);
+
+    private static (string PaymentId, string Payer, string Merchant, decimal Amount, string Currency) Terms(LedgerEntry entry) =>
+        (entry.PaymentId, entry.DebitAccount, entry.CreditAccount, entry.Amount, entry.Currency);
+
+    /// <summary>The balances are exactly the journal's entries added up, and each currency sums to zero.</summary>
+    internal static void AssertConserved(LedgerView view)
+    {
+        var replayed = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        foreach (var entry in view.Entries)
+        {
+            var debit = LedgerAccounts.BalanceKey(entry.DebitAccount, entry.Currency);
+            var credit = LedgerAccounts.BalanceKey(entry.CreditAccount, entry.Currency);
+            replayed[debit] = replayed.GetValueOrDefault(debit) - entry.Amount;
+            replayed[credit] = replayed.GetValueOrDefault(credit) + entry.Amount;
+        }
+
+        Assert.Equal(replayed, view.Balances.ToDictionary());
+        Assert.All(view.Balances.GroupBy(pair => LedgerAccounts.CurrencyOf(pair.Key)), currency => Assert.Equal(0m, currency.Sum(pair => pair.Value)));
+    }
 }

@@ -11,7 +11,8 @@ namespace Handoff.Storage.Tests;
 
 /// <summary>
 /// What every ledger journal promises, run against each real store: an append stores the entry and both
-/// postings or nothing, a payment id or entry number is taken once per household, pages come in order.
+/// postings or nothing, a batch stores all its entries and their postings or nothing, a payment id or
+/// entry number is taken once per household, pages come in order.
 /// </summary>
 public abstract class LedgerJournalContract : IAsyncLifetime
 {
@@ -183,6 +184,133 @@ public abstract class LedgerJournalContract : IAsyncLifetime
         static decimal Amount(int i) => 1m + (i / 100m);
     }
 
+    [Fact]
+    public async Task A_batch_stores_every_entry_and_posts_each_balance_once_with_their_sum()
+    {
+        var journal = NewJournal();
+        var first = Entry(1, "pay-first", 1m);
+        LedgerEntry[] batch =
+        [
+            Entry(2, "pay-tea", 12.50m),
+            Entry(3, "pay-bus", 2m, "EUR", payer: "payer:phone-2", merchant: "merchant:Bus"),
+            Entry(4, "pay-cake", 0.25m),
+            Entry(5, "pay-refund", 2m, "EUR", payer: "merchant:Bus", merchant: "payer:phone-2"),
+            Entry(6, "pay-exact", 1234567890123.001m, payer: "payer:phone-2"),
+        ];
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, first, default));
+
+        Assert.True(await journal.AppendBatchAsync(Household, batch, default));
+
+        var head = await NewJournal().LoadHeadAsync(Household, default);
+        LedgerEntry[] all = [first, .. batch];
+        Assert.Equal(6, head.LastSequence);
+        Assert.Equal(6, head.EntryCount);
+        Assert.Equal(
+            new Dictionary<string, decimal>
+            {
+                ["payer:phone-1/CNY"] = -13.75m,
+                ["payer:phone-2/CNY"] = -1234567890123.001m,
+                ["merchant:Tea House/CNY"] = 1234567890136.751m,
+
+                // The refund gives back the bus fare: the balances stay, at zero.
+                ["payer:phone-2/EUR"] = 0m,
+                ["merchant:Bus/EUR"] = 0m,
+            },
+            head.Balances.ToDictionary());
+        Assert.Equal(Replay(all), head.Balances.ToDictionary());
+        Assert.All(head.Balances.GroupBy(pair => LedgerAccounts.CurrencyOf(pair.Key)), currency => Assert.Equal(0m, currency.Sum(pair => pair.Value)));
+        Assert.Equal(all, await NewJournal().ReadAsync(Household, 0, 10, default));
+        Assert.Equal(batch[3], await NewJournal().FindAsync(Household, "pay-refund", default));
+
+        // The next append, single or batch, goes on from the batch's last number.
+        Assert.Equal(AppendResult.SequenceTaken, await journal.AppendAsync(Household, Entry(6, "pay-late", 1m), default));
+        Assert.True(await journal.AppendBatchAsync(Household, [Entry(7, "pay-7", 1m), Entry(8, "pay-8", 1m)], default));
+        Assert.Equal(8, (await NewJournal().LoadHeadAsync(Household, default)).LastSequence);
+    }
+
+    [Fact]
+    public async Task A_batch_of_one_is_an_append()
+    {
+        var journal = NewJournal();
+        var tea = Entry(1, "pay-tea", 12.50m);
+
+        Assert.True(await journal.AppendBatchAsync(Household, [tea], default));
+        Assert.False(await NewJournal().AppendBatchAsync(Household, [Entry(2, "pay-tea", 12.50m)], default));
+        Assert.False(await NewJournal().AppendBatchAsync(Household, [Entry(1, "pay-cake", 4m)], default));
+
+        await AssertUnchangedAsync(new LedgerHead(Replay([tea]), 1, 1), [tea]);
+    }
+
+    [Fact]
+    public async Task A_batch_with_a_payment_id_already_stored_stores_nothing()
+    {
+        var journal = NewJournal();
+        var first = Entry(1, "pay-tea", 12.50m);
+        await journal.AppendAsync(Household, first, default);
+        var before = await journal.LoadHeadAsync(Household, default);
+
+        // The stored payment id comes last, after entries that would have been stored.
+        LedgerEntry[] batch = [Entry(2, "pay-cake", 4m), Entry(3, "pay-bus", 2m, "EUR"), Entry(4, "pay-tea", 99m, "USD")];
+        Assert.False(await NewJournal().AppendBatchAsync(Household, batch, default));
+
+        await AssertUnchangedAsync(before, [first]);
+        Assert.Null(await journal.FindAsync(Household, "pay-cake", default));
+
+        // One by one, the journal says which entry was the charged one.
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, batch[0], default));
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, batch[1], default));
+        Assert.Equal(AppendResult.PaymentAlreadyCharged, await journal.AppendAsync(Household, batch[2], default));
+    }
+
+    [Fact]
+    public async Task A_batch_whose_first_entry_number_is_taken_stores_nothing()
+    {
+        var journal = NewJournal();
+        LedgerEntry[] stored = [Entry(1, "pay-tea", 12.50m), Entry(2, "pay-bus", 2m, "EUR")];
+        Assert.True(await journal.AppendBatchAsync(Household, stored, default));
+        var before = await journal.LoadHeadAsync(Household, default);
+
+        Assert.False(await NewJournal().AppendBatchAsync(Household, [Entry(2, "pay-cake", 4m), Entry(3, "pay-pie", 5m)], default));
+        Assert.False(await NewJournal().AppendBatchAsync(Household, [Entry(1, "pay-cake", 4m), Entry(2, "pay-pie", 5m), Entry(3, "pay-jam", 6m)], default));
+
+        await AssertUnchangedAsync(before, stored);
+        Assert.Null(await journal.FindAsync(Household, "pay-cake", default));
+        Assert.Equal(AppendResult.SequenceTaken, await journal.AppendAsync(Household, Entry(2, "pay-cake", 4m), default));
+    }
+
+    [Fact]
+    public async Task A_batch_no_journal_may_store_is_refused_and_stores_nothing()
+    {
+        var journal = NewJournal();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => journal.AppendBatchAsync(Household, [], default));
+        await Assert.ThrowsAsync<ArgumentException>(() => journal.AppendBatchAsync(Household, [Entry(1, "pay-1", 1m), Entry(3, "pay-3", 1m)], default));
+        await Assert.ThrowsAsync<ArgumentException>(() => journal.AppendBatchAsync(Household, [Entry(2, "pay-2", 1m), Entry(1, "pay-1", 1m)], default));
+        await Assert.ThrowsAsync<ArgumentException>(() => journal.AppendBatchAsync(Household, [Entry(1, "pay-1", 1m), Entry(2, "pay-1", 1m)], default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => journal.AppendBatchAsync(Household, [Entry(1, "pay-1", 1m), Entry(2, "pay-zero", 0m)], default));
+        await Assert.ThrowsAsync<ArgumentException>(() => journal.AppendBatchAsync(Household, [Entry(1, "pay-1", 1m), Entry(2, "pay-self", 1m, merchant: Payer)], default));
+
+        await AssertUnchangedAsync(LedgerHead.Empty, []);
+    }
+
+    [Fact]
+    public async Task Two_writers_appending_batches_at_the_same_numbers_at_once_store_one_batch()
+    {
+        const int Size = 20;
+        LedgerEntry[] Batch(string writer, string currency) =>
+            [.. Enumerable.Range(1, Size).Select(i => Entry(i, $"pay-{writer}-{i}", i, currency, payer: $"payer:{writer}"))];
+        var a = Batch("a", "EUR");
+        var b = Batch("b", "USD");
+
+        var stored = await Task.WhenAll(
+            Task.Run(() => NewJournal().AppendBatchAsync(Household, a, default)),
+            Task.Run(() => NewJournal().AppendBatchAsync(Household, b, default)));
+
+        Assert.Single(stored, true);
+        var winner = stored[0] ? a : b;
+        await AssertUnchangedAsync(new LedgerHead(Replay(winner), Size, Size), winner);
+    }
+
     /// <summary>Charges each entry like a ledger grain does; returns how many this writer appended.</summary>
     private async Task<int> ChargeAllAsync(ILedgerJournal journal, IReadOnlyList<LedgerEntry> charges)
     {
@@ -244,6 +372,23 @@ public abstract class LedgerJournalContract : IAsyncLifetime
         Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, Entry(2, "pay-cake", 4m), default));
     }
 
+    /// <summary>The store fails the credit posting to <paramref name="account"/> while a batch is appended, after its entries were written.</summary>
+    protected async Task AssertAFailedBatchLeavesNothingAsync(Func<string, Task> failPostingsTo)
+    {
+        var journal = NewJournal();
+        var first = Entry(1, "pay-tea", 12.50m);
+        await journal.AppendAsync(Household, first, default);
+        var before = await journal.LoadHeadAsync(Household, default);
+        await failPostingsTo("vendor:Broken");
+
+        LedgerEntry[] batch = [Entry(2, "pay-cake", 4m), Entry(3, "pay-broken", 3m, merchant: "vendor:Broken"), Entry(4, "pay-pie", 5m)];
+        await Assert.ThrowsAnyAsync<DbException>(() => journal.AppendBatchAsync(Household, batch, default));
+
+        await AssertUnchangedAsync(before, [first]);
+        Assert.Null(await journal.FindAsync(Household, "pay-cake", default));
+        Assert.True(await journal.AppendBatchAsync(Household, [Entry(2, "pay-cake", 4m), Entry(3, "pay-pie", 5m)], default));
+    }
+
     protected async Task AssertServicesDoNotMixAsync(Func<string, ILedgerJournal> journalOf)
     {
         Assert.Equal(AppendResult.Appended, await journalOf("service-a").AppendAsync(Household, Entry(1, "pay-1", 5m), default));
@@ -299,6 +444,13 @@ public sealed class SqliteLedgerJournalTests : LedgerJournalContract
     [Fact]
     public Task A_failed_append_leaves_no_entry_and_no_balance_change() =>
         AssertAFailedAppendLeavesNothingAsync(account => ExecuteAsync($"""
+            CREATE TRIGGER test_broken BEFORE INSERT ON handoff_ledger_balance
+            WHEN NEW.account = '{account}' BEGIN SELECT RAISE(ABORT, 'the test breaks this account'); END;
+            """));
+
+    [Fact]
+    public Task A_failed_batch_leaves_no_entry_and_no_balance_change() =>
+        AssertAFailedBatchLeavesNothingAsync(account => ExecuteAsync($"""
             CREATE TRIGGER test_broken BEFORE INSERT ON handoff_ledger_balance
             WHEN NEW.account = '{account}' BEGIN SELECT RAISE(ABORT, 'the test breaks this account'); END;
             """));
@@ -380,6 +532,13 @@ public sealed class PostgresLedgerJournalTests(PostgresServer server) : LedgerJo
     [Fact]
     public Task A_failed_append_leaves_no_entry_and_no_balance_change() =>
         AssertAFailedAppendLeavesNothingAsync(account => SchemaTests.ReadAsync(
+            _connectionString,
+            $"ALTER TABLE handoff_ledger_balance ADD CONSTRAINT test_broken CHECK (account <> '{account}'); SELECT 1",
+            reader => reader.GetInt32(0)));
+
+    [Fact]
+    public Task A_failed_batch_leaves_no_entry_and_no_balance_change() =>
+        AssertAFailedBatchLeavesNothingAsync(account => SchemaTests.ReadAsync(
             _connectionString,
             $"ALTER TABLE handoff_ledger_balance ADD CONSTRAINT test_broken CHECK (account <> '{account}'); SELECT 1",
             reader => reader.GetInt32(0)));

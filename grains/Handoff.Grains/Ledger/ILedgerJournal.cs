@@ -4,7 +4,9 @@ namespace Handoff.Grains.Ledger;
 
 /// <summary>
 /// Where a household's ledger lives: an append-only journal of charges plus the balances they add up
-/// to, written together in one transaction per charge. The ledger grain keeps only the head in memory.
+/// to, written together in one transaction per append, whether it carries one charge
+/// (<see cref="AppendAsync"/>) or several (<see cref="AppendBatchAsync"/>, the ledger grain's group
+/// commit of concurrent charges). The ledger grain keeps only the head in memory.
 /// </summary>
 public interface ILedgerJournal
 {
@@ -20,6 +22,15 @@ public interface ILedgerJournal
     /// The household's payment ids and entry numbers are unique: a taken one appends nothing and says which.
     /// </summary>
     Task<AppendResult> AppendAsync(string householdId, LedgerEntry entry, CancellationToken cancellation);
+
+    /// <summary>
+    /// In one transaction: stores every entry of <paramref name="entries"/> and posts them, or nothing.
+    /// The entries are numbered consecutively and have distinct payment ids (see
+    /// <see cref="LedgerJournal.CheckBatch"/>). True when all of them were stored and posted; false when
+    /// nothing was, because a payment id or an entry number of the batch was already taken: appending
+    /// the entries one by one with <see cref="AppendAsync"/> then tells which, entry by entry.
+    /// </summary>
+    Task<bool> AppendBatchAsync(string householdId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellation);
 
     /// <summary>Up to <paramref name="limit"/> entries numbered above <paramref name="afterSequence"/>, in order.</summary>
     Task<IReadOnlyList<LedgerEntry>> ReadAsync(string householdId, long afterSequence, int limit, CancellationToken cancellation);
@@ -81,6 +92,61 @@ public static class LedgerJournal
         if (string.Equals(entry.DebitAccount, entry.CreditAccount, StringComparison.Ordinal))
         {
             throw new ArgumentException($"entry {entry.Sequence} debits and credits the same account '{entry.DebitAccount}'", nameof(entry));
+        }
+    }
+
+    /// <summary>
+    /// The balance changes of a batch of entries added up per account and currency, in a fixed order
+    /// (account, then currency, ordinal), so that a batch posts each balance once and writers touching
+    /// the same balances lock them in the same order. A change that adds up to zero is kept: the
+    /// balance exists afterwards, as it would after appending the entries one by one.
+    /// </summary>
+    public static IReadOnlyList<(string Account, string Currency, decimal Delta)> Postings(IReadOnlyList<LedgerEntry> entries)
+    {
+        var deltas = new Dictionary<(string Account, string Currency), decimal>();
+        foreach (var entry in entries)
+        {
+            foreach (var (account, delta) in Postings(entry))
+            {
+                deltas[(account, entry.Currency)] = deltas.GetValueOrDefault((account, entry.Currency)) + delta;
+            }
+        }
+
+        return
+        [
+            .. deltas
+                .OrderBy(pair => pair.Key.Account, StringComparer.Ordinal)
+                .ThenBy(pair => pair.Key.Currency, StringComparer.Ordinal)
+                .Select(pair => (pair.Key.Account, pair.Key.Currency, pair.Value)),
+        ];
+    }
+
+    /// <summary>
+    /// Refuses a batch no journal may store: empty, an entry <see cref="Check"/> refuses, entry numbers
+    /// that do not follow each other, or one payment id twice.
+    /// </summary>
+    public static void CheckBatch(string householdId, IReadOnlyList<LedgerEntry> entries)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(householdId);
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            throw new ArgumentException("a batch needs at least one entry", nameof(entries));
+        }
+
+        var paymentIds = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            Check(householdId, entries[i]);
+            if (entries[i].Sequence != entries[0].Sequence + i)
+            {
+                throw new ArgumentException($"entry {entries[i].Sequence} does not follow entry {entries[i - 1].Sequence}: a batch is numbered consecutively", nameof(entries));
+            }
+
+            if (!paymentIds.Add(entries[i].PaymentId))
+            {
+                throw new ArgumentException($"payment '{entries[i].PaymentId}' is twice in the batch", nameof(entries));
+            }
         }
     }
 

@@ -6,7 +6,7 @@ namespace Handoff.Grains.Ledger;
 /// <summary>
 /// The journal of a hub whose storage is memory (demo, tests, load runs): one per hub process, lost
 /// with it, like the rest of that hub's state. Each household's book is guarded by its own lock, so an
-/// append is as atomic here as a transaction is in a database.
+/// append, of one entry or of a batch, is as atomic here as a transaction is in a database.
 /// </summary>
 public sealed class MemoryLedgerJournal : ILedgerJournal
 {
@@ -60,15 +60,36 @@ public sealed class MemoryLedgerJournal : ILedgerJournal
                 return Task.FromResult(AppendResult.SequenceTaken);
             }
 
-            book.Entries.Insert(at, entry);
-            book.ByPayment.Add(entry.PaymentId, entry);
-            foreach (var (account, delta) in LedgerJournal.Postings(entry))
+            book.Store(at, entry);
+            return Task.FromResult(AppendResult.Appended);
+        }
+    }
+
+    public async Task<bool> AppendBatchAsync(string householdId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellation)
+    {
+        LedgerJournal.CheckBatch(householdId, entries);
+        if (entries.Count == 1)
+        {
+            return await AppendAsync(householdId, entries[0], cancellation) == AppendResult.Appended;
+        }
+
+        var book = _books.GetOrAdd(householdId, _ => new Book());
+        lock (book.Gate)
+        {
+            // Everything is checked before anything is stored: a refused batch leaves the book as it was.
+            var at = book.IndexAfter(entries[0].Sequence - 1);
+            if ((at < book.Entries.Count && book.Entries[at].Sequence <= entries[^1].Sequence)
+                || entries.Any(entry => book.ByPayment.ContainsKey(entry.PaymentId)))
             {
-                var key = LedgerAccounts.BalanceKey(account, entry.Currency);
-                book.Balances[key] = book.Balances.GetValueOrDefault(key) + delta;
+                return false;
             }
 
-            return Task.FromResult(AppendResult.Appended);
+            foreach (var entry in entries)
+            {
+                book.Store(at++, entry);
+            }
+
+            return true;
         }
     }
 
@@ -97,6 +118,18 @@ public sealed class MemoryLedgerJournal : ILedgerJournal
         public Dictionary<string, LedgerEntry> ByPayment { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, decimal> Balances { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Stores <paramref name="entry"/> at <paramref name="index"/> of <see cref="Entries"/> and posts it; the caller holds <see cref="Gate"/>.</summary>
+        public void Store(int index, LedgerEntry entry)
+        {
+            Entries.Insert(index, entry);
+            ByPayment.Add(entry.PaymentId, entry);
+            foreach (var (account, delta) in LedgerJournal.Postings(entry))
+            {
+                var key = LedgerAccounts.BalanceKey(account, entry.Currency);
+                Balances[key] = Balances.GetValueOrDefault(key) + delta;
+            }
+        }
 
         /// <summary>The index of the first entry numbered above <paramref name="sequence"/>.</summary>
         public int IndexAfter(long sequence)

@@ -7,10 +7,11 @@ namespace Handoff.Silo.Storage;
 
 /// <summary>
 /// The ledger journal of the embedded hub, in its SQLite file (tables <c>handoff_ledger_entry</c> and
-/// <c>handoff_ledger_balance</c> of <c>sqlite-schema.sql</c>). An append is one write transaction,
-/// taken up front (<c>BEGIN IMMEDIATE</c>) so that reading the two balances and writing them back
-/// cannot interleave with another writer; a busy file is waited for as long as every other command of
-/// the store waits (the connection's default timeout).
+/// <c>handoff_ledger_balance</c> of <c>sqlite-schema.sql</c>). An append, of one entry or of a batch,
+/// is one write transaction, taken up front (<c>BEGIN IMMEDIATE</c>) so that reading the balances and
+/// writing them back cannot interleave with another writer; a busy file is waited for as long as every
+/// other command of the store waits (the connection's default timeout). A batch whose payment id or
+/// entry number is taken is rolled back whole.
 /// </summary>
 public sealed class SqliteLedgerJournal(string connectionString, string serviceId) : ILedgerJournal
 {
@@ -101,6 +102,66 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
 
         await transaction.CommitAsync(cancellation);
         return AppendResult.Appended;
+    }
+
+    public async Task<bool> AppendBatchAsync(string householdId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellation)
+    {
+        LedgerJournal.CheckBatch(householdId, entries);
+        if (entries.Count == 1)
+        {
+            return await AppendAsync(householdId, entries[0], cancellation) == AppendResult.Appended;
+        }
+
+        await using var connection = await OpenAsync(cancellation);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using (var insert = Command(connection, householdId, $"""
+            INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
+            VALUES ($service, $household, $sequence, $payment, $debit, $credit, $amount, $currency, $at)
+            ON CONFLICT DO NOTHING;
+            """, transaction))
+        {
+            var sequence = insert.Parameters.Add("$sequence", SqliteType.Integer);
+            var payment = insert.Parameters.Add("$payment", SqliteType.Text);
+            var debit = insert.Parameters.Add("$debit", SqliteType.Text);
+            var credit = insert.Parameters.Add("$credit", SqliteType.Text);
+            var amount = insert.Parameters.Add("$amount", SqliteType.Text);
+            var currency = insert.Parameters.Add("$currency", SqliteType.Text);
+            var at = insert.Parameters.Add("$at", SqliteType.Text);
+            foreach (var entry in entries)
+            {
+                sequence.Value = entry.Sequence;
+                payment.Value = entry.PaymentId;
+                debit.Value = entry.DebitAccount;
+                credit.Value = entry.CreditAccount;
+                amount.Value = FormatDecimal(entry.Amount);
+                currency.Value = entry.Currency;
+                at.Value = entry.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+                if (await insert.ExecuteNonQueryAsync(cancellation) == 0)
+                {
+                    // A taken payment id or entry number: the rollback (on dispose) undoes the entries inserted so far.
+                    return false;
+                }
+            }
+        }
+
+        // Each balance the batch touches is read and written back once, with the batch's sum.
+        foreach (var (account, currency, delta) in LedgerJournal.Postings(entries))
+        {
+            await using var post = Command(connection, householdId, """
+                INSERT INTO handoff_ledger_balance (service_id, household_id, account, currency, balance)
+                VALUES ($service, $household, $account, $currency, $delta)
+                ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = $balance;
+                """, transaction);
+            var balance = await BalanceAsync(connection, transaction, householdId, account, currency, cancellation) + delta;
+            post.Parameters.AddWithValue("$account", account);
+            post.Parameters.AddWithValue("$currency", currency);
+            post.Parameters.AddWithValue("$delta", FormatDecimal(delta));
+            post.Parameters.AddWithValue("$balance", FormatDecimal(balance));
+            await post.ExecuteNonQueryAsync(cancellation);
+        }
+
+        await transaction.CommitAsync(cancellation);
+        return true;
     }
 
     public async Task<IReadOnlyList<LedgerEntry>> ReadAsync(string householdId, long afterSequence, int limit, CancellationToken cancellation)
