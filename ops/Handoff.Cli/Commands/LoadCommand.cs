@@ -24,7 +24,7 @@ internal static class LoadCommand
         var soak = new Option<bool>("--soak") { Description = "Soak: long run, memory (GC heap, working set) and activations sampled; reports whether memory stays flat" };
         var collectionAge = new Option<double?>("--collection-age") { Description = "Seconds idle before Orleans collects an activation (default 30; soak 20)" };
         var directoryCache = new Option<int?>("--directory-cache") { Description = "Entries of Orleans' grain directory cache on the load silos (default: the household's 100,000)" };
-        var reminderRefresh = new Option<double?>("--reminder-refresh") { Description = "Seconds between the silos' re-reads of the reminder table (default: Orleans' 300)" };
+        var reminderRefresh = new Option<double?>("--reminder-refresh") { Description = "Seconds between the silos' re-reads of the reminder table (default: the household's 60)" };
         var report = new Option<string?>("--report") { Description = "Also write the JSON report to this file" };
         var plots = new Option<string?>("--plots") { Description = "Write PNG plots (latency, throughput, soak memory) into this folder" };
         var command = new Command("load", "Load test: simulated households, many concurrent handoffs, latency percentiles and a ledger check.")
