@@ -10,6 +10,24 @@ public sealed class LoadCommandTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("handoff-load-tests-").FullName;
 
+    [Theory]
+    [InlineData(240, -6, true)]
+    [InlineData(240, 0, true)]
+    [InlineData(240, 4, true)]
+    [InlineData(240, 8, false)]
+    public void Soak_memory_is_flat_unless_the_live_heap_rises_by_5_MB_per_100k_handoffs(double liveHeapMb, double mbPer100k, bool flat)
+    {
+        // 40 samples of 10,000 handoffs each; the live heap moves by mbPer100k over every 100,000 of them.
+        var timeline = Enumerable.Range(0, 40)
+            .Select(i => new LoadSample(i, 10_000, 0, 128, 50, 300, 600, 20_000, liveHeapMb + (mbPer100k * i / 10)))
+            .ToList();
+
+        var memory = LoadReport.MemoryOf(timeline)!;
+
+        Assert.Equal(mbPer100k, memory.GcHeapSlopeMbPer100k, precision: 1);
+        Assert.Equal(flat, memory.Flat);
+    }
+
     [Fact]
     public async Task A_short_load_run_completes_handoffs_with_a_clean_ledger_and_writes_its_report_and_plots()
     {

@@ -74,17 +74,17 @@ internal sealed record LoadReport(
             outcome.HandoffGrainCalls,
             outcome.Completed == 0 ? 0 : Math.Round(outcome.HandoffGrainCalls / (double)(outcome.Completed + outcome.Errors.Values.Sum()), 1),
             ledger,
-            settings.Soak ? MemoryOf(outcome) : null,
+            settings.Soak ? MemoryOf(outcome.Timeline) : null,
             outcome.Timeline);
     }
 
     /// <summary>
     /// Memory judged over the second half of the run, once caches and pools are warm: the least-squares
-    /// slope of the GC heap against completed handoffs.
+    /// slope of the GC heap against completed handoffs. Flat unless it rises by 5 MB or more per 100,000
+    /// handoffs; a falling heap (caches trimmed, pools given back) is not growth.
     /// </summary>
-    private static MemoryReport? MemoryOf(LoadOutcome outcome)
+    internal static MemoryReport? MemoryOf(IReadOnlyList<LoadSample> timeline)
     {
-        var timeline = outcome.Timeline;
         if (timeline.Count < 4)
         {
             return null;
@@ -125,7 +125,7 @@ internal sealed record LoadReport(
             Math.Round(slope, 2),
             activations.Count > 0 ? activations.Max() : null,
             activations.Count > 0 ? activations[^1] : null,
-            Flat: Math.Abs(slope) < 5);
+            Flat: slope < 5);
     }
 
     private static double MeanMicros(HdrHistogram.LongHistogram latency)
