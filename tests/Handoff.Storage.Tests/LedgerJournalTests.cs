@@ -422,20 +422,20 @@ public sealed class MemoryLedgerJournalTests : LedgerJournalContract
 
 public sealed class SqliteLedgerJournalTests : LedgerJournalContract
 {
-    private string _directory = null!;
+    private SqliteFolder _folder = null!;
+
     private string _connectionString = null!;
 
     public override Task InitializeAsync()
     {
-        _directory = Directory.CreateTempSubdirectory("handoff-ledger-").FullName;
-        _connectionString = SqliteStore.Ensure(_directory);
+        _folder = new SqliteFolder("handoff-ledger-");
+        _connectionString = _folder.ConnectionString;
         return Task.CompletedTask;
     }
 
     public override Task DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        _folder.Dispose();
         return Task.CompletedTask;
     }
 
@@ -469,8 +469,8 @@ public sealed class SqliteLedgerJournalTests : LedgerJournalContract
             VALUES ('handoff', 'ledger', 0, 0, $household, $payload, 3, '2026-11-28T12:00:00Z');
             """, ("$household", Household), ("$payload", LegacyPayload(tea, slash)));
 
-        SqliteStore.Ensure(_directory);
-        SqliteStore.Ensure(_directory);
+        SqliteStore.Ensure(_folder.Directory);
+        SqliteStore.Ensure(_folder.Directory);
 
         var head = await NewJournal().LoadHeadAsync(Household, default);
         Assert.Equal(2, head.LastSequence);

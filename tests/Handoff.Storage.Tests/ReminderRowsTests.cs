@@ -116,20 +116,20 @@ public abstract class ReminderRowBatchContract : IAsyncLifetime
 
 public sealed class SqliteReminderRowsTests : ReminderRowBatchContract
 {
-    private string _directory = null!;
+    private SqliteFolder _folder = null!;
+
     private string _connectionString = null!;
 
     public override Task InitializeAsync()
     {
-        _directory = Directory.CreateTempSubdirectory("handoff-reminders-").FullName;
-        _connectionString = SqliteStore.Ensure(_directory);
+        _folder = new SqliteFolder("handoff-reminders-");
+        _connectionString = _folder.ConnectionString;
         return Task.CompletedTask;
     }
 
     public override Task DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        _folder.Dispose();
         return Task.CompletedTask;
     }
 

@@ -17,6 +17,13 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
 {
     private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at";
 
+    // A taken entry number or payment id inserts nothing (0 rows), which the appends read as "taken".
+    private const string InsertEntrySql = $"""
+        INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
+        VALUES ($service, $household, $sequence, $payment, $debit, $credit, $amount, $currency, $at)
+        ON CONFLICT DO NOTHING;
+        """;
+
     public async Task<LedgerHead> LoadHeadAsync(string householdId, CancellationToken cancellation)
     {
         ArgumentException.ThrowIfNullOrEmpty(householdId);
@@ -63,19 +70,9 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
         LedgerJournal.Check(householdId, entry);
         await using var connection = await OpenAsync(cancellation);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        await using (var insert = Command(connection, householdId, $"""
-            INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
-            VALUES ($service, $household, $sequence, $payment, $debit, $credit, $amount, $currency, $at)
-            ON CONFLICT DO NOTHING;
-            """, transaction))
+        await using (var insert = Command(connection, householdId, InsertEntrySql, transaction))
         {
-            insert.Parameters.AddWithValue("$sequence", entry.Sequence);
-            insert.Parameters.AddWithValue("$payment", entry.PaymentId);
-            insert.Parameters.AddWithValue("$debit", entry.DebitAccount);
-            insert.Parameters.AddWithValue("$credit", entry.CreditAccount);
-            insert.Parameters.AddWithValue("$amount", FormatDecimal(entry.Amount));
-            insert.Parameters.AddWithValue("$currency", entry.Currency);
-            insert.Parameters.AddWithValue("$at", entry.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+            BindEntry(insert, entry);
             if (await insert.ExecuteNonQueryAsync(cancellation) == 0)
             {
                 // Nothing was written; the rollback (on dispose) only ends the transaction.
@@ -87,17 +84,7 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
 
         foreach (var (account, delta) in LedgerJournal.Postings(entry))
         {
-            await using var post = Command(connection, householdId, """
-                INSERT INTO handoff_ledger_balance (service_id, household_id, account, currency, balance)
-                VALUES ($service, $household, $account, $currency, $delta)
-                ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = $balance;
-                """, transaction);
-            var balance = await BalanceAsync(connection, transaction, householdId, account, entry.Currency, cancellation) + delta;
-            post.Parameters.AddWithValue("$account", account);
-            post.Parameters.AddWithValue("$currency", entry.Currency);
-            post.Parameters.AddWithValue("$delta", FormatDecimal(delta));
-            post.Parameters.AddWithValue("$balance", FormatDecimal(balance));
-            await post.ExecuteNonQueryAsync(cancellation);
+            await PostAsync(connection, transaction, householdId, account, entry.Currency, delta, cancellation);
         }
 
         await transaction.CommitAsync(cancellation);
@@ -114,28 +101,11 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
 
         await using var connection = await OpenAsync(cancellation);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        await using (var insert = Command(connection, householdId, $"""
-            INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
-            VALUES ($service, $household, $sequence, $payment, $debit, $credit, $amount, $currency, $at)
-            ON CONFLICT DO NOTHING;
-            """, transaction))
+        await using (var insert = Command(connection, householdId, InsertEntrySql, transaction))
         {
-            var sequence = insert.Parameters.Add("$sequence", SqliteType.Integer);
-            var payment = insert.Parameters.Add("$payment", SqliteType.Text);
-            var debit = insert.Parameters.Add("$debit", SqliteType.Text);
-            var credit = insert.Parameters.Add("$credit", SqliteType.Text);
-            var amount = insert.Parameters.Add("$amount", SqliteType.Text);
-            var currency = insert.Parameters.Add("$currency", SqliteType.Text);
-            var at = insert.Parameters.Add("$at", SqliteType.Text);
             foreach (var entry in entries)
             {
-                sequence.Value = entry.Sequence;
-                payment.Value = entry.PaymentId;
-                debit.Value = entry.DebitAccount;
-                credit.Value = entry.CreditAccount;
-                amount.Value = FormatDecimal(entry.Amount);
-                currency.Value = entry.Currency;
-                at.Value = entry.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+                BindEntry(insert, entry);
                 if (await insert.ExecuteNonQueryAsync(cancellation) == 0)
                 {
                     // A taken payment id or entry number: the rollback (on dispose) undoes the entries inserted so far.
@@ -147,17 +117,7 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
         // Each balance the batch touches is read and written back once, with the batch's sum.
         foreach (var (account, currency, delta) in LedgerJournal.Postings(entries))
         {
-            await using var post = Command(connection, householdId, """
-                INSERT INTO handoff_ledger_balance (service_id, household_id, account, currency, balance)
-                VALUES ($service, $household, $account, $currency, $delta)
-                ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = $balance;
-                """, transaction);
-            var balance = await BalanceAsync(connection, transaction, householdId, account, currency, cancellation) + delta;
-            post.Parameters.AddWithValue("$account", account);
-            post.Parameters.AddWithValue("$currency", currency);
-            post.Parameters.AddWithValue("$delta", FormatDecimal(delta));
-            post.Parameters.AddWithValue("$balance", FormatDecimal(balance));
-            await post.ExecuteNonQueryAsync(cancellation);
+            await PostAsync(connection, transaction, householdId, account, currency, delta, cancellation);
         }
 
         await transaction.CommitAsync(cancellation);
@@ -224,6 +184,45 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
     }
 
     /// <summary>A command on <paramref name="connection"/>, in <paramref name="transaction"/> if any, with $service and $household bound.</summary>
+    /// <summary>Adds <paramref name="delta"/> to one balance, inside the append's write transaction.</summary>
+    private async Task PostAsync(SqliteConnection connection, SqliteTransaction transaction, string householdId, string account, string currency, decimal delta, CancellationToken cancellation)
+    {
+        var balance = await BalanceAsync(connection, transaction, householdId, account, currency, cancellation) + delta;
+        await using var post = Command(connection, householdId, """
+            INSERT INTO handoff_ledger_balance (service_id, household_id, account, currency, balance)
+            VALUES ($service, $household, $account, $currency, $delta)
+            ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = $balance;
+            """, transaction);
+        post.Parameters.AddWithValue("$account", account);
+        post.Parameters.AddWithValue("$currency", currency);
+        post.Parameters.AddWithValue("$delta", FormatDecimal(delta));
+        post.Parameters.AddWithValue("$balance", FormatDecimal(balance));
+        await post.ExecuteNonQueryAsync(cancellation);
+    }
+
+    private static void BindEntry(SqliteCommand insert, LedgerEntry entry)
+    {
+        Set("$sequence", entry.Sequence);
+        Set("$payment", entry.PaymentId);
+        Set("$debit", entry.DebitAccount);
+        Set("$credit", entry.CreditAccount);
+        Set("$amount", FormatDecimal(entry.Amount));
+        Set("$currency", entry.Currency);
+        Set("$at", entry.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+
+        void Set(string name, object value)
+        {
+            if (insert.Parameters.Contains(name))
+            {
+                insert.Parameters[name].Value = value;
+            }
+            else
+            {
+                insert.Parameters.AddWithValue(name, value);
+            }
+        }
+    }
+
     private SqliteCommand Command(SqliteConnection connection, string householdId, string sql, SqliteTransaction? transaction = null)
     {
         var command = connection.CreateCommand();
