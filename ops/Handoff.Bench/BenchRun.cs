@@ -19,6 +19,12 @@ internal sealed record BenchPhase(string Name, double PerSecond, double P50Ms, d
 /// </summary>
 internal static partial class BenchRun
 {
+    /// <summary>The in-memory target of the issue: 5,000 handoffs a second with p99 under 50 ms.</summary>
+    private const double MemoryTargetRate = 5_000;
+
+    /// <summary>In-flight cap of the open loop: high enough that only a real backlog reaches it.</summary>
+    private const int OpenLoopCap = 4_096;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var seconds = Argument(args, "--seconds", 8);
@@ -56,6 +62,16 @@ internal static partial class BenchRun
         var phases = new List<BenchPhase> { await PingAsync(settings, seconds) };
         var memory = await HandoffAsync(settings with { Storage = HubStorageKind.Memory }, output, null);
         phases.Add(memory.Phase);
+
+        // The latency target is for a rate, not for a queue: with 256 always in flight, Little's law alone puts the
+        // mean latency at 256 / rate (51 ms at 5,000/s). So the target is judged in an open loop that starts 5,000
+        // handoffs a second, latency counted from each one's scheduled start (a backlog shows as latency).
+        var atTarget = await HandoffAsync(
+            settings with { Storage = HubStorageKind.Memory, Rate = MemoryTargetRate, Concurrency = OpenLoopCap },
+            output,
+            null,
+            "memory-rate5000");
+        phases.Add(atTarget.Phase);
         phases.Add((await HandoffAsync(settings with { Storage = HubStorageKind.Sqlite }, output, null)).Phase);
         BenchPhase? postgres = null;
         BenchPhase? pgbench = null;
@@ -87,7 +103,8 @@ internal static partial class BenchRun
         var handoffCalls = memory.Phase.PerSecond * (memory.Phase.CallsPerHandoff ?? 0);
         text.AppendLine();
         text.AppendLine(c, $"- handoff grain calls per second (memory): {handoffCalls:N0} = {handoffCalls / ping.PerSecond:P0} of the ping ceiling ({ping.PerSecond:N0} calls/s); one handoff costs {ping.PerSecond / Math.Max(1, memory.Phase.PerSecond):0.0} pings");
-        text.AppendLine(c, $"- target, memory: >= 5,000 handoffs/s with p99 < 50 ms: {Verdict(memory.Phase.PerSecond >= 5_000 && memory.Phase.P99Ms < 50)} ({memory.Phase.PerSecond:N0}/s, p99 {memory.Phase.P99Ms:0.0} ms)");
+        var target = atTarget.Phase;
+        text.AppendLine(c, $"- target, memory: >= 5,000 handoffs/s with p99 < 50 ms: {Verdict(target.PerSecond >= MemoryTargetRate * 0.99 && target.P99Ms < 50)} (open loop at {MemoryTargetRate:N0}/s: {target.PerSecond:N0}/s completed, p99 {target.P99Ms:0.0} ms; at most {memory.Phase.PerSecond:N0}/s with {settings.Concurrency} in flight)");
         text.AppendLine(c, $"- target, memory: handoff grain calls >= half the ping ceiling: {Verdict(handoffCalls >= ping.PerSecond / 2)} ({handoffCalls / ping.PerSecond:P0})");
         if (postgres is not null && pgbench is not null)
         {
@@ -167,9 +184,9 @@ internal static partial class BenchRun
         return new BenchPhase("ping grain (client -> hub)", Math.Round(rate), Ms(histogram, 50), Ms(histogram, 99), Ms(histogram, 99.9), errors, null, null, $"{settings.Concurrency} callers, 2 s warm-up");
     }
 
-    private static async Task<(BenchPhase Phase, double? WritesPerHandoff, double? CommitsPerHandoff)> HandoffAsync(LoadSettings settings, string output, string? database)
+    private static async Task<(BenchPhase Phase, double? WritesPerHandoff, double? CommitsPerHandoff)> HandoffAsync(LoadSettings settings, string output, string? database, string? label = null)
     {
-        var name = settings.Storage.ToString().ToLowerInvariant();
+        var name = label ?? settings.Storage.ToString().ToLowerInvariant();
         Console.WriteLine($"bench: handoffs, storage {name} ...");
         await using var household = await LoadHousehold.StartAsync(settings, CancellationToken.None);
         var before = database is null ? null : await DatabaseWritesAsync(database);
@@ -182,7 +199,16 @@ internal static partial class BenchRun
         Console.Write(report.ToText());
         var handoffs = Math.Max(1, outcome.Completed + report.Errors);
         return (
-            new BenchPhase($"handoffs, {name}", report.HandoffsPerSecond, report.LatencyMs.P50, report.LatencyMs.P99, report.LatencyMs.P999, report.Errors, report.GrainCallsPerHandoff, ledger.Clean, $"{settings.Concurrency} in flight, biometric, {report.CompletedMeasured:N0} measured"),
+            new BenchPhase(
+                settings.Rate is { } rate ? $"handoffs, {settings.Storage.ToString().ToLowerInvariant()}, open loop at {rate:N0}/s" : $"handoffs, {name}",
+                report.HandoffsPerSecond,
+                report.LatencyMs.P50,
+                report.LatencyMs.P99,
+                report.LatencyMs.P999,
+                report.Errors,
+                report.GrainCallsPerHandoff,
+                ledger.Clean,
+                $"{(settings.Rate is null ? $"{settings.Concurrency} in flight" : $"at most {settings.Concurrency:N0} in flight")}, biometric, {report.CompletedMeasured:N0} measured"),
             after is null ? null : (after.Value.Rows - before!.Value.Rows) / (double)handoffs,
             after is null ? null : (after.Value.Commits - before!.Value.Commits) / (double)handoffs);
     }

@@ -46,10 +46,10 @@ internal sealed record LoadSettings
     /// <summary>Idle time after which Orleans collects an activation; short, so a long run shows whether activations go.</summary>
     public TimeSpan CollectionAge { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Orleans' grain directory cache size on the load silos; null for Orleans' default (1,000,000 entries).</summary>
+    /// <summary>Orleans' grain directory cache size on the load silos; null for the household's (100,000 entries).</summary>
     public int? DirectoryCacheSize { get; init; }
 
-    /// <summary>How often each silo's reminder service re-reads the reminder table; null for Orleans' default (5 minutes).</summary>
+    /// <summary>How often each silo's reminder service re-reads the reminder table; null for the household's (1 minute).</summary>
     public TimeSpan? ReminderRefresh { get; init; }
 
     public string Describe() =>
