@@ -60,6 +60,7 @@ internal static partial class BenchRun
         }
 
         var phases = new List<BenchPhase> { await PingAsync(settings, seconds) };
+        var signatureMicros = SignatureMicrosPerHandoff();
         var memory = await HandoffAsync(settings with { Storage = HubStorageKind.Memory }, output, null);
         phases.Add(memory.Phase);
 
@@ -106,6 +107,8 @@ internal static partial class BenchRun
         var target = atTarget.Phase;
         text.AppendLine(c, $"- target, memory: >= 5,000 handoffs/s with p99 < 50 ms: {Verdict(target.PerSecond >= MemoryTargetRate * 0.99 && target.P99Ms < 50)} (open loop at {MemoryTargetRate:N0}/s: {target.PerSecond:N0}/s completed, p99 {target.P99Ms:0.0} ms; at most {memory.Phase.PerSecond:N0}/s with {settings.Concurrency} in flight)");
         text.AppendLine(c, $"- target, memory: handoff grain calls >= half the ping ceiling: {Verdict(handoffCalls >= ping.PerSecond / 2)} ({handoffCalls / ping.PerSecond:P0})");
+        var signatureBound = Environment.ProcessorCount * 1_000_000 / signatureMicros;
+        text.AppendLine(c, $"- the signatures alone (2 ECDSA P-256 signatures on the devices, 2 checks on the hub) take {signatureMicros:0} µs of one core per handoff: at most {signatureBound:N0} handoffs/s on {Environment.ProcessorCount} cores, which at {memory.Phase.CallsPerHandoff ?? 0:0.0} calls each is {signatureBound * (memory.Phase.CallsPerHandoff ?? 0) / ping.PerSecond:P0} of the ping ceiling");
         if (postgres is not null && pgbench is not null)
         {
             text.AppendLine(c, $"- one handoff needs {writesPerHandoff:0.0} row writes in {commitsPerHandoff:0.0} transactions (pg_stat_database); a pgbench transaction is 3 updates + 1 insert + 1 select");
@@ -122,8 +125,40 @@ internal static partial class BenchRun
         await File.WriteAllTextAsync(Path.Combine(output, "bench.md"), $"{machine}\n\n{text}");
         await File.WriteAllTextAsync(
             Path.Combine(output, "bench.json"),
-            JsonSerializer.Serialize(new { machine, seconds, concurrency, households, payers, phases, writesPerHandoff, commitsPerHandoff }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            JsonSerializer.Serialize(new { machine, seconds, warmup, concurrency, households, payers, phases, writesPerHandoff, commitsPerHandoff, signatureMicrosPerHandoff = Math.Round(signatureMicros, 1) }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return phases.All(phase => phase.LedgerClean != false) ? 0 : 1;
+    }
+
+    /// <summary>
+    /// CPU of the signature work of one handoff on one thread: the initiator signs its request and the payer its
+    /// approval (on the devices), the hub checks both. The least any handoff costs while invariant 4 holds.
+    /// </summary>
+    private static double SignatureMicrosPerHandoff()
+    {
+        using var initiator = Handoff.Contracts.Security.Signing.NewKey();
+        using var payer = Handoff.Contracts.Security.Signing.NewKey();
+        var initiatorPublic = Handoff.Contracts.Security.Signing.PublicKeyOf(initiator);
+        var payerPublic = Handoff.Contracts.Security.Signing.PublicKeyOf(payer);
+        var request = System.Text.Encoding.UTF8.GetBytes("request/v1 " + new string('x', 180));
+        var approval = System.Text.Encoding.UTF8.GetBytes("approval/v1 " + new string('y', 220));
+        var rounds = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(2) || rounds < 100)
+        {
+            var requestSignature = initiator.SignData(request, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var approvalSignature = payer.SignData(approval, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            if (!Handoff.Contracts.Security.Signing.Verify(initiatorPublic, request, requestSignature)
+                || !Handoff.Contracts.Security.Signing.Verify(payerPublic, approval, approvalSignature))
+            {
+                throw new InvalidOperationException("a signature made here did not verify");
+            }
+
+            rounds++;
+        }
+
+        var micros = clock.Elapsed.TotalMicroseconds / rounds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench: signatures {micros:0} µs per handoff on one core ({rounds:N0} rounds)"));
+        return micros;
     }
 
     private static string Verdict(bool met) => met ? "met" : "NOT met";
