@@ -72,5 +72,28 @@ public sealed class LoadCommandTests : IDisposable
         Assert.Equal(60, report.Ledger.Charges);
     }
 
+    [Fact]
+    public async Task An_open_loop_that_falls_behind_reports_its_backlog_as_latency()
+    {
+        // 100,000 slots a second against 4 in flight: every slot lies in the first second, long before the
+        // warm-up ends, and each handoff ends far behind its slot.
+        var settings = new LoadSettings
+        {
+            Households = 2,
+            PayersPerHousehold = 2,
+            Concurrency = 4,
+            Rate = 100_000,
+            Duration = TimeSpan.FromSeconds(4),
+            Warmup = TimeSpan.FromSeconds(2),
+        };
+
+        var (report, _) = await LoadSession.RunAsync(settings, progress: null, CancellationToken.None);
+
+        Assert.True(report.CompletedMeasured > 0, "no handoff ended after the warm-up");
+        Assert.Equal(0, report.Errors);
+        Assert.True(report.LatencyMs.P50 >= 1_000, $"p50 {report.LatencyMs.P50} ms does not show a backlog of more than a second");
+        Assert.True(report.Ledger.Clean, string.Join("; ", report.Ledger.Violations));
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
