@@ -66,7 +66,6 @@ internal sealed class ThrowawayPostgres : IAsyncDisposable
         Port = Port,
         Username = "postgres",
         Database = database,
-        MaxPoolSize = 100,
     }.ConnectionString;
 
     public async Task<string> CreateDatabaseAsync(string name)

