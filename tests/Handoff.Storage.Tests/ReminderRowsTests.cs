@@ -19,6 +19,9 @@ public abstract class ReminderRowBatchContract : IAsyncLifetime
     protected const string Service = "handoff";
     protected const string OtherService = "other-household";
 
+    /// <summary>When the rows' first tick is due: a fixed instant, the tables store it as given.</summary>
+    protected static readonly DateTime Start = new(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc);
+
     protected static readonly GrainId Ended = GrainId.Create("payment", "ended");
     protected static readonly GrainId Rewritten = GrainId.Create("payment", "rewritten");
     protected static readonly GrainId EndedTwice = GrainId.Create("payment", "ended-twice");
@@ -41,15 +44,14 @@ public abstract class ReminderRowBatchContract : IAsyncLifetime
     public async Task A_batch_writes_each_row_as_its_own_upsert_would()
     {
         var earlier = await WriteRowAsync(Service, Rewritten);
-        var start = new DateTime(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc);
 
         var etags = await NewRemover().UpsertRowsAsync(
-            [Row(Ended, start, TimeSpan.FromMinutes(1)), Row(Rewritten, start.AddSeconds(30), TimeSpan.FromMinutes(2))],
+            [Row(Ended, Start, TimeSpan.FromMinutes(1)), Row(Rewritten, Start.AddSeconds(30), TimeSpan.FromMinutes(2))],
             CancellationToken.None);
 
         Assert.Equal(["1", (int.Parse(earlier, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)], etags);
-        Assert.Equal((start, TimeSpan.FromMinutes(1), "1", Ended.GetUniformHashCode()), await ReadRowAsync(Service, Ended));
-        Assert.Equal((start.AddSeconds(30), TimeSpan.FromMinutes(2), etags[1], Rewritten.GetUniformHashCode()), await ReadRowAsync(Service, Rewritten));
+        Assert.Equal((Start, TimeSpan.FromMinutes(1), "1", Ended.GetUniformHashCode()), await ReadRowAsync(Service, Ended));
+        Assert.Equal((Start.AddSeconds(30), TimeSpan.FromMinutes(2), etags[1], Rewritten.GetUniformHashCode()), await ReadRowAsync(Service, Rewritten));
         Assert.Empty(await ReadRowsAsync(OtherService));
 
         // The etags returned are the ones removal needs.
@@ -60,12 +62,11 @@ public abstract class ReminderRowBatchContract : IAsyncLifetime
     [Fact]
     public async Task A_batch_naming_a_row_twice_is_refused_or_written_in_order()
     {
-        var start = new DateTime(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc);
         try
         {
-            var etags = await NewRemover().UpsertRowsAsync([Row(Ended, start, TimeSpan.FromMinutes(1)), Row(Ended, start.AddMinutes(5), TimeSpan.FromMinutes(1))], CancellationToken.None);
+            var etags = await NewRemover().UpsertRowsAsync([Row(Ended, Start, TimeSpan.FromMinutes(1)), Row(Ended, Start.AddMinutes(5), TimeSpan.FromMinutes(1))], CancellationToken.None);
             Assert.Equal(["1", "2"], etags);
-            Assert.Equal((start.AddMinutes(5), TimeSpan.FromMinutes(1), "2", Ended.GetUniformHashCode()), await ReadRowAsync(Service, Ended));
+            Assert.Equal((Start.AddMinutes(5), TimeSpan.FromMinutes(1), "2", Ended.GetUniformHashCode()), await ReadRowAsync(Service, Ended));
         }
         catch (ArgumentException refused)
         {
@@ -140,7 +141,7 @@ public sealed class SqliteReminderRowsTests : ReminderRowBatchContract
         {
             GrainId = grain,
             ReminderName = "recovery",
-            StartAt = DateTime.UtcNow.AddMinutes(1),
+            StartAt = Start.AddMinutes(1),
             Period = TimeSpan.FromMinutes(1),
         }))!;
 
@@ -154,7 +155,7 @@ public sealed class SqliteReminderRowsTests : ReminderRowBatchContract
         var writer = new ReminderRowWriter(Table(Service), new ServiceCollection().AddSingleton<IReminderRowBatches>(counting).BuildServiceProvider());
         var grains = Enumerable.Range(0, 200).Select(i => GrainId.Create("payment", $"c{i}")).ToList();
 
-        var etags = await Task.WhenAll(grains.Select(grain => Task.Run(() => writer.UpsertAsync(Row(grain, DateTime.UtcNow, TimeSpan.FromMinutes(1))))));
+        var etags = await Task.WhenAll(grains.Select(grain => Task.Run(() => writer.UpsertAsync(Row(grain, Start, TimeSpan.FromMinutes(1))))));
 
         Assert.All(etags, etag => Assert.Equal("1", etag));
         Assert.Equal(grains.Select(grain => grain.ToString()).Order(StringComparer.Ordinal), await ReadRowsAsync(Service));
@@ -162,7 +163,7 @@ public sealed class SqliteReminderRowsTests : ReminderRowBatchContract
         Assert.True(counting.Batches.Count < 200, $"200 concurrent rows took {counting.Batches.Count} transactions");
 
         // Two writes of one row never share a transaction: the second is a second version.
-        var twice = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => writer.UpsertAsync(Row(grains[0], DateTime.UtcNow, TimeSpan.FromMinutes(1)))));
+        var twice = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => writer.UpsertAsync(Row(grains[0], Start, TimeSpan.FromMinutes(1)))));
         Assert.Equal(["2", "3"], twice.Order(StringComparer.Ordinal));
     }
 
@@ -170,7 +171,7 @@ public sealed class SqliteReminderRowsTests : ReminderRowBatchContract
     public async Task A_failed_group_write_fails_every_writer_in_it()
     {
         var writer = new ReminderRowWriter(Table(Service), new ServiceCollection().AddSingleton<IReminderRowBatches>(new FailingBatches()).BuildServiceProvider());
-        var writes = Enumerable.Range(0, 20).Select(i => writer.UpsertAsync(Row(GrainId.Create("payment", $"f{i}"), DateTime.UtcNow, TimeSpan.FromMinutes(1)))).ToList();
+        var writes = Enumerable.Range(0, 20).Select(i => writer.UpsertAsync(Row(GrainId.Create("payment", $"f{i}"), Start, TimeSpan.FromMinutes(1)))).ToList();
 
         foreach (var write in writes)
         {
@@ -246,7 +247,7 @@ public sealed class PostgresReminderRowsTests(PostgresServer server) : ReminderR
         command.Parameters.AddWithValue("GrainId", grain.ToString());
         command.Parameters.AddWithValue("ReminderName", "recovery");
         command.Parameters.AddWithValue("GrainHash", unchecked((int)grain.GetUniformHashCode()));
-        command.Parameters.AddWithValue("StartTime", DateTime.UtcNow.AddMinutes(1));
+        command.Parameters.AddWithValue("StartTime", Start.AddMinutes(1));
         command.Parameters.AddWithValue("Period", 60_000L);
         return Convert.ToString(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture)!;
     }
