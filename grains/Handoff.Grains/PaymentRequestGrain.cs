@@ -29,6 +29,7 @@ public sealed partial class PaymentRequestGrain(
 
     /// <summary>The state name of the record (the one <c>[PersistentState("payment")]</c> used: the same rows).</summary>
     internal const string RecordName = "payment";
+
     private readonly ObserverManager<IPaymentObserver> _observers = new(TimeSpan.FromMinutes(5), logger)
     {
         GetDateTime = () => time.GetUtcNow().UtcDateTime,
@@ -147,17 +148,17 @@ public sealed partial class PaymentRequestGrain(
     private async Task<PaymentSnapshot> CreateAgainAsync(PaymentRequestInput input)
     {
         RequireExisting();
-            await RequireSignatureAsync(input.InitiatorDeviceId, Signing.Request(input), input.Signature, "request");
-            if (!State.SameRequestAs(input))
-            {
-                throw new ConflictException($"order key '{input.OrderKey}' is already used by payment '{PaymentId}' with different content");
-            }
+        await RequireSignatureAsync(input.InitiatorDeviceId, Signing.Request(input), input.Signature, "request");
+        if (!State.SameRequestAs(input))
+        {
+            throw new ConflictException($"order key '{input.OrderKey}' is already used by payment '{PaymentId}' with different content");
+        }
 
-            // A retry after a crash between saving Created and saving Offered: finish the offer.
-            if (State.State == PaymentState.Created)
-            {
-                await OfferAsync();
-            }
+        // A retry after a crash between saving Created and saving Offered: finish the offer.
+        if (State.State == PaymentState.Created)
+        {
+            await OfferAsync();
+        }
 
         return State.ToSnapshot(PaymentId);
     }
