@@ -5,6 +5,7 @@ using Handoff.Silo.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Configuration;
 using Orleans.Reminders;
 using Orleans.Runtime;
 using Orleans.TestingHost;
@@ -74,6 +75,10 @@ public sealed class HouseholdCluster : IAsyncLifetime
                 silo.AddHandoffHub(HubStorage.Sqlite(_dataDirectory));
             }
         });
+        // The client learns the grain types from the silo it connected to, which may be a payer silo that does not
+        // know the hub's yet; it asks again after TypeMapRefreshInterval (Orleans' default: a minute, longer than the
+        // wait below, which failed the whole collection's start on a busy machine).
+        builder.ConfigureClient(client => client.Configure<TypeManagementOptions>(types => types.TypeMapRefreshInterval = TimeSpan.FromMilliseconds(500)));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
 
