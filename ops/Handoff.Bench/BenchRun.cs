@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Handoff.Cli.Load;
+using Handoff.Contracts.Security;
 using Handoff.Silo.Hosting;
 using HdrHistogram;
 using Npgsql;
@@ -135,20 +137,20 @@ internal static partial class BenchRun
     /// </summary>
     private static double SignatureMicrosPerHandoff()
     {
-        using var initiator = Handoff.Contracts.Security.Signing.NewKey();
-        using var payer = Handoff.Contracts.Security.Signing.NewKey();
-        var initiatorPublic = Handoff.Contracts.Security.Signing.PublicKeyOf(initiator);
-        var payerPublic = Handoff.Contracts.Security.Signing.PublicKeyOf(payer);
-        var request = System.Text.Encoding.UTF8.GetBytes("request/v1 " + new string('x', 180));
-        var approval = System.Text.Encoding.UTF8.GetBytes("approval/v1 " + new string('y', 220));
+        using var initiator = Signing.NewKey();
+        using var payer = Signing.NewKey();
+        var initiatorPublic = Signing.PublicKeyOf(initiator);
+        var payerPublic = Signing.PublicKeyOf(payer);
+        var request = Encoding.UTF8.GetBytes("request/v1 " + new string('x', 180));
+        var approval = Encoding.UTF8.GetBytes("approval/v1 " + new string('y', 220));
         var rounds = 0;
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(2) || rounds < 100)
         {
-            var requestSignature = initiator.SignData(request, System.Security.Cryptography.HashAlgorithmName.SHA256);
-            var approvalSignature = payer.SignData(approval, System.Security.Cryptography.HashAlgorithmName.SHA256);
-            if (!Handoff.Contracts.Security.Signing.Verify(initiatorPublic, request, requestSignature)
-                || !Handoff.Contracts.Security.Signing.Verify(payerPublic, approval, approvalSignature))
+            var requestSignature = initiator.SignData(request, HashAlgorithmName.SHA256);
+            var approvalSignature = payer.SignData(approval, HashAlgorithmName.SHA256);
+            if (!Signing.Verify(initiatorPublic, request, requestSignature)
+                || !Signing.Verify(payerPublic, approval, approvalSignature))
             {
                 throw new InvalidOperationException("a signature made here did not verify");
             }
