@@ -53,10 +53,15 @@ internal sealed partial class Presence(
     private async Task EnsurePairedAsync()
     {
         var publicKey = keys.PublicKeyOf(settings.DeviceId);
-        var devices = await handoff.ListDevicesAsync();
-        if (devices.Any(device => device.DeviceId == settings.DeviceId && device.PublicKey is { } known && known.AsSpan().SequenceEqual(publicKey)))
+        try
         {
+            // Opening a session proves this key is the one the household has for this device.
+            await handoff.ListDevicesAsync();
             return;
+        }
+        catch (ForbiddenException)
+        {
+            // Not paired, removed, or paired with another key: a pairing code sets it right.
         }
 
         if (settings.PairingCode is not { } code)

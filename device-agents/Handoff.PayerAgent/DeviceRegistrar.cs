@@ -11,6 +11,7 @@ namespace Handoff.PayerAgent;
 internal sealed partial class DeviceRegistrar(
     PayerAgentSettings settings,
     IGrainFactory grains,
+    Contracts.Security.DeviceSessions sessions,
     TimeProvider time,
     ILogger<DeviceRegistrar> logger) : BackgroundService
 {
@@ -42,11 +43,16 @@ internal sealed partial class DeviceRegistrar(
 
     private async Task EnsurePairedAsync(Silo.Hosting.PayerDevice device)
     {
-        var status = await grains.GetGrain<IDeviceGrain>(device.Id).GetStatusAsync();
-        if (status is not null && status.HouseholdId == settings.HouseholdId && status.PublicKey is { } known && known.AsSpan().SequenceEqual(device.PublicKey))
+        try
         {
+            // Opening a session proves this key is the one the household has for this device.
+            await sessions.TokenAsync(device.Id);
             LogPaired(logger, device.Id, settings.HouseholdId);
             return;
+        }
+        catch (ForbiddenException)
+        {
+            // Not paired, removed, or paired with another key: a pairing code sets it right.
         }
 
         if (settings.PairingCodes?.GetValueOrDefault(device.Id) is not { } code)

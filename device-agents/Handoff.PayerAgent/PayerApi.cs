@@ -18,38 +18,39 @@ internal static class PayerApi
         app.MapGet("/api/offers", (PaymentSheetBoard board) =>
             Results.Json(board.OnScreen.Select(OfferView.From), HandoffJson.Options));
 
-        app.MapPost("/api/offers/{paymentId}/approve", async (string paymentId, ApproveBody? body, PaymentSheetBoard board, IGrainFactory grains) =>
+        // The person's verification, in this process only: PayerVerification is not reachable from the cluster.
+        app.MapPost("/api/offers/{paymentId}/approve", async (string paymentId, ApproveBody? body, PayerVerification verification) =>
         {
             if (body?.Pin is not { Length: > 0 } pin)
             {
                 return Error(StatusCodes.Status400BadRequest, ErrorCodes.Validation, "pin: is required");
             }
 
-            return await OnDeviceAsync(paymentId, board, grains, ability => ability.ApproveWithPinAsync(paymentId, pin));
+            return await VerifyAsync(() => verification.ApproveWithPinAsync(paymentId, pin));
         });
 
-        app.MapPost("/api/offers/{paymentId}/approve-biometric", (string paymentId, PaymentSheetBoard board, IGrainFactory grains) =>
-            OnDeviceAsync(paymentId, board, grains, ability => ability.ApproveWithBiometricAsync(paymentId)));
+        app.MapPost("/api/offers/{paymentId}/approve-biometric", (string paymentId, PayerVerification verification) =>
+            VerifyAsync(() => verification.ApproveWithBiometricAsync(paymentId)));
 
-        app.MapPost("/api/offers/{paymentId}/decline", (string paymentId, PaymentSheetBoard board, IGrainFactory grains) =>
-            OnDeviceAsync(paymentId, board, grains, ability => ability.DeclineAsync(paymentId)));
+        app.MapPost("/api/offers/{paymentId}/decline", (string paymentId, PayerVerification verification) =>
+            VerifyAsync(() => verification.DeclineAsync(paymentId)));
     }
 
-    private static async Task<IResult> OnDeviceAsync(
-        string paymentId,
-        PaymentSheetBoard board,
-        IGrainFactory grains,
-        Func<IPaymentAbilityGrain, Task<VerificationResult>> act)
+    private static async Task<IResult> VerifyAsync(Func<Task<VerificationResult>> act)
     {
-        if (!board.TryGet(paymentId, out var offer))
-        {
-            return Error(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"payment '{paymentId}' is not on this device's sheet");
-        }
-
         try
         {
-            var result = await act(grains.GetGrain<IPaymentAbilityGrain>(offer!.PayerDeviceId));
+            var result = await act();
+            if (result is { Outcome: VerificationOutcome.NotPending, Payment: null })
+            {
+                return Error(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "that payment is not on this device's sheet, and none of its devices knows it");
+            }
+
             return Results.Json(VerificationView.From(result), HandoffJson.Options);
+        }
+        catch (ValidationException invalid)
+        {
+            return Error(StatusCodes.Status400BadRequest, invalid.Code, invalid.Message);
         }
         catch (HandoffException refused)
         {

@@ -20,15 +20,21 @@ public sealed class HandoffClient : IAsyncDisposable
     private readonly IClusterClient _cluster;
     private readonly IHost? _ownedHost;
 
+    // One set of sessions per connection and key ring, shared by every client made over them (tests and apps
+    // often make a client per call): a device opens its session once, not per client.
+    private static readonly ConditionalWeakTable<IClusterClient, ConditionalWeakTable<IDeviceSigner, DeviceSessions>> SharedSessions = new();
+
     private readonly IDeviceSigner? _signer;
+    private readonly DeviceSessions? _sessions;
+    private readonly AdminSession? _admin;
 
     /// <summary>Wraps a cluster client the app already runs; <paramref name="signer"/> holds this device's key.</summary>
     public HandoffClient(IClusterClient cluster, string householdId, string deviceId, IDeviceSigner? signer = null)
-        : this(cluster, householdId, deviceId, signer, ownedHost: null)
+        : this(cluster, householdId, deviceId, signer, admin: null, ownedHost: null)
     {
     }
 
-    private HandoffClient(IClusterClient cluster, string householdId, string deviceId, IDeviceSigner? signer, IHost? ownedHost)
+    private HandoffClient(IClusterClient cluster, string householdId, string deviceId, IDeviceSigner? signer, AdminSession? admin, IHost? ownedHost)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(householdId);
         ArgumentException.ThrowIfNullOrWhiteSpace(deviceId);
@@ -36,6 +42,8 @@ public sealed class HandoffClient : IAsyncDisposable
         HouseholdId = householdId;
         DeviceId = deviceId;
         _signer = signer;
+        _sessions = signer is null ? null : SharedSessions.GetOrCreateValue(cluster).GetValue(signer, key => new DeviceSessions(cluster, key, TimeProvider.System));
+        _admin = admin;
         _ownedHost = ownedHost;
     }
 
@@ -44,7 +52,14 @@ public sealed class HandoffClient : IAsyncDisposable
     public string DeviceId { get; }
 
     /// <summary>The same connection, acting as another device of the household.</summary>
-    public HandoffClient As(string deviceId, IDeviceSigner? signer = null) => new(_cluster, HouseholdId, deviceId, signer ?? _signer);
+    public HandoffClient As(string deviceId, IDeviceSigner? signer = null) => new(_cluster, HouseholdId, deviceId, signer ?? _signer, admin: null, ownedHost: null);
+
+    /// <summary>
+    /// The same connection, acting as the household's administrator: reads every device and payment of the household
+    /// with a session the hub's admin token opens. Requests, approvals and cancellations still need a device's key.
+    /// </summary>
+    public HandoffClient AsAdmin(string adminToken) =>
+        new(_cluster, HouseholdId, Households.AdminDevice, _signer, new AdminSession(_cluster, HouseholdId, adminToken), ownedHost: null);
 
     /// <summary>Connects to the household's gateways, or fails with <see cref="ErrorCodes.Unavailable"/>.</summary>
     public static async Task<HandoffClient> ConnectAsync(HandoffClientOptions options, CancellationToken cancellationToken = default)
@@ -98,13 +113,14 @@ public sealed class HandoffClient : IAsyncDisposable
                 exception);
         }
 
-        return new HandoffClient(host.Services.GetRequiredService<IClusterClient>(), options.HouseholdId, options.DeviceId, options.Signer, host);
+        var cluster = host.Services.GetRequiredService<IClusterClient>();
+        var admin = options.AdminToken is { } token ? new AdminSession(cluster, options.HouseholdId, token) : null;
+        return new HandoffClient(cluster, options.HouseholdId, admin is null ? options.DeviceId : Households.AdminDevice, options.Signer, admin, host);
     }
 
     /// <summary>Joins the household as this device with a pairing code, sending only the public half of its key.</summary>
     public Task<DeviceStatus> PairAsync(string code, string displayName, DeviceKind kind, DeviceRole role, byte[] publicKey)
     {
-        Stamp();
         var registration = new DeviceRegistration(
             DeviceId,
             HouseholdId,
@@ -118,48 +134,54 @@ public sealed class HandoffClient : IAsyncDisposable
     /// <summary>A new one-time pairing code for the household (needs the hub's admin token).</summary>
     public Task<PairingCode> CreatePairingCodeAsync(string adminToken)
     {
-        Stamp();
         return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).CreatePairingCodeAsync(adminToken);
     }
 
     /// <summary>Renames a device of the household (needs the hub's admin token).</summary>
     public Task<DeviceStatus> RenameDeviceAsync(string adminToken, string deviceId, string displayName)
     {
-        Stamp();
         return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).RenameDeviceAsync(adminToken, deviceId, displayName);
     }
 
     /// <summary>Removes a device from the household: it can do nothing any more (needs the hub's admin token).</summary>
     public Task RemoveDeviceAsync(string adminToken, string deviceId)
     {
-        Stamp();
         return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).RemoveDeviceAsync(adminToken, deviceId);
     }
 
     /// <summary>Tells the household this device is present.</summary>
-    public Task HeartbeatAsync()
+    public Task HeartbeatAsync() => AsCallerAsync(async () =>
     {
-        Stamp();
-        return _cluster.GetGrain<IDeviceGrain>(DeviceId).HeartbeatAsync();
-    }
+        await _cluster.GetGrain<IDeviceGrain>(DeviceId).HeartbeatAsync();
+        return true;
+    });
 
     /// <summary>Every device of the household with its capabilities and whether it is online.</summary>
-    public Task<IReadOnlyList<DeviceStatus>> ListDevicesAsync()
-    {
-        Stamp();
-        return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).ListDevicesAsync();
-    }
+    public Task<IReadOnlyList<DeviceStatus>> ListDevicesAsync() =>
+        AsCallerAsync(() => _cluster.GetGrain<IHouseholdGrain>(HouseholdId).ListDevicesAsync());
 
     /// <summary>The household's payer devices: the ones a payment can be handed to.</summary>
     public async Task<IReadOnlyList<DeviceStatus>> ListPayerDevicesAsync() =>
         [.. (await ListDevicesAsync()).Where(device => device.Role == DeviceRole.Payer)];
 
     /// <summary>Ids of the household's most recent payments, newest first.</summary>
-    public Task<IReadOnlyList<string>> RecentPaymentsAsync(int count = 20)
-    {
-        Stamp();
-        return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).RecentPaymentsAsync(count);
-    }
+    public Task<IReadOnlyList<string>> RecentPaymentsAsync(int count = 20) =>
+        AsCallerAsync(() => _cluster.GetGrain<IHouseholdGrain>(HouseholdId).RecentPaymentsAsync(count));
+
+    /// <summary>The household's ledger at a glance (balances, number of entries).</summary>
+    public Task<LedgerSummary> GetLedgerSummaryAsync() =>
+        AsCallerAsync(() => _cluster.GetGrain<ILedgerGrain>(HouseholdId).GetSummaryAsync());
+
+    /// <summary>Up to <paramref name="limit"/> ledger entries numbered above <paramref name="afterSequence"/>, in order.</summary>
+    public Task<IReadOnlyList<LedgerEntry>> GetLedgerEntriesAsync(long afterSequence, int limit) =>
+        AsCallerAsync(() => _cluster.GetGrain<ILedgerGrain>(HouseholdId).GetEntriesAsync(afterSequence, limit));
+
+    /// <summary>The ledger's charge of <paramref name="paymentId"/>, or null.</summary>
+    public Task<LedgerEntry?> GetChargeAsync(string paymentId) =>
+        AsCallerAsync(() => _cluster.GetGrain<ILedgerGrain>(HouseholdId).GetChargeAsync(paymentId));
+
+    /// <summary>Runs <paramref name="call"/> as this client's caller: a grain call made under its session.</summary>
+    public Task<T> CallAsync<T>(Func<IGrainFactory, Task<T>> call) => AsCallerAsync(() => call(_cluster));
 
     /// <summary>
     /// Hands a payment off to <paramref name="payerDeviceId"/>. The same <paramref name="orderKey"/> with the
@@ -169,31 +191,25 @@ public sealed class HandoffClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(info);
         PaymentRules.Check(info);
-        Stamp();
         orderKey ??= Guid.NewGuid().ToString("n");
         var input = new PaymentRequestInput(HouseholdId, DeviceId, payerDeviceId, orderKey, info, expiresIn);
         input = input with { Signature = Sign(Signing.Request(input)) };
-        return Payment(PaymentIds.For(HouseholdId, DeviceId, orderKey)).CreateAsync(input);
+        return AsCallerAsync(() => Payment(PaymentIds.For(HouseholdId, DeviceId, orderKey)).CreateAsync(input));
     }
 
     /// <summary>The payment as it stands.</summary>
-    public Task<PaymentSnapshot> GetPaymentAsync(string paymentId)
-    {
-        Stamp();
-        return Payment(paymentId).GetAsync();
-    }
+    public Task<PaymentSnapshot> GetPaymentAsync(string paymentId) => AsCallerAsync(() => Payment(paymentId).GetAsync());
 
     /// <summary>Cancels the payment from this device (initiator or payer) before it is authorized.</summary>
     public Task<PaymentSnapshot> CancelAsync(string paymentId)
     {
-        Stamp();
-        return Payment(paymentId).CancelAsync(DeviceId, Sign(Signing.Cancel(paymentId, DeviceId)));
+        var signature = Sign(Signing.Cancel(paymentId, DeviceId));
+        return AsCallerAsync(() => Payment(paymentId).CancelAsync(DeviceId, signature));
     }
 
     /// <summary>The payment now, then every change as it happens, ending with its terminal state.</summary>
     public async IAsyncEnumerable<PaymentSnapshot> WatchAsync(string paymentId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        Stamp();
         var updates = Channel.CreateUnbounded<PaymentSnapshot>();
         // Orleans holds a client object only weakly: this local keeps it alive while the watch runs.
         var target = new Observer(updates.Writer);
@@ -202,13 +218,13 @@ public sealed class HandoffClient : IAsyncDisposable
         PaymentSnapshot? last = null;
         try
         {
-            last = await grain.SubscribeAsync(observer);
+            last = await AsCallerAsync(() => grain.SubscribeAsync(observer));
             yield return last;
             while (!last.IsTerminal)
             {
                 // Pushes may arrive out of order or not at all; each carries the whole history, so every
                 // transition is replayed in order and a stale push is dropped.
-                var next = await NextAsync(updates.Reader, grain, observer, cancellationToken);
+                var next = await NextAsync(updates.Reader, () => AsCallerAsync(() => grain.SubscribeAsync(observer)), cancellationToken);
                 for (var version = last.Version + 1; version <= next.Version; version++)
                 {
                     yield return next.AsOf(version);
@@ -225,7 +241,11 @@ public sealed class HandoffClient : IAsyncDisposable
             // An ended payment has already forgotten its observers; only a watch stopped early says goodbye.
             if (last is not { IsTerminal: true })
             {
-                await grain.UnsubscribeAsync(observer).ContinueWith(static _ => { }, TaskScheduler.Default);
+                await AsCallerAsync(async () =>
+                {
+                    await grain.UnsubscribeAsync(observer);
+                    return true;
+                }).ContinueWith(static _ => { }, TaskScheduler.Default);
             }
         }
     }
@@ -261,8 +281,7 @@ public sealed class HandoffClient : IAsyncDisposable
 
     private static async Task<PaymentSnapshot> NextAsync(
         ChannelReader<PaymentSnapshot> updates,
-        IPaymentRequestGrain grain,
-        IPaymentObserver observer,
+        Func<Task<PaymentSnapshot>> resubscribe,
         CancellationToken cancellationToken)
     {
         using var refresh = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -274,19 +293,63 @@ public sealed class HandoffClient : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // Quiet for a while: renew the subscription (it expires on the grain) and re-read the state in case a push was lost.
-            return await grain.SubscribeAsync(observer);
+            return await resubscribe();
         }
     }
 
     private IPaymentRequestGrain Payment(string paymentId) => _cluster.GetGrain<IPaymentRequestGrain>(paymentId);
 
-    private void Stamp() => CallerContext.Set(HouseholdId, DeviceId);
+    /// <summary>
+    /// Makes <paramref name="call"/> under this client's session: the administrator's (admin token) or the device's
+    /// (its key). Without either the household would refuse it; say so here rather than send it.
+    /// </summary>
+    private Task<T> AsCallerAsync<T>(Func<Task<T>> call) =>
+        _admin is not null ? _admin.CallAsync(call)
+        : _sessions is not null && _sessions.Holds(DeviceId) ? _sessions.CallAsync(DeviceId, call)
+        : throw new ForbiddenException($"no key for device '{DeviceId}' here: a device proves itself with its key (see DeviceKeyFile), the administrator with the hub's admin token");
 
     // Without this device's key the household refuses the request; say so here rather than send it unsigned.
     private byte[] Sign(byte[] statement) =>
         _signer is not null && _signer.Holds(DeviceId)
             ? _signer.Sign(DeviceId, statement)
             : throw new ForbiddenException($"no key for device '{DeviceId}' here: requests must be signed by a paired device");
+
+    /// <summary>The administrator's session: opened with the admin token, opened again when the hub no longer takes it.</summary>
+    private sealed class AdminSession(IGrainFactory grains, string householdId, string adminToken)
+    {
+        private Task<SessionGrant>? _grant;
+
+        public async Task<T> CallAsync<T>(Func<Task<T>> call)
+        {
+            try
+            {
+                return await CallOnceAsync(call);
+            }
+            catch (SessionExpiredException)
+            {
+                _grant = null;
+                return await CallOnceAsync(call);
+            }
+        }
+
+        private async Task<T> CallOnceAsync<T>(Func<Task<T>> call)
+        {
+            var grant = _grant ??= grains.GetGrain<IHouseholdGrain>(householdId).OpenAdminSessionAsync(adminToken);
+            SessionGrant current;
+            try
+            {
+                current = await grant;
+            }
+            catch
+            {
+                _ = Interlocked.CompareExchange(ref _grant, null, grant);
+                throw;
+            }
+
+            CallerContext.UseSession(current.Token);
+            return await call();
+        }
+    }
 
     private sealed class Observer(ChannelWriter<PaymentSnapshot> writer) : IPaymentObserver
     {

@@ -30,6 +30,12 @@ public sealed class HandoffClientOptions
     /// <summary>Holds this device's private key, to sign its requests (see <see cref="DeviceKeyFile"/>).</summary>
     public IDeviceSigner? Signer { get; set; }
 
+    /// <summary>
+    /// The hub's admin token: when set, the client acts as the household's administrator (reads of every device
+    /// and payment, pairing codes) instead of as <see cref="DeviceId"/>.
+    /// </summary>
+    public string? AdminToken { get; set; }
+
     /// <summary>The household's certificate: when set, the connection to the gateway is mutual TLS with it.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
 

@@ -13,6 +13,7 @@ public static class ErrorCodes
     public const string Failed = "failed";
     public const string NotFound = "not_found";
     public const string Forbidden = "forbidden";
+    public const string SessionExpired = "session_expired";
     public const string IllegalTransition = "illegal_transition";
     public const string Unavailable = "unavailable";
     public const string WrongPin = "wrong_pin";
@@ -97,6 +98,10 @@ public sealed class NotFoundException(string message) : HandoffException(ErrorCo
 /// <summary>The caller may not act on this payment or device.</summary>
 [GenerateSerializer, Alias("handoff.ForbiddenException")]
 public sealed class ForbiddenException(string message) : HandoffException(ErrorCodes.Forbidden, message);
+
+/// <summary>The caller's session credential has expired (or the hub's key changed): open a new session.</summary>
+[GenerateSerializer, Alias("handoff.SessionExpiredException")]
+public sealed class SessionExpiredException(string message) : HandoffException(ErrorCodes.SessionExpired, message);
 
 /// <summary>The payment is not in a state that allows the requested step.</summary>
 [GenerateSerializer, Alias("handoff.IllegalTransitionException")]

@@ -1,3 +1,5 @@
+using Handoff.Contracts.Security;
+
 namespace Handoff.Contracts;
 
 /// <summary>The built-in ledger of one household (key: household id): double-entry, idempotent per payment.</summary>
@@ -7,7 +9,10 @@ public interface ILedgerGrain : IGrainWithStringKey
     /// <summary>The most entries one <see cref="GetEntriesAsync"/> call returns.</summary>
     public const int MaxPageSize = 1_000;
 
-    /// <summary>Moves the amount from the payer's account to the merchant's, once per payment id.</summary>
+    /// <summary>
+    /// Moves the amount from the payer's account to the merchant's, once per payment id. Only the payment's
+    /// authority books a charge: no client or device can, whatever it sends.
+    /// </summary>
     /// <remarks>
     /// Interleaves with every call, so that the charges arriving while one is being stored can queue
     /// behind it and be stored together, in one journal transaction (group commit). Only this method is
@@ -18,7 +23,7 @@ public interface ILedgerGrain : IGrainWithStringKey
     /// it shows the head between two journal transactions, never part of one; a charge or a page of
     /// entries is read from the recent charges or from the store, which hold only stored entries.
     /// </remarks>
-    [Alias("Charge"), AlwaysInterleave]
+    [Alias("Charge"), AlwaysInterleave, AuthorityOnly]
     Task<LedgerEntry> ChargeAsync(ChargeRequest charge);
 
     /// <summary>The charge recorded for a payment, or null.</summary>

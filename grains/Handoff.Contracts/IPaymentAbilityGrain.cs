@@ -2,32 +2,18 @@ namespace Handoff.Contracts;
 
 /// <summary>
 /// The payment program of one payer device (key: payer device id). It only ever activates on the
-/// silo that carries that device; it shows offers on the device and verifies the person there.
+/// silo that carries that device and only shows the device's sheet: it takes nothing from its caller but a
+/// payment id, and reads the terms from the payment's authority itself. No method here approves, declines
+/// or checks a PIN: the person verifies in the payer device's own process, from its own UI.
 /// </summary>
 [Alias("handoff.IPaymentAbilityGrain")]
 public interface IPaymentAbilityGrain : IGrainWithStringKey
 {
-    /// <summary>Puts an offer on the device's payment sheet; returns once the sheet shows it.</summary>
-    [Alias("Offer"), ResponseTimeout("00:00:05")]
-    Task OfferAsync(PaymentOffer offer);
+    /// <summary>Shows payment <paramref name="paymentId"/> on the device's sheet, as its authority states it; returns once the sheet shows it.</summary>
+    [Alias("ShowOffer"), ResponseTimeout("00:00:05")]
+    Task OfferAsync(string paymentId);
 
-    /// <summary>The offers currently on the device's sheet.</summary>
-    [Alias("Pending")]
-    Task<IReadOnlyList<PaymentOffer>> GetPendingAsync();
-
-    /// <summary>The person entered a PIN on the device.</summary>
-    [Alias("ApproveWithPin")]
-    Task<VerificationResult> ApproveWithPinAsync(string paymentId, string pin);
-
-    /// <summary>The device's biometric check passed: a device-key assertion, with no PIN to hash.</summary>
-    [Alias("ApproveWithBiometric")]
-    Task<VerificationResult> ApproveWithBiometricAsync(string paymentId);
-
-    /// <summary>The person declined on the device.</summary>
-    [Alias("Decline")]
-    Task<VerificationResult> DeclineAsync(string paymentId);
-
-    /// <summary>The payment ended elsewhere (cancelled, expired, paid): take it off the sheet.</summary>
-    [OneWay, Alias("Close")]
-    Task CloseAsync(string paymentId, PaymentState finalState);
+    /// <summary>Takes payment <paramref name="paymentId"/> off the sheet, once its authority says it ended.</summary>
+    [OneWay, Alias("CloseOffer")]
+    Task CloseAsync(string paymentId);
 }

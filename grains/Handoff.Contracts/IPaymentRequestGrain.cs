@@ -12,6 +12,13 @@ public interface IPaymentRequestGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<PaymentSnapshot> GetAsync();
 
+    /// <summary>
+    /// The transaction as the payer device is to display and sign it, with its single-use nonce: only for the
+    /// payer device itself. Interleaves: the payer's sheet asks while the offer that made it ask is in flight.
+    /// </summary>
+    [Alias("GetOffer"), AlwaysInterleave]
+    Task<PaymentOffer> GetOfferAsync();
+
     /// <summary>The payer device's approval of the exact transaction it displayed.</summary>
     [Alias("Authorize")]
     Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval);

@@ -115,6 +115,9 @@ public enum VerificationOutcome
     Declined = 2,
     NotPending = 3,
     Locked = 4,
+
+    /// <summary>Declined by the device itself: the person entered too many wrong PINs.</summary>
+    TooManyWrongPins = 5,
 }
 
 /// <summary>The answer to a PIN or biometric attempt, with the payment as it then stands.</summary>

@@ -1,5 +1,8 @@
+using System.Security.Cryptography;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Handoff.Grains.Placement;
+using Handoff.Grains.Security;
 using Microsoft.Extensions.Options;
 
 namespace Handoff.Grains;
@@ -26,9 +29,14 @@ public sealed class DeviceGrain(
     [PersistentState("device", HandoffOptions.StorageName)] IPersistentState<DeviceRecord> record,
     PayerSiloLocator payers,
     AdminToken admin,
+    SessionAuthority sessions,
     TimeProvider time,
     IOptions<HandoffOptions> options) : Grain, IDeviceGrain
 {
+    private static readonly TimeSpan ChallengeLifetime = TimeSpan.FromMinutes(2);
+    private const int MaxOpenChallenges = 16;
+
+    private readonly Dictionary<string, DateTimeOffset> _challenges = new(StringComparer.Ordinal);
     private DateTimeOffset _lastSeen = DateTimeOffset.MinValue;
 
     private DeviceRegistration? Active => record.State is { Registration: { } registration, Removed: false } ? registration : null;
@@ -58,9 +66,43 @@ public sealed class DeviceGrain(
     public Task<DeviceStatus?> GetStatusAsync() =>
         Task.FromResult(Active is { } registration && CallerContext.MayAccess(registration.HouseholdId) ? Status(registration) : null);
 
+    public Task<string> GetSessionChallengeAsync()
+    {
+        var now = time.GetUtcNow();
+        foreach (var stale in _challenges.Where(challenge => challenge.Value <= now).Select(challenge => challenge.Key).ToList())
+        {
+            _challenges.Remove(stale);
+        }
+
+        if (_challenges.Count >= MaxOpenChallenges)
+        {
+            // Bounded: a caller asking for challenges it never answers cannot grow this grain.
+            _challenges.Remove(_challenges.MinBy(challenge => challenge.Value).Key);
+        }
+
+        var challenge = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        _challenges[challenge] = now + ChallengeLifetime;
+        return Task.FromResult(challenge);
+    }
+
+    public Task<SessionGrant> OpenSessionAsync(SessionProof proof)
+    {
+        var deviceId = this.GetPrimaryKeyString();
+
+        // A challenge counts once, whatever the outcome: a proof can never be replayed.
+        var fresh = proof.DeviceId == deviceId && _challenges.Remove(proof.Challenge, out var expires) && expires > time.GetUtcNow();
+        if (!fresh || Active is not { } registration
+            || !Signing.Verify(record.State.PublicKey, Signing.Session(deviceId, proof.Challenge), proof.Signature))
+        {
+            throw new ForbiddenException($"device '{deviceId}' did not prove its key (not paired, removed, or a stale challenge)");
+        }
+
+        return Task.FromResult(sessions.Issue(registration.HouseholdId, deviceId));
+    }
+
     public Task HeartbeatAsync()
     {
-        if (Active is null)
+        if (Active is null || !CallerContext.IsDeviceOrAuthority(this.GetPrimaryKeyString()))
         {
             throw new NotFoundException($"device '{this.GetPrimaryKeyString()}' is not paired");
         }

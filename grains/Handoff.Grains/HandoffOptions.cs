@@ -53,6 +53,12 @@ public sealed class HandoffOptions
     /// <summary>How long a locked device refuses verification.</summary>
     public TimeSpan PinLockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a session credential counts. A removed device's session can still read for at most this long; every
+    /// request, approval, decline and cancellation is checked against the device's current key regardless.
+    /// </summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How long an initiator's heartbeat keeps it online.</summary>
     public TimeSpan PresenceWindow { get; set; } = TimeSpan.FromSeconds(30);
 

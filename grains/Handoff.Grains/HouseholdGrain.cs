@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Microsoft.Extensions.Options;
 
 namespace Handoff.Grains;
@@ -29,6 +30,7 @@ public sealed class HouseholdRecord
 public sealed class HouseholdGrain(
     [PersistentState("household", HandoffOptions.StorageName)] IPersistentState<HouseholdRecord> record,
     AdminToken admin,
+    Security.SessionAuthority sessions,
     TimeProvider time,
     IOptions<HandoffOptions> options) : Grain, IHouseholdGrain
 {
@@ -72,6 +74,12 @@ public sealed class HouseholdGrain(
         }
 
         return device;
+    }
+
+    public Task<SessionGrant> OpenAdminSessionAsync(string adminToken)
+    {
+        admin.Require(adminToken);
+        return Task.FromResult(sessions.Issue(HouseholdId, Households.AdminDevice));
     }
 
     public async Task<IReadOnlyList<DeviceStatus>> ListDevicesAsync()

@@ -58,6 +58,15 @@ public sealed partial class LedgerGrain(
 
     private string HouseholdId => this.GetPrimaryKeyString();
 
+    // A caller of another household is told nothing of this one, not even that it exists.
+    private void RequireHousehold()
+    {
+        if (!CallerContext.MayAccess(HouseholdId))
+        {
+            throw new NotFoundException($"no ledger of household '{HouseholdId}' for this caller");
+        }
+    }
+
     public override Task OnActivateAsync(CancellationToken cancellationToken) => LoadHeadAsync(cancellationToken);
 
     public async Task<LedgerEntry> ChargeAsync(ChargeRequest charge)
@@ -87,6 +96,7 @@ public sealed partial class LedgerGrain(
 
     public async Task<LedgerEntry?> GetChargeAsync(string paymentId)
     {
+        RequireHousehold();
         if (string.IsNullOrEmpty(paymentId))
         {
             throw new ValidationException("paymentId", "a payment id is required", ErrorCodes.MissingField);
@@ -97,11 +107,15 @@ public sealed partial class LedgerGrain(
             : await journal.FindAsync(HouseholdId, paymentId, CancellationToken.None);
     }
 
-    public Task<LedgerSummary> GetSummaryAsync() =>
-        Task.FromResult(new LedgerSummary(new Dictionary<string, decimal>(_balances, StringComparer.Ordinal), _entryCount, _lastSequence));
+    public Task<LedgerSummary> GetSummaryAsync()
+    {
+        RequireHousehold();
+        return Task.FromResult(new LedgerSummary(new Dictionary<string, decimal>(_balances, StringComparer.Ordinal), _entryCount, _lastSequence));
+    }
 
     public Task<IReadOnlyList<LedgerEntry>> GetEntriesAsync(long afterSequence, int limit)
     {
+        RequireHousehold();
         if (afterSequence < 0)
         {
             throw new ValidationException("afterSequence", "must be 0 (from the first entry) or an entry number");

@@ -148,6 +148,7 @@ public sealed partial class PaymentRequestGrain(
     private async Task<PaymentSnapshot> CreateAgainAsync(PaymentRequestInput input)
     {
         RequireExisting();
+        RequireCaller(input.InitiatorDeviceId);
         await RequireSignatureAsync(input.InitiatorDeviceId, Signing.Request(input), input.Signature, "request");
         if (!State.SameRequestAs(input))
         {
@@ -171,6 +172,8 @@ public sealed partial class PaymentRequestGrain(
         {
             throw new NotFoundException($"no household '{input.HouseholdId}' for this device");
         }
+
+        RequireCaller(input.InitiatorDeviceId);
 
         if (PaymentIds.For(input.HouseholdId, input.InitiatorDeviceId, input.OrderKey) != PaymentId)
         {
@@ -208,7 +211,7 @@ public sealed partial class PaymentRequestGrain(
                     break;
                 case PaymentState.Offered or PaymentState.Displayed:
                     // The payer agent may have restarted and lost its sheet; offering again is idempotent.
-                    await GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
+                    await GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).OfferAsync(PaymentId);
                     if (State.State == PaymentState.Offered)
                     {
                         // Only a record saved by an earlier version stops at Offered: now both steps are saved together.
@@ -232,6 +235,26 @@ public sealed partial class PaymentRequestGrain(
         await EnsureLoadedAsync();
         RequireExisting();
         return State.ToSnapshot(PaymentId);
+    }
+
+    public Task<PaymentOffer> GetOfferAsync()
+    {
+        // Interleaved, so it must not read the record: a read racing the create could replace what is being
+        // written. An activation that has not loaded it is not offering anything, so there is nothing to show.
+        if (!_record.Loaded)
+        {
+            throw new NotFoundException($"payment '{PaymentId}' is not being offered");
+        }
+
+        var input = RequireExisting();
+
+        // The nonce is for the payer's sheet alone: no other device, not even the hub's own pages, reads it here.
+        if (CallerContext.Device != input.PayerDeviceId)
+        {
+            throw new ForbiddenException($"only payer device '{input.PayerDeviceId}' is shown payment '{PaymentId}'");
+        }
+
+        return Task.FromResult(State.ToOffer(PaymentId));
     }
 
     public async Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval)
@@ -279,6 +302,7 @@ public sealed partial class PaymentRequestGrain(
     {
         await EnsureLoadedAsync();
         var input = RequireExisting();
+        RequireCaller(deviceId);
         if (deviceId != input.InitiatorDeviceId && deviceId != input.PayerDeviceId)
         {
             throw new ForbiddenException($"device '{deviceId}' is not a party to payment '{PaymentId}'");
@@ -320,7 +344,7 @@ public sealed partial class PaymentRequestGrain(
         var input = State.Input!;
         try
         {
-            await GrainFactory.GetGrain<IPaymentAbilityGrain>(input.PayerDeviceId).OfferAsync(State.ToOffer(PaymentId));
+            await GrainFactory.GetGrain<IPaymentAbilityGrain>(input.PayerDeviceId).OfferAsync(PaymentId);
         }
         catch (Exception exception) when (PayerUnreachable(exception) && forgetIfOffline)
         {
@@ -514,7 +538,7 @@ public sealed partial class PaymentRequestGrain(
     private void CloseOnPayer()
     {
         // Best effort and one-way: the sheet also closes itself at the deadline, and an offline payer has nothing to close.
-        GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).CloseAsync(PaymentId, State.State).Ignore();
+        GrainFactory.GetGrain<IPaymentAbilityGrain>(State.Input!.PayerDeviceId).CloseAsync(PaymentId).Ignore();
     }
 
     /// <summary>Refuses a statement unless the device, still paired, signed exactly these bytes.</summary>
@@ -532,8 +556,18 @@ public sealed partial class PaymentRequestGrain(
             ? input
             : throw new NotFoundException($"payment '{PaymentId}' does not exist");
 
+    /// <summary>Refuses a call that speaks for <paramref name="deviceId"/> unless its verified caller is that device, or the hub.</summary>
+    private void RequireCaller(string deviceId)
+    {
+        if (!CallerContext.IsDeviceOrAuthority(deviceId))
+        {
+            throw new ForbiddenException($"the caller is '{CallerContext.Device}', not device '{deviceId}'");
+        }
+    }
+
     private void RequirePayer(string deviceId)
     {
+        RequireCaller(deviceId);
         if (RequireExisting().PayerDeviceId != deviceId)
         {
             throw new ForbiddenException($"device '{deviceId}' is not the payer of payment '{PaymentId}'");

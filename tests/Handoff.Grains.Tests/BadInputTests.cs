@@ -126,19 +126,19 @@ public sealed class BadInputTests(HouseholdCluster household)
         var order = "bad-terms-" + problem;
         var input = new PaymentRequestInput(HouseholdCluster.Home, HouseholdCluster.Tv, HouseholdCluster.Phone1.Id, order, info);
         input = input with { Signature = household.Keys.Sign(HouseholdCluster.Tv, Signing.Request(input)) };
-        var grain = household.Cluster.Client.GetGrain<IPaymentRequestGrain>(PaymentIds.For(HouseholdCluster.Home, HouseholdCluster.Tv, order));
+        var grain = new AsDevice(household.Tv1, PaymentIds.For(HouseholdCluster.Home, HouseholdCluster.Tv, order));
         var before = await household.LedgerAsync();
 
         var error = await Assert.ThrowsAsync<ValidationException>(() => grain.CreateAsync(input));
 
         Assert.True(code == error.Code, $"{problem}: expected {code}, got {error.Code} ({error.Message})");
-        await Assert.ThrowsAsync<NotFoundException>(() => household.Tv1.GetPaymentAsync(grain.GetPrimaryKeyString()));
+        await Assert.ThrowsAsync<NotFoundException>(() => household.Tv1.GetPaymentAsync(grain.PaymentId));
         Assert.Equal(before.Entries.Count, (await household.LedgerAsync()).Entries.Count);
     }
 
     [Theory]
     [InlineData("unknown payer", ErrorCodes.NotFound)]
-    [InlineData("unpaired initiator", ErrorCodes.NotFound)]
+    [InlineData("unpaired initiator", ErrorCodes.Forbidden)]
     [InlineData("payer of another household", ErrorCodes.NotFound)]
     [InlineData("caller of another household", ErrorCodes.NotFound)]
     [InlineData("paying oneself", ErrorCodes.SameDevice)]

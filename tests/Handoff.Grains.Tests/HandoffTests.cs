@@ -36,7 +36,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         var watching = CollectAsync(household.Tv1.WatchAsync(payment.PaymentId));
         await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed);
 
-        var result = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        var result = await household.Person(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
 
         Assert.Equal(VerificationOutcome.Approved, result.Outcome);
         Assert.Equal(PaymentState.Completed, result.Payment!.State);
@@ -70,7 +70,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         var payment = await household.Tv1.RequestPaymentAsync(new PaymentInfo(3m, "EUR", "Bakery"), HouseholdCluster.Phone1.Id);
         var outcome = household.Tv1.AwaitOutcomeAsync(payment.PaymentId);
         await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed);
-        await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        await household.Person(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
 
         var completed = await outcome.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -89,7 +89,7 @@ public sealed class HandoffTests(HouseholdCluster household)
             GC.WaitForPendingFinalizers();
             GC.Collect();
 
-            await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+            await household.Person(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
 
             // Well under the SDK's 15 s re-read: the push itself must have arrived.
             var seen = await watching.WaitAsync(TimeSpan.FromSeconds(5));
@@ -101,7 +101,7 @@ public sealed class HandoffTests(HouseholdCluster household)
     public async Task Wrong_pin_three_times_declines_without_a_charge()
     {
         var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
-        var ability = household.Ability(HouseholdCluster.Phone1.Id);
+        var ability = household.Person(HouseholdCluster.Phone1.Id);
 
         var first = await ability.ApproveWithPinAsync(payment.PaymentId, "0000");
         var second = await ability.ApproveWithPinAsync(payment.PaymentId, "0001");
@@ -109,7 +109,7 @@ public sealed class HandoffTests(HouseholdCluster household)
 
         Assert.Equal((VerificationOutcome.WrongPin, 2), (first.Outcome, first.TriesLeft));
         Assert.Equal((VerificationOutcome.WrongPin, 1), (second.Outcome, second.TriesLeft));
-        Assert.Equal(VerificationOutcome.Declined, third.Outcome);
+        Assert.Equal(VerificationOutcome.TooManyWrongPins, third.Outcome);
         Assert.Equal(PaymentState.Declined, third.Payment!.State);
         Assert.Equal("3 wrong PIN entries", third.Payment.FailureReason);
         await AssertNotChargedAsync(payment.PaymentId);
@@ -122,7 +122,7 @@ public sealed class HandoffTests(HouseholdCluster household)
     public async Task Wrong_pin_then_right_pin_completes()
     {
         var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
-        var ability = household.Ability(HouseholdCluster.Phone1.Id);
+        var ability = household.Person(HouseholdCluster.Phone1.Id);
 
         var wrong = await ability.ApproveWithPinAsync(payment.PaymentId, "9999");
         var right = await ability.ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
@@ -137,7 +137,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone2.Id);
         var outcome = household.Tv1.AwaitOutcomeAsync(payment.PaymentId);
 
-        var result = await household.Ability(HouseholdCluster.Phone2.Id).DeclineAsync(payment.PaymentId);
+        var result = await household.Person(HouseholdCluster.Phone2.Id).DeclineAsync(payment.PaymentId);
 
         Assert.Equal(PaymentState.Declined, result.Payment!.State);
         var error = await Assert.ThrowsAsync<PaymentDeclinedException>(() => outcome.WaitAsync(TimeSpan.FromSeconds(10)));
@@ -158,7 +158,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         Assert.Equal(PaymentState.Cancelled, cancelled.State);
         Assert.Equal("cancelled on tv-1", cancelled.FailureReason);
         await HouseholdCluster.WaitUntilAsync(() => Task.FromResult(!board.TryGet(payment.PaymentId, out _)), "the payer sheet to close");
-        var late = await household.Ability(HouseholdCluster.Phone2.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone2));
+        var late = await household.Person(HouseholdCluster.Phone2.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone2));
         Assert.Equal(VerificationOutcome.NotPending, late.Outcome);
         await AssertNotChargedAsync(payment.PaymentId);
     }
@@ -196,7 +196,7 @@ public sealed class HandoffTests(HouseholdCluster household)
 
         var expired = await WaitForStateAsync(payment.PaymentId, PaymentState.Expired);
         Assert.Equal("not verified before the deadline", expired.FailureReason);
-        var late = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        var late = await household.Person(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
         Assert.Equal(VerificationOutcome.NotPending, late.Outcome);
         await AssertNotChargedAsync(payment.PaymentId);
         await Assert.ThrowsAsync<PaymentExpiredException>(() => household.Tv1.AwaitOutcomeAsync(payment.PaymentId));
@@ -248,7 +248,7 @@ public sealed class HandoffTests(HouseholdCluster household)
         Assert.Equal(payment.CreatedAt, open.CreatedAt);
         Assert.Equal(payment.History, open.History);
 
-        var approved = await household.Ability(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        var approved = await household.Person(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
         Assert.Equal(PaymentState.Completed, approved.Payment!.State);
         var charged = await household.LedgerAsync();
         await household.DeactivateAsync(grain);
@@ -367,7 +367,7 @@ public sealed class HandoffTests(HouseholdCluster household)
 
     private async Task AssertNotChargedAsync(string paymentId)
     {
-        Assert.Null(await household.Cluster.Client.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(paymentId));
+        Assert.Null(await household.Authority.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(paymentId));
     }
 
     private static decimal Balance(LedgerView ledger, string key) => ledger.Balances.GetValueOrDefault(key);

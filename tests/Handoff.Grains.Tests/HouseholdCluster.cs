@@ -1,5 +1,6 @@
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
+using Handoff.Grains.Payer;
 using Handoff.Sdk;
 using Handoff.Silo.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -136,10 +137,21 @@ public sealed class HouseholdCluster : IAsyncLifetime
 
     public IPaymentAbilityGrain Ability(string deviceId) => Cluster.Client.GetGrain<IPaymentAbilityGrain>(deviceId);
 
+    /// <summary>The person at <paramref name="deviceId"/>: its sheet's verification, inside that device's own silo.</summary>
+    public PayerVerification Person(string deviceId) =>
+        Cluster.GetSiloServiceProvider(SiloCarrying(deviceId).SiloAddress).GetRequiredService<PayerVerification>();
+
+    /// <summary>What the sheet of <paramref name="deviceId"/> shows.</summary>
+    public PaymentSheetBoard Sheet(string deviceId) =>
+        Cluster.GetSiloServiceProvider(SiloCarrying(deviceId).SiloAddress).GetRequiredService<PaymentSheetBoard>();
+
     public InProcessSiloHandle SiloCarrying(string deviceId) =>
         Cluster.Silos.Single(silo => _payersBySilo.TryGetValue(silo.Name, out var devices) && devices.Any(d => d.Id == deviceId));
 
     public InProcessSiloHandle Hub => Cluster.Silos.Single(silo => silo.Name == "Silo_0");
+
+    /// <summary>Grain calls made by the hub itself: they carry the hub's authority, as a payment's own calls do.</summary>
+    public IGrainFactory Authority => Cluster.GetSiloServiceProvider(Hub.SiloAddress).GetRequiredService<IGrainFactory>();
 
     /// <summary>The silo where <paramref name="grain"/> is active, or null.</summary>
     public SiloAddress? WhereActive(IAddressable grain) =>
@@ -148,7 +160,7 @@ public sealed class HouseholdCluster : IAsyncLifetime
     /// <summary>A household's ledger through its grain: the summary, and the whole journal read page by page.</summary>
     public async Task<LedgerView> LedgerAsync(string householdId = Home, int pageSize = ILedgerGrain.MaxPageSize)
     {
-        var ledger = Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = Authority.GetGrain<ILedgerGrain>(householdId);
         var summary = await ledger.GetSummaryAsync();
         var entries = new List<LedgerEntry>();
         while (true)

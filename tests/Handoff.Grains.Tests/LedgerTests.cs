@@ -17,7 +17,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     public async Task A_payment_is_charged_once_by_one_activation_and_by_the_next()
     {
         var householdId = NewHousehold();
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
         var tea = new ChargeRequest("pay-tea", Payer, Merchant, 12.50m, "CNY");
 
         var first = await ledger.ChargeAsync(tea);
@@ -52,7 +52,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     public async Task Concurrent_charges_of_one_payment_make_one_entry()
     {
         var householdId = NewHousehold();
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
         var charge = new ChargeRequest("pay-once", Payer, Merchant, 3m, "EUR");
 
         var entries = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => ledger.ChargeAsync(charge)));
@@ -68,7 +68,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     {
         const int Charges = 200;
         var householdId = NewHousehold();
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
         var charges = Enumerable.Range(1, Charges)
             .Select(i => new ChargeRequest(
                 $"pay-{i}",
@@ -102,7 +102,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     public async Task Concurrent_duplicates_among_other_charges_get_the_first_entry_and_move_money_once()
     {
         var householdId = NewHousehold();
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
         var distinct = Enumerable.Range(1, 40).Select(i => new ChargeRequest($"pay-{i}", Payer, Merchant, i, "CNY")).ToArray();
 
         // The first five payments are asked five times each, among the others.
@@ -123,7 +123,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     public async Task The_same_payment_with_other_terms_among_concurrent_charges_is_a_conflict()
     {
         var householdId = NewHousehold();
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
         var tea = new ChargeRequest("pay-tea", Payer, Merchant, 12.50m, "CNY");
         ChargeRequest[] teas = [tea, tea with { Amount = 99m }, tea, tea with { Currency = "EUR" }, tea, tea with { MerchantAccount = LedgerAccounts.MerchantAccount("Elsewhere") }];
         var others = Enumerable.Range(1, 30).Select(i => new ChargeRequest($"pay-{i}", Payer, Merchant, 1m, "CNY"));
@@ -169,7 +169,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     public async Task Concurrent_charges_with_a_payment_only_the_store_knows_are_each_charged_once()
     {
         var householdId = NewHousehold();
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
         var tea = new ChargeRequest("pay-tea", Payer, Merchant, 12.50m, "CNY");
         var first = await ledger.ChargeAsync(tea);
 
@@ -195,7 +195,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     public async Task The_journal_is_read_in_pages_in_entry_order()
     {
         var householdId = NewHousehold();
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
         for (var i = 1; i <= 5; i++)
         {
             await ledger.ChargeAsync(new ChargeRequest($"pay-{i}", Payer, Merchant, i, "USD"));
@@ -219,7 +219,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     [InlineData(-1, 10, "afterSequence")]
     public async Task A_bad_page_is_refused_naming_the_field(long afterSequence, int limit, string field)
     {
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(NewHousehold());
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(NewHousehold());
 
         var error = await Assert.ThrowsAsync<ValidationException>(() => ledger.GetEntriesAsync(afterSequence, limit));
 
@@ -230,7 +230,7 @@ public sealed class LedgerTests(HouseholdCluster household)
     public async Task A_charge_that_is_not_positive_is_refused_and_moves_nothing()
     {
         var householdId = NewHousehold();
-        var ledger = household.Cluster.Client.GetGrain<ILedgerGrain>(householdId);
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
 
         var error = await Assert.ThrowsAsync<ValidationException>(() => ledger.ChargeAsync(new ChargeRequest("pay-zero", Payer, Merchant, 0m, "EUR")));
 

@@ -1,3 +1,5 @@
+using Handoff.Grains.Payer;
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Handoff.Contracts;
 using Handoff.Contracts.Telemetry;
@@ -92,12 +94,14 @@ public sealed class HandoffTraceTests(TracedHousehold household) : IClassFixture
         }
     }
 
-    /// <summary>What the phone's sheet does when the person types the PIN: a call to the device's payment ability.</summary>
+    /// <summary>What the phone's sheet does when the person types the PIN: the verification in the phone's own process.</summary>
     private async Task<PaymentState?> ApproveOnPhoneAsync(string paymentId, string pin)
     {
         var waited = Stopwatch.StartNew();
-        var ability = household.Cluster.Client.GetGrain<IPaymentAbilityGrain>(TracedHousehold.Phone.Id);
-        while (!(await ability.GetPendingAsync()).Any(offer => offer.PaymentId == paymentId))
+        var services = household.Cluster.GetSiloServiceProvider(household.PayerSilo.SiloAddress);
+        var sheet = services.GetRequiredService<PaymentSheetBoard>();
+        var ability = services.GetRequiredService<PayerVerification>();
+        while (!sheet.Shows(paymentId))
         {
             if (waited.Elapsed > TimeSpan.FromSeconds(10))
             {

@@ -66,6 +66,9 @@ public static class Signing
         string.Join(";", (input.Info.Items ?? []).Select(item => $"{item.Label}={Amount(item.Amount)}")),
         input.ExpiresIn?.TotalSeconds.ToString(CultureInfo.InvariantCulture) ?? string.Empty);
 
+    /// <summary>A device's proof that it holds its key, over the hub's fresh challenge: what it signs to open a session.</summary>
+    public static byte[] Session(string deviceId, string challenge) => Statement("session/v1", deviceId, challenge);
+
     /// <summary>A party's cancellation of a payment.</summary>
     public static byte[] Cancel(string paymentId, string deviceId) => Statement("cancel/v1", paymentId, deviceId);
 
@@ -195,6 +198,9 @@ public sealed class KeyRingSigner : IDeviceSigner
         _keys.TryGetValue(deviceId, out var found) ? Signing.PublicKeyOf(found.Key) : throw new InvalidOperationException($"no key for device '{deviceId}'");
 
     public bool Holds(string deviceId) => _keys.ContainsKey(deviceId);
+
+    /// <summary>The devices whose keys this ring holds.</summary>
+    public IReadOnlyList<string> DeviceIds => [.. _keys.Keys.Order(StringComparer.Ordinal)];
 
     public byte[] Sign(string deviceId, byte[] payload) =>
         _keys.TryGetValue(deviceId, out var found)

@@ -1,11 +1,16 @@
+using Handoff.Contracts.Security;
+
 namespace Handoff.Contracts.Telemetry;
 
 /// <summary>The hub's collector of finished spans (key 0): keeps recent traces in memory, indexed by payment id.</summary>
 [Alias("handoff.ITraceCollectorGrain")]
 public interface ITraceCollectorGrain : IGrainWithIntegerKey
 {
-    /// <summary>Adds a batch of finished spans from one process.</summary>
-    [Alias("Export")]
+    /// <summary>
+    /// Adds a batch of finished spans from one process. Open to every process of the household (a device exports
+    /// before it has paired): spans are diagnostics, and nothing in the payment's state or the ledger reads them.
+    /// </summary>
+    [Alias("Export"), NoSession]
     Task ExportAsync(IReadOnlyList<SpanRecord> spans);
 
     /// <summary>Every kept span of the traces of <paramref name="paymentId"/>, or null when none is kept.</summary>

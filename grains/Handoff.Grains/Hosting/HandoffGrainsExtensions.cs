@@ -2,6 +2,7 @@ using Handoff.Contracts.Security;
 using Handoff.Grains.Payer;
 using Handoff.Grains.Placement;
 using Handoff.Grains.Reminders;
+using Handoff.Grains.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -57,6 +58,9 @@ public static class HandoffGrainsExtensions
     public static IServiceCollection AddHandoffHubGrains(this IServiceCollection services)
     {
         services.AddHandoffCore();
+        services.TryAddSingleton<SessionAuthority>();
+        services.AddSingleton<IIncomingGrainCallFilter, CallerProofFilter>();
+        services.AddSingleton<IOutgoingGrainCallFilter, AuthorityStampFilter>();
         services.TryAddSingleton<ReminderRowWriter>();
         services.TryAddSingleton<EndedReminderRows>();
         services.AddHostedService(provider => provider.GetRequiredService<EndedReminderRows>());
@@ -85,6 +89,9 @@ public static class HandoffGrainsExtensions
         services.TryAddSingleton<IUserVerifier>(provider => provider.GetRequiredService<PinVault>());
         services.TryAddSingleton<KeyRingSigner>();
         services.TryAddSingleton<IDeviceSigner>(provider => provider.GetRequiredService<KeyRingSigner>());
+        services.TryAddSingleton<DeviceSessions>();
+        services.TryAddSingleton<PayerVerification>();
+        services.AddSingleton<IOutgoingGrainCallFilter, PayerSessionFilter>();
         return services;
     }
 }

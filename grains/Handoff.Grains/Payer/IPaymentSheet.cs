@@ -5,6 +5,9 @@ namespace Handoff.Grains.Payer;
 /// <summary>The payer device's local screen, pushed to by its <see cref="PaymentAbilityGrain"/>.</summary>
 public interface IPaymentSheet
 {
+    /// <summary>True while payment <paramref name="paymentId"/> is on the screen.</summary>
+    bool Shows(string paymentId);
+
     /// <summary>Shows an offer; returns once it is on the screen.</summary>
     ValueTask ShowAsync(PaymentOffer offer);
 

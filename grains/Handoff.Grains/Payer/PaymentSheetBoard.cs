@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 
 namespace Handoff.Grains.Payer;
 
@@ -16,15 +17,43 @@ public sealed record SheetEvent(string Kind, string PaymentId, PaymentOffer? Off
 /// The in-process payment sheet of a payer agent: holds what is on screen and pushes every change
 /// to its listeners (the terminal display, the local HTTP API).
 /// </summary>
-public sealed class PaymentSheetBoard : IPaymentSheet
+public sealed class PaymentSheetBoard(KeyRingSigner keys, TimeProvider time) : IPaymentSheet
 {
     private readonly ConcurrentDictionary<string, PaymentOffer> _onScreen = new();
     private readonly ConcurrentDictionary<Channel<SheetEvent>, byte> _listeners = new();
 
-    /// <summary>The offers on screen, oldest deadline first.</summary>
-    public IReadOnlyList<PaymentOffer> OnScreen => [.. _onScreen.Values.OrderBy(offer => offer.Deadline)];
+    /// <summary>The devices this agent carries (whose keys it holds).</summary>
+    public IReadOnlyList<string> Devices => keys.DeviceIds;
 
-    public bool TryGet(string paymentId, out PaymentOffer? offer) => _onScreen.TryGetValue(paymentId, out offer);
+    /// <summary>The offers on screen, oldest deadline first; an offer past its deadline leaves the screen.</summary>
+    public IReadOnlyList<PaymentOffer> OnScreen
+    {
+        get
+        {
+            DropExpired();
+            return [.. _onScreen.Values.OrderBy(offer => offer.Deadline)];
+        }
+    }
+
+    public bool Shows(string paymentId) => TryGet(paymentId, out _);
+
+    public bool TryGet(string paymentId, out PaymentOffer? offer)
+    {
+        DropExpired();
+        return _onScreen.TryGetValue(paymentId, out offer);
+    }
+
+    private void DropExpired()
+    {
+        var now = time.GetUtcNow();
+        foreach (var offer in _onScreen.Values)
+        {
+            if (offer.Deadline <= now)
+            {
+                Close(offer.PaymentId, PaymentState.Expired);
+            }
+        }
+    }
 
     public ValueTask ShowAsync(PaymentOffer offer)
     {

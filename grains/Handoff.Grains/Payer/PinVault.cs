@@ -9,11 +9,18 @@ public sealed record PinHash(byte[] Salt, byte[] Hash)
 {
     public const int Iterations = 100_000;
 
+    public const int MinLength = 4;
+
+    public const int MaxLength = 12;
+
+    /// <summary>True when <paramref name="pin"/> can be a PIN at all: <see cref="MinLength"/> to <see cref="MaxLength"/> ASCII digits.</summary>
+    public static bool IsWellFormed(string? pin) => pin is { Length: >= MinLength and <= MaxLength } && pin.All(char.IsAsciiDigit);
+
     public static PinHash Of(string pin)
     {
-        if (pin is not { Length: >= 4 and <= 12 } || !pin.All(char.IsAsciiDigit))
+        if (!IsWellFormed(pin))
         {
-            throw new ArgumentException("a PIN must be 4 to 12 digits", nameof(pin));
+            throw new ArgumentException($"a PIN must be {MinLength} to {MaxLength} digits", nameof(pin));
         }
 
         var salt = RandomNumberGenerator.GetBytes(16);

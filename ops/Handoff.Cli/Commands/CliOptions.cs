@@ -99,6 +99,12 @@ internal static class CliOptions
             ? token
             : AdminTokenFile.Read(parsed.GetValue(DataDirectory)!);
 
+    /// <summary>The admin token when this machine has it (the hub's), else null: reads then need a device key.</summary>
+    public static string? AdminTokenOrNull(ParseResult parsed) =>
+        Environment.GetEnvironmentVariable("HANDOFF_ADMIN_TOKEN") is { Length: > 0 } token ? token
+        : File.Exists(AdminTokenFile.PathIn(parsed.GetValue(DataDirectory)!)) ? AdminTokenFile.Read(parsed.GetValue(DataDirectory)!)
+        : null;
+
     /// <summary>A signer holding the key of <paramref name="deviceId"/> from the keys folder.</summary>
     public static Contracts.Security.KeyRingSigner SignerFor(ParseResult parsed, string deviceId)
     {

@@ -132,6 +132,9 @@ internal static class ClientCommands
             {
                 HouseholdId = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household"),
                 DeviceId = deviceId,
+
+                // The CLI's own reads speak as the household's administrator where the hub's admin token is at hand.
+                AdminToken = deviceId == CliDevice ? CliOptions.AdminTokenOrNull(parsed) : null,
             };
             options.Gateways.Clear();
             options.Gateways.Add(parsed.GetValue(CliOptions.Gateway)!);

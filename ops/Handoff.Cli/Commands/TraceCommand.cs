@@ -33,14 +33,18 @@ internal static class TraceCommand
             {
                 var paymentId = parsed.GetValue(payment)!;
                 using var host = await ConnectAsync(parsed, cancellation);
-                var collector = host.Services.GetRequiredService<IClusterClient>().GetGrain<ITraceCollectorGrain>(0);
+                // Traces are the household's: read with the administrator's session, opened with the hub's admin token.
+                var household = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household");
+                var reader = new HandoffClient(host.Services.GetRequiredService<IClusterClient>(), household, Households.AdminDevice)
+                    .AsAdmin(CliOptions.AdminTokenFrom(parsed));
+                Task<TraceView?> ReadAsync() => reader.CallAsync(grains => grains.GetGrain<ITraceCollectorGrain>(0).GetByPaymentAsync(paymentId));
                 var waitFor = TimeSpan.FromSeconds(Math.Max(0, parsed.GetValue(wait)));
                 var waited = System.Diagnostics.Stopwatch.StartNew();
-                var trace = await collector.GetByPaymentAsync(paymentId);
+                var trace = await ReadAsync();
                 while (!Ended(trace) && waited.Elapsed < waitFor)
                 {
                     await Task.Delay(Poll, cancellation);
-                    trace = await collector.GetByPaymentAsync(paymentId);
+                    trace = await ReadAsync();
                 }
 
                 // The hub's own spans arrive first; the devices' batches follow within their export delay.
@@ -48,7 +52,7 @@ internal static class TraceCommand
                 while (trace is not null && waited.Elapsed < waitFor)
                 {
                     await Task.Delay(Settle, cancellation);
-                    trace = await collector.GetByPaymentAsync(paymentId);
+                    trace = await ReadAsync();
                     if (trace?.Spans.Count == settled)
                     {
                         break;

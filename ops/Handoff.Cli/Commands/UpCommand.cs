@@ -29,8 +29,8 @@ internal static partial class UpCommand
             Console.Out.WriteLine($"Starting household '{household}'…");
             children.Start("hub", ["hub", "--data", parsed.GetValue(CliOptions.DataDirectory)!, .. common]);
             await WaitAsync(children, "the hub", () => IsHealthyAsync(ServeCommands.HubHttpPort), cancellation);
-            await using var probe = await HandoffClient.ConnectAsync(new HandoffClientOptions { HouseholdId = household, DeviceId = "handoff-up" }, cancellation);
             var admin = CliOptions.AdminTokenFrom(parsed);
+            await using var probe = await HandoffClient.ConnectAsync(new HandoffClientOptions { HouseholdId = household, DeviceId = "handoff-up", AdminToken = admin }, cancellation);
 
             // Each device joins with its own one-time code; a device already paired with its key ignores it.
             var phoneCode = await probe.CreatePairingCodeAsync(admin);

@@ -297,31 +297,32 @@ internal sealed class LoadProbe : IIncomingGrainCallFilter
 /// The person in front of each simulated payer device: approves every offer the moment it is shown,
 /// by PIN or by biometric according to the run's mix.
 /// </summary>
-internal sealed class SimulatedPerson(IGrainFactory grains, SimulatedPerson.Mix mix, LoadProbe probe) : IPaymentSheet
+internal sealed class SimulatedPerson(PaymentSheetBoard board, IServiceProvider services, SimulatedPerson.Mix mix, LoadProbe probe) : IPaymentSheet
 {
-    public ValueTask ShowAsync(PaymentOffer offer)
+    // Resolved on first use: the verification depends on the board, and the board's sheet is this very person.
+    private PayerVerification Verification => services.GetRequiredService<PayerVerification>();
+
+    public bool Shows(string paymentId) => board.Shows(paymentId);
+
+    public async ValueTask ShowAsync(PaymentOffer offer)
     {
-        // The sheet is pushed inside the device grain's turn: the person acts after it, as a new call.
+        await board.ShowAsync(offer);
+
+        // The sheet is shown inside the payment program's turn: the person acts after it, on the device, as people do.
         _ = Task.Run(() => ApproveAsync(offer));
-        return ValueTask.CompletedTask;
     }
 
-    public void WrongPin(string paymentId, int triesLeft)
-    {
-    }
+    public void WrongPin(string paymentId, int triesLeft) => board.WrongPin(paymentId, triesLeft);
 
-    public void Close(string paymentId, PaymentState state)
-    {
-    }
+    public void Close(string paymentId, PaymentState state) => board.Close(paymentId, state);
 
     private async Task ApproveAsync(PaymentOffer offer)
     {
         try
         {
-            var ability = grains.GetGrain<IPaymentAbilityGrain>(offer.PayerDeviceId);
             var result = Random.Shared.NextDouble() < mix.PinShare
-                ? await ability.ApproveWithPinAsync(offer.PaymentId, LoadHousehold.Pin)
-                : await ability.ApproveWithBiometricAsync(offer.PaymentId);
+                ? await Verification.ApproveWithPinAsync(offer.PaymentId, LoadHousehold.Pin)
+                : await Verification.ApproveWithBiometricAsync(offer.PaymentId);
             if (result.Outcome != VerificationOutcome.Approved)
             {
                 probe.ApprovalProblem("approve_" + result.Outcome.ToString().ToLowerInvariant());

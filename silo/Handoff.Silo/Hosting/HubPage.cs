@@ -28,8 +28,7 @@ internal static class HubPage
                 return Results.BadRequest($"household: '{householdId}' is not a household id");
             }
 
-            // Read as a member of the household: the grains then show this household and no other.
-            CallerContext.Set(householdId, Reader);
+            // Read by the hub itself (its own calls carry the hub's authority): only the hub's machine serves this page.
             var home = grains.GetGrain<IHouseholdGrain>(householdId);
             var devices = await home.ListDevicesAsync();
             var paymentIds = await home.RecentPaymentsAsync(RecentCount);

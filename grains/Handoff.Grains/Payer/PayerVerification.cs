@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using Handoff.Contracts;
+using Handoff.Contracts.Security;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Handoff.Grains.Payer;
+
+/// <summary>
+/// The person's verification on the payer device, in the device's own process: what its sheet page, its
+/// terminal and <c>handoff approve</c> (through the agent's local API) call. It is not a grain, so nothing in
+/// the cluster can reach it: the PIN is checked and the device key signs only here, for an offer the payment's
+/// authority put on this device's sheet.
+/// </summary>
+public sealed partial class PayerVerification(
+    PaymentSheetBoard sheet,
+    IUserVerifier verifier,
+    IDeviceSigner signer,
+    DeviceSessions sessions,
+    IGrainFactory grains,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    FaultPoints faults,
+    IOptions<HandoffOptions> options,
+    ILogger<PayerVerification> logger)
+{
+    private readonly ConcurrentDictionary<string, int> _wrongPins = new(StringComparer.Ordinal);
+
+    // One attempt at a time per payment: PIN tries are counted in order, and one approval is sent, never two.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _turns = new(StringComparer.Ordinal);
+
+    /// <summary>The person entered <paramref name="pin"/> on the sheet for <paramref name="paymentId"/>.</summary>
+    public Task<VerificationResult> ApproveWithPinAsync(string paymentId, string pin)
+    {
+        // A PIN that cannot be one is refused before any check: it uses up no try.
+        if (!PinHash.IsWellFormed(pin))
+        {
+            throw new ValidationException("pin", $"a PIN is {PinHash.MinLength} to {PinHash.MaxLength} digits", ErrorCodes.Validation);
+        }
+
+        return InTurnAsync(paymentId, offer => CheckPinAsync(offer, pin));
+    }
+
+    /// <summary>The device's platform check of the person passed (the local biometric prompt).</summary>
+    public Task<VerificationResult> ApproveWithBiometricAsync(string paymentId) =>
+        InTurnAsync(paymentId, offer => verifier.LockedUntil(offer.PayerDeviceId, time.GetUtcNow()) is { } lockedUntil
+            ? Task.FromResult(new VerificationResult(VerificationOutcome.Locked, 0, null, lockedUntil))
+            : ApproveAsync(offer, AuthMethod.Biometric));
+
+    /// <summary>The person declined on the sheet.</summary>
+    public Task<VerificationResult> DeclineAsync(string paymentId) =>
+        InTurnAsync(paymentId, offer => DeclineAsync(offer, "declined on payer device", VerificationOutcome.Declined));
+
+    private async Task<VerificationResult> InTurnAsync(string paymentId, Func<PaymentOffer, Task<VerificationResult>> act)
+    {
+        var turn = _turns.GetOrAdd(paymentId, static _ => new SemaphoreSlim(1, 1));
+        await turn.WaitAsync();
+        try
+        {
+            return sheet.TryGet(paymentId, out var offer) ? await act(offer!) : await NotOnSheetAsync(paymentId);
+        }
+        finally
+        {
+            turn.Release();
+            if (!sheet.TryGet(paymentId, out _))
+            {
+                _turns.TryRemove(paymentId, out _);
+                _wrongPins.TryRemove(paymentId, out _);
+            }
+        }
+    }
+
+    private async Task<VerificationResult> CheckPinAsync(PaymentOffer offer, string pin)
+    {
+        var deviceId = offer.PayerDeviceId;
+        using var span = Telemetry.HandoffTraces.PinEntered(offer.PaymentId, deviceId, silo.SiloAddress.ToString());
+        var now = time.GetUtcNow();
+        if (verifier.LockedUntil(deviceId, now) is { } lockedUntil)
+        {
+            return new VerificationResult(VerificationOutcome.Locked, 0, null, lockedUntil);
+        }
+
+        if (verifier.VerifyPin(deviceId, pin))
+        {
+            verifier.Succeeded(deviceId);
+            return await ApproveAsync(offer, AuthMethod.Pin);
+        }
+
+        var wrong = _wrongPins.AddOrUpdate(offer.PaymentId, 1, static (_, count) => count + 1);
+        var triesLeft = options.Value.MaxPinTries - wrong;
+        var locked = verifier.Failed(deviceId, now, options.Value.PinLockoutAfter, options.Value.PinLockoutDuration);
+        LogWrongPin(logger, offer.PaymentId, deviceId, triesLeft);
+        if (triesLeft <= 0)
+        {
+            var declined = await DeclineAsync(offer, $"{options.Value.MaxPinTries} wrong PIN entries", VerificationOutcome.TooManyWrongPins);
+            return declined with { LockedUntil = locked };
+        }
+
+        sheet.WrongPin(offer.PaymentId, locked is null ? triesLeft : 0);
+        return locked is null
+            ? new VerificationResult(VerificationOutcome.WrongPin, triesLeft, null)
+            : new VerificationResult(VerificationOutcome.Locked, triesLeft, null, locked);
+    }
+
+    private async Task<VerificationResult> ApproveAsync(PaymentOffer offer, AuthMethod method)
+    {
+        var approval = new PaymentApproval(offer.PaymentId, offer.PayerDeviceId, offer.Nonce, method, time.GetUtcNow())
+        {
+            Signature = signer.Sign(offer.PayerDeviceId, Signing.Approval(offer, method)),
+        };
+        await faults.ReachedAsync(FaultPoints.ApprovedNotSent);
+        try
+        {
+            var payment = await sessions.CallAsync(offer.PayerDeviceId, () => Authority(offer.PaymentId).AuthorizeAsync(approval));
+            return Finish(VerificationOutcome.Approved, payment);
+        }
+        catch (PaymentNotCompletedException ended)
+        {
+            return Finish(VerificationOutcome.NotPending, ended.Payment);
+        }
+    }
+
+    private async Task<VerificationResult> DeclineAsync(PaymentOffer offer, string reason, VerificationOutcome outcome)
+    {
+        var signature = signer.Sign(offer.PayerDeviceId, Signing.Decline(offer.PaymentId, offer.PayerDeviceId, offer.Nonce, reason));
+        var payment = await sessions.CallAsync(offer.PayerDeviceId, () => Authority(offer.PaymentId).DeclineAsync(offer.PayerDeviceId, reason, signature));
+        return Finish(outcome, payment);
+    }
+
+    private VerificationResult Finish(VerificationOutcome outcome, PaymentSnapshot payment)
+    {
+        sheet.Close(payment.PaymentId, payment.State);
+        return new VerificationResult(outcome, 0, payment);
+    }
+
+    /// <summary>Not on this sheet: ended, or never this device's. Says which, when a device of this agent can ask.</summary>
+    private async Task<VerificationResult> NotOnSheetAsync(string paymentId)
+    {
+        foreach (var deviceId in sheet.Devices)
+        {
+            try
+            {
+                var payment = await sessions.CallAsync(deviceId, () => Authority(paymentId).GetAsync());
+                return new VerificationResult(VerificationOutcome.NotPending, 0, payment);
+            }
+            catch (HandoffException)
+            {
+                // Not a payment of this device's household, or no such payment: try the next device.
+            }
+        }
+
+        return new VerificationResult(VerificationOutcome.NotPending, 0, null);
+    }
+
+    private IPaymentRequestGrain Authority(string paymentId) => grains.GetGrain<IPaymentRequestGrain>(paymentId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: wrong PIN on device {DeviceId}, {TriesLeft} tries left")]
+    private static partial void LogWrongPin(ILogger logger, string paymentId, string deviceId, int triesLeft);
+}
