@@ -31,8 +31,9 @@ internal static class LedgerCheck
         for (var index = 0; index < household.Households.Count; index++)
         {
             var simulated = household.Households[index];
-            var ledger = household.Client.GetGrain<ILedgerGrain>(simulated.Id);
-            var summary = await ledger.GetSummaryAsync();
+            // Read as the household's administrator: a ledger answers only a session of its own household.
+            var ledger = household.Admin(simulated.Id);
+            var summary = await ledger.GetLedgerSummaryAsync();
             foreach (var currency in summary.Balances.GroupBy(balance => LedgerAccounts.CurrencyOf(balance.Key)))
             {
                 var sum = currency.Sum(balance => balance.Value);
@@ -49,7 +50,7 @@ internal static class LedgerCheck
             var cents = 0m;
             for (var after = 0L; ;)
             {
-                var page = await ledger.GetEntriesAsync(after, ILedgerGrain.MaxPageSize);
+                var page = await ledger.GetLedgerEntriesAsync(after, ILedgerGrain.MaxPageSize);
                 foreach (var entry in page)
                 {
                     read++;
@@ -103,7 +104,7 @@ internal static class LedgerCheck
         foreach (var (index, paymentId, cents) in outcome.CompletedSample)
         {
             var simulated = household.Households[index];
-            var payment = await new HandoffClient(household.Client, simulated.Id, simulated.InitiatorId).GetPaymentAsync(paymentId);
+            var payment = await household.Admin(simulated.Id).GetPaymentAsync(paymentId);
             reread++;
             if (payment.State != PaymentState.Completed)
             {

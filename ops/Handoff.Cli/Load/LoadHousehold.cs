@@ -133,6 +133,12 @@ internal sealed class LoadHousehold : IAsyncDisposable
         Households = households;
     }
 
+    /// <summary>The household's administrator (the admin token's session): reads its ledger and payments.</summary>
+    public HandoffClient Admin(string householdId) =>
+        _admins.GetOrAdd(householdId, id => new HandoffClient(Client, id, Contracts.Households.AdminDevice).AsAdmin(AdminToken));
+
+    private readonly ConcurrentDictionary<string, HandoffClient> _admins = new(StringComparer.Ordinal);
+
     private async Task PairAsync(SimulatedHousehold simulated, IReadOnlyList<PayerDevice> devices, CancellationToken cancellationToken)
     {
         var admin = new HandoffClient(Client, simulated.Id, "admin");
