@@ -118,10 +118,13 @@ public sealed record ApproveBody(string Pin);
 /// <summary>The body of an initiator agent's pay call.</summary>
 public sealed record PayBody(string Payer, decimal Amount, string Currency, string Merchant, string? Description, string? OrderKey, int? ExpiresInSeconds);
 
-/// <summary><c>{"error": {"code", "message"}}</c>.</summary>
+/// <summary><c>{"error": {"code", "message", "field"?}}</c>; <c>field</c> names the input at fault, when one is.</summary>
 public sealed record ErrorView(ErrorDetail Error)
 {
-    public static ErrorView Of(string code, string message) => new(new ErrorDetail(code, message));
+    public static ErrorView Of(string code, string message, string? field = null) => new(new ErrorDetail(code, message, field));
 }
 
-public sealed record ErrorDetail(string Code, string Message);
+public sealed record ErrorDetail(
+    string Code,
+    string Message,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Field = null);

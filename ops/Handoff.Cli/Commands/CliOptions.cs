@@ -42,8 +42,8 @@ internal static class CliOptions
 
     public static readonly Option<string> DataDirectory = new("--data")
     {
-        Description = "Data folder of the SQLite store [env HANDOFF_DATA]",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_DATA") ?? HubStorage.DefaultDataDirectory,
+        Description = "The hub's data folder: SQLite store, admin token, certificate [env HANDOFF_DATA; default: the nearest .handoff/ here or above, else ./.handoff]",
+        DefaultValueFactory = _ => Sdk.DataFolder.Resolve(),
     };
 
     public static readonly Option<string?> Postgres = new("--postgres")
@@ -72,9 +72,9 @@ internal static class CliOptions
 
     public static readonly Option<string> Keys = new("--keys")
     {
-        Description = "Folder of this machine's device keys (private, never sent) [env HANDOFF_KEYS]",
+        Description = "Folder of this machine's device keys (private, never sent) [env HANDOFF_KEYS; default: keys/ in the data folder]",
         Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_KEYS") ?? Sdk.DeviceKeyFile.DefaultFolder,
+        DefaultValueFactory = _ => Sdk.DataFolder.ResolveKeys(),
     };
 
     public static readonly Option<string?> Certificate = new("--certificate")

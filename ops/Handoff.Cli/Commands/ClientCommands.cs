@@ -132,6 +132,7 @@ internal static class ClientCommands
             {
                 HouseholdId = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household"),
                 DeviceId = deviceId,
+                KeysFolder = parsed.GetValue(CliOptions.Keys),
             };
             options.Gateways.Clear();
             options.Gateways.Add(parsed.GetValue(CliOptions.Gateway)!);
