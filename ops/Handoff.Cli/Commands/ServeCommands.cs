@@ -98,7 +98,7 @@ internal static class ServeCommands
             Arity = ArgumentArity.OneOrMore,
         };
         var name = new Option<string?>("--name") { Description = "Display name of the device [default: its id]" };
-        var kind = new Option<DeviceKind>("--kind") { Description = "phone or watch", DefaultValueFactory = _ => DeviceKind.Phone };
+        var kind = CliValues.OneOf("--kind", "What the device is", DeviceKind.Phone, DeviceKind.Phone, DeviceKind.Watch);
         var pin = new Option<string?>("--pin")
         {
             Description = "Sets the PIN the person verifies with, 4-12 digits (kept on this device as a salted hash) [env HANDOFF_PIN]",
@@ -163,7 +163,7 @@ internal static class ServeCommands
     {
         var device = new Option<string>("--device") { Description = "Id of this initiator device", Required = true };
         var name = new Option<string?>("--name") { Description = "Display name of the device [default: its id]" };
-        var kind = new Option<DeviceKind>("--kind") { Description = "tv, tablet or car", DefaultValueFactory = _ => DeviceKind.Tv };
+        var kind = CliValues.OneOf("--kind", "What the device is", DeviceKind.Tv, DeviceKind.Tv, DeviceKind.Tablet, DeviceKind.Car);
         var httpPort = CliOptions.Port("--http-port", InitiatorHttpPort, "Port of the device's local API");
         var command = new Command("initiator", "Run an initiator agent: a TV's SDK client and its local checkout API.")
         {

@@ -20,11 +20,7 @@ internal static class TraceCommand
     public static Command Create()
     {
         var payment = new Argument<string>("payment") { Description = "Payment id (pay-…)" };
-        var wait = new Option<double>("--wait")
-        {
-            Description = "Seconds to wait for the handoff's last spans to reach the hub (processes send them in batches)",
-            DefaultValueFactory = _ => 3,
-        };
+        var wait = CliValues.Duration("--wait", "How long to wait for the handoff's last spans to reach the hub (processes send them in batches)", "3s");
         var command = new Command("trace", "Show a payment's trace: its spans across the initiator, the hub and the payer's silo.") { payment, wait };
         command.SetAction((parsed, cancellation) =>
         {
@@ -34,7 +30,7 @@ internal static class TraceCommand
                 var paymentId = parsed.GetValue(payment)!;
                 using var host = await ConnectAsync(parsed, cancellation);
                 var collector = host.Services.GetRequiredService<IClusterClient>().GetGrain<ITraceCollectorGrain>(0);
-                var waitFor = TimeSpan.FromSeconds(Math.Max(0, parsed.GetValue(wait)));
+                var waitFor = parsed.GetValue(wait) ?? TimeSpan.Zero;
                 var waited = System.Diagnostics.Stopwatch.StartNew();
                 var trace = await collector.GetByPaymentAsync(paymentId);
                 while (!Ended(trace) && waited.Elapsed < waitFor)
@@ -77,6 +73,11 @@ internal static class TraceCommand
         var gateway = parsed.GetValue(CliOptions.Gateway)!;
         var clustering = CliOptions.ClusteringFrom(parsed);
         var endpoint = clustering is null ? HandoffClientOptions.ParseEndpoint(gateway) : null;
+        if (endpoint is not null)
+        {
+            await GatewayProbe.RequireListeningAsync([endpoint], cancellation);
+        }
+
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client =>
