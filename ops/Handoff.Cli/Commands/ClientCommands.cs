@@ -186,8 +186,8 @@ internal static class ClientCommands
     public static string RenderPayment(PaymentView payment)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{payment.PaymentId}  {payment.State}  {payment.Amount.ToString("0.00", CultureInfo.InvariantCulture)} {payment.Currency} to {payment.Merchant}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer}, order {payment.OrderKey}, deadline {payment.Deadline:HH:mm:ss}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{payment.PaymentId}  {payment.State}  {payment.AmountText} to {payment.Merchant}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer}, order {payment.OrderKey}, deadline {payment.DeadlineText}");
         if (payment.FailureReason is { } reason)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  reason: {reason}");
@@ -195,12 +195,12 @@ internal static class ClientCommands
 
         foreach (var step in payment.History)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {step.At:HH:mm:ss.fff} {step.To,-10} {step.Device,-12} {step.Cause}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {DisplayText.StepTime(step.At)} {step.To,-10} {step.Device,-12} {step.Cause}");
         }
 
         return text.ToString().TrimEnd();
     }
 
     private static string RenderStep(PaymentTransition step) =>
-        $"  {step.At:HH:mm:ss.fff} {step.To,-10} {step.Device,-12} {step.Cause}";
+        $"  {DisplayText.StepTime(step.At)} {step.To,-10} {step.Device,-12} {step.Cause}";
 }
