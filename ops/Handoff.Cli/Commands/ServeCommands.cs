@@ -101,9 +101,10 @@ internal static class ServeCommands
         var kind = CliValues.OneOf("--kind", "What the device is", DeviceKind.Phone, DeviceKind.Phone, DeviceKind.Watch);
         var pin = new Option<string?>("--pin")
         {
-            Description = "Sets the PIN the person verifies with, 4-12 digits (kept on this device as a salted hash) [env HANDOFF_PIN]",
+            Description = "Sets the PIN the person verifies with, 4-12 digits (kept on this device as a salted hash); prefer HANDOFF_PIN or --pin-file, which ps does not show [env HANDOFF_PIN]",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PIN"),
         };
+        var pinFile = new Option<FileInfo?>("--pin-file") { Description = "Reads the PIN to set from this file (its first line) instead of --pin" };
         var hubSilo = new Option<string>("--hub-silo")
         {
             Description = "The hub's silo endpoint host:port [env HANDOFF_HUB_SILO]",
@@ -113,13 +114,17 @@ internal static class ServeCommands
         var httpPort = CliOptions.Port("--http-port", PayerHttpPort, "Port of the device's local API");
         var command = new Command("payer", "Run a payer agent: a phone's silo, its payment sheet and its local API.")
         {
-            devices, name, kind, pin, hubSilo, Address, siloPort, httpPort, CliOptions.Pair, CliOptions.ParentPid,
+            devices, name, kind, pin, pinFile, hubSilo, Address, siloPort, httpPort, CliOptions.Pair, CliOptions.ParentPid,
         };
         command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
         {
             var household = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household");
             var ids = parsed.GetValue(devices)!.Select(id => DeviceIds.Require(id, "device")).Distinct().ToArray();
-            var thePin = parsed.GetValue(pin);
+            var thePin = parsed.GetValue(pinFile) is { } file
+                ? file.Exists
+                    ? File.ReadLines(file.FullName).FirstOrDefault()?.Trim() ?? string.Empty
+                    : throw new ValidationException("pin-file", $"no file {file.FullName}", ErrorCodes.MissingField)
+                : parsed.GetValue(pin);
             if (thePin is not null && (thePin is not { Length: >= 4 and <= 12 } || !thePin.All(char.IsAsciiDigit)))
             {
                 throw new ValidationException("pin", "must be 4 to 12 digits");

@@ -16,7 +16,7 @@ internal static partial class UpCommand
     {
         var pin = new Option<string>("--pin")
         {
-            Description = "The demo phone's PIN [env HANDOFF_PIN; default 1234]",
+            Description = "The demo phone's PIN; the phone gets it by environment, never on its command line [env HANDOFF_PIN]",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PIN") is { Length: > 0 } fromEnvironment ? fromEnvironment : "1234",
         };
         var command = new Command("up", "Run the household demo: hub, payer phone-1 and initiator tv-1 on this machine.") { pin, CliOptions.DataDirectory };
