@@ -78,7 +78,7 @@ public sealed partial class SdkSnippetTests(HouseholdProcesses household) : IDis
     }
 
     /// <summary>Runs a program to its end (bounded), handing each line of its output to <paramref name="onLine"/> as it comes.</summary>
-    private static async Task<CliResult> RunAsync(
+    internal static async Task<CliResult> RunAsync(
         string program,
         string[] args,
         string folder,
@@ -120,9 +120,12 @@ public sealed partial class SdkSnippetTests(HouseholdProcesses household) : IDis
         };
         process.ErrorDataReceived += (_, line) =>
         {
-            lock (stderr)
+            if (line.Data is { } text)
             {
-                stderr.AppendLine(line.Data);
+                lock (stderr)
+                {
+                    stderr.AppendLine(text);
+                }
             }
         };
         process.Start();
