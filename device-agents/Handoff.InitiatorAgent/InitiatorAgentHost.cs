@@ -78,6 +78,7 @@ public static class InitiatorAgentHost
         builder.Services.AddSingleton(provider =>
             new HandoffClient(provider.GetRequiredService<IClusterClient>(), settings.HouseholdId, settings.DeviceId, keys));
         builder.Services.AddSingleton<PaymentTracker>();
+        builder.Services.AddSingleton<InitiatorStanding>();
         builder.Services.AddHostedService<Presence>();
         var app = builder.Build();
         app.UsePageAssets();

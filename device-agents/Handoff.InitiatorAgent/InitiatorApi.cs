@@ -1,4 +1,5 @@
 using Handoff.Contracts;
+using Handoff.Contracts.Validation;
 using Handoff.Sdk;
 using Handoff.Sdk.Wire;
 using Microsoft.AspNetCore.Builder;
@@ -14,6 +15,13 @@ internal static class InitiatorApi
     {
         app.MapGet("/health", (InitiatorAgentSettings settings) =>
             Results.Json(new { status = "ok", role = "initiator", device = settings.DeviceId }, HandoffJson.Options));
+
+        // The page's catalogue and cart, priced in minor units, read as every other surface reads money.
+        app.MapGet("/api/amounts", (string? currency, long[]? minor) => Guarded(() =>
+        {
+            var code = PaymentRules.RequireCurrency(currency, "currency");
+            return Task.FromResult(Results.Json((minor ?? []).Select(units => DisplayText.MoneyOfMinor(units, code)), HandoffJson.Options));
+        }));
 
         app.MapGet("/api/payers", (HandoffClient handoff) => Guarded(async () =>
             Results.Json((await handoff.ListPayerDevicesAsync()).Select(DeviceView.From), HandoffJson.Options)));

@@ -11,6 +11,7 @@ internal sealed partial class Presence(
     InitiatorAgentSettings settings,
     HandoffClient handoff,
     KeyRingSigner keys,
+    InitiatorStanding standing,
     TimeProvider time,
     ILogger<Presence> logger) : BackgroundService
 {
@@ -28,6 +29,7 @@ internal sealed partial class Presence(
                     await EnsurePairedAsync();
                     registered = true;
                     LogRegistered(logger, settings.DeviceId, settings.HouseholdId);
+                    standing.MarkRegistered();
                 }
                 else
                 {
@@ -36,8 +38,8 @@ internal sealed partial class Presence(
             }
             catch (HandoffException refused)
             {
-                LogRefused(logger, settings.DeviceId, refused.Message);
-                Console.Error.WriteLine($"initiator: {refused.Message}");
+                // The runner reports it as the agent's one error line and stops; logging it too would say it twice.
+                standing.MarkRefused(refused);
                 return;
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
@@ -74,9 +76,6 @@ internal sealed partial class Presence(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} registered with household {HouseholdId}")]
     private static partial void LogRegistered(ILogger logger, string deviceId, string householdId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Device {DeviceId} was refused by the household: {Reason}")]
-    private static partial void LogRefused(ILogger logger, string deviceId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Household not reachable: {Reason}")]
     private static partial void LogUnreachable(ILogger logger, string reason);

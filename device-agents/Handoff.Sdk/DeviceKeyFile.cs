@@ -55,7 +55,7 @@ public static class DeviceKeyFile
         var path = PathOf(folder, deviceId);
         if (!File.Exists(path))
         {
-            throw new NotFoundException($"device '{deviceId}' has no key at {Path.GetFullPath(path)}: pair it first (--pair CODE)");
+            throw new NotFoundException($"device '{deviceId}' has no key in {Path.GetFullPath(folder)} (no {deviceId}.key): pair it first (--pair CODE), or give the folder that has its key with --keys, HANDOFF_KEYS or HANDOFF_DATA");
         }
 
         if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ~OwnerOnly) != 0)

@@ -28,13 +28,16 @@ public sealed class HandoffClient : IAsyncDisposable
     private readonly DeviceSessions? _sessions;
     private readonly AdminSession? _admin;
 
+    // Where the key was looked for when none was found: the error of a request that needs it says so.
+    private readonly string? _keysFolder;
+
     /// <summary>Wraps a cluster client the app already runs; <paramref name="signer"/> holds this device's key.</summary>
     public HandoffClient(IClusterClient cluster, string householdId, string deviceId, IDeviceSigner? signer = null)
         : this(cluster, householdId, deviceId, signer, admin: null, ownedHost: null)
     {
     }
 
-    private HandoffClient(IClusterClient cluster, string householdId, string deviceId, IDeviceSigner? signer, AdminSession? admin, IHost? ownedHost)
+    private HandoffClient(IClusterClient cluster, string householdId, string deviceId, IDeviceSigner? signer, AdminSession? admin, IHost? ownedHost, string? keysFolder = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(householdId);
         ArgumentException.ThrowIfNullOrWhiteSpace(deviceId);
@@ -45,6 +48,7 @@ public sealed class HandoffClient : IAsyncDisposable
         _sessions = signer is null ? null : SharedSessions.GetOrCreateValue(cluster).GetValue(signer, key => new DeviceSessions(cluster, key, TimeProvider.System));
         _admin = admin;
         _ownedHost = ownedHost;
+        _keysFolder = keysFolder;
     }
 
     public string HouseholdId { get; }
@@ -52,7 +56,8 @@ public sealed class HandoffClient : IAsyncDisposable
     public string DeviceId { get; }
 
     /// <summary>The same connection, acting as another device of the household.</summary>
-    public HandoffClient As(string deviceId, IDeviceSigner? signer = null) => new(_cluster, HouseholdId, deviceId, signer ?? _signer, admin: null, ownedHost: null);
+    public HandoffClient As(string deviceId, IDeviceSigner? signer = null) =>
+        new(_cluster, HouseholdId, deviceId, signer ?? _signer, admin: null, ownedHost: null, deviceId == DeviceId ? _keysFolder : null);
 
     /// <summary>
     /// The same connection, acting as the household's administrator: reads every device and payment of the household
@@ -71,6 +76,12 @@ public sealed class HandoffClient : IAsyncDisposable
         }
 
         var gateways = options.Clustering is null ? options.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray() : [];
+        var (signer, keysFolder) = options.Signer is { } given ? (given, null) : DefaultSigner(options);
+        if (gateways.Length > 0)
+        {
+            await GatewayProbe.RequireListeningAsync(gateways, cancellationToken);
+        }
+
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client =>
@@ -90,6 +101,7 @@ public sealed class HandoffClient : IAsyncDisposable
                 cluster.ServiceId = Households.ServiceId;
             });
             HouseholdTls.Apply(client, options.Certificate);
+            options.ConfigureClient?.Invoke(client);
             client.UseConnectionRetryFilter(async (exception, token) =>
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), token);
@@ -115,7 +127,21 @@ public sealed class HandoffClient : IAsyncDisposable
 
         var cluster = host.Services.GetRequiredService<IClusterClient>();
         var admin = options.AdminToken is { } token ? new AdminSession(cluster, options.HouseholdId, token) : null;
-        return new HandoffClient(cluster, options.HouseholdId, admin is null ? options.DeviceId : Households.AdminDevice, options.Signer, admin, host);
+        return new HandoffClient(cluster, options.HouseholdId, admin is null ? options.DeviceId : Households.AdminDevice, signer, admin, host, keysFolder);
+    }
+
+    /// <summary>The device's key from its key file when there is one; otherwise no signer, and the folder looked in.</summary>
+    private static (IDeviceSigner? Signer, string? KeysFolder) DefaultSigner(HandoffClientOptions options)
+    {
+        var folder = options.KeysFolder is { Length: > 0 } configured ? Path.GetFullPath(configured) : DataFolder.ResolveKeys();
+        if (!DeviceIds.IsValid(options.DeviceId) || !DeviceKeyFile.Exists(folder, options.DeviceId))
+        {
+            return (null, folder);
+        }
+
+        var signer = new KeyRingSigner();
+        signer.Add(options.DeviceId, DeviceKeyFile.Load(folder, options.DeviceId));
+        return (signer, null);
     }
 
     /// <summary>Joins the household as this device with a pairing code, sending only the public half of its key.</summary>
@@ -312,7 +338,9 @@ public sealed class HandoffClient : IAsyncDisposable
     private byte[] Sign(byte[] statement) =>
         _signer is not null && _signer.Holds(DeviceId)
             ? _signer.Sign(DeviceId, statement)
-            : throw new ForbiddenException($"no key for device '{DeviceId}' here: requests must be signed by a paired device");
+            : throw new ForbiddenException(_keysFolder is null
+                ? $"no key for device '{DeviceId}' here: requests must be signed by a paired device"
+                : $"no key for device '{DeviceId}' in {_keysFolder} (no {DeviceId}.key): requests must be signed by a paired device; set HandoffClientOptions.KeysFolder or HANDOFF_KEYS to the folder that has its key");
 
     /// <summary>The administrator's session: opened with the admin token, opened again when the hub no longer takes it.</summary>
     private sealed class AdminSession(IGrainFactory grains, string householdId, string adminToken)

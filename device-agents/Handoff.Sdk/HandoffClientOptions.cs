@@ -9,14 +9,14 @@ public sealed class HandoffClientOptions
 {
     public const string DefaultGateway = "127.0.0.1:30000";
 
-    /// <summary>The household to join (default <c>home</c>).</summary>
-    public string HouseholdId { get; set; } = "home";
+    /// <summary>The household to join [default: <c>HANDOFF_HOUSEHOLD</c>, else <c>home</c>, as for the CLI].</summary>
+    public string HouseholdId { get; set; } = Environment.GetEnvironmentVariable("HANDOFF_HOUSEHOLD") is { Length: > 0 } household ? household : "home";
 
     /// <summary>This device's id; every request is made as this device.</summary>
     public string DeviceId { get; set; } = string.Empty;
 
-    /// <summary>Gateways of the household's hub silos, as <c>host:port</c>.</summary>
-    public IList<string> Gateways { get; } = [DefaultGateway];
+    /// <summary>Gateways of the household's hub silos, as <c>host:port</c> [default: <c>HANDOFF_GATEWAY</c>, else <c>127.0.0.1:30000</c>].</summary>
+    public IList<string> Gateways { get; } = [Environment.GetEnvironmentVariable("HANDOFF_GATEWAY") is { Length: > 0 } gateway ? gateway : DefaultGateway];
 
     /// <summary>The Orleans cluster id the household's silos use [default: the household's own].</summary>
     public string? ClusterId { get; set; }
@@ -27,7 +27,16 @@ public sealed class HandoffClientOptions
     /// </summary>
     public Action<IClientBuilder>? Clustering { get; set; }
 
-    /// <summary>Holds this device's private key, to sign its requests (see <see cref="DeviceKeyFile"/>).</summary>
+    /// <summary>
+    /// Extra configuration of the Orleans client (telemetry, for example), applied after the clustering; unlike
+    /// <see cref="Clustering"/> it keeps <see cref="Gateways"/>.
+    /// </summary>
+    public Action<IClientBuilder>? ConfigureClient { get; set; }
+
+    /// <summary>
+    /// Holds this device's private key, to sign its requests. When null, <see cref="HandoffClient.ConnectAsync"/>
+    /// loads the device's key file (<see cref="DeviceKeyFile"/>) from <see cref="KeysFolder"/>.
+    /// </summary>
     public IDeviceSigner? Signer { get; set; }
 
     /// <summary>
@@ -35,6 +44,12 @@ public sealed class HandoffClientOptions
     /// and payment, pairing codes) instead of as <see cref="DeviceId"/>.
     /// </summary>
     public string? AdminToken { get; set; }
+
+    /// <summary>
+    /// The folder of this machine's device keys, where pairing saved <c>{DeviceId}.key</c> [default:
+    /// <c>HANDOFF_KEYS</c>, else <c>keys/</c> in the data folder (<see cref="DataFolder"/>)].
+    /// </summary>
+    public string? KeysFolder { get; set; }
 
     /// <summary>The household's certificate: when set, the connection to the gateway is mutual TLS with it.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }

@@ -502,7 +502,15 @@ public sealed partial class PaymentRequestGrain(
         var snapshot = State.ToSnapshot(PaymentId);
         foreach (var step in snapshot.History.Skip(_notifiedVersion))
         {
-            LogTransition(logger, PaymentId, step.From, step.To, step.Cause);
+            // The first step records the creation (Created to Created): it is no transition, so it is logged as what it is.
+            if (step.From == step.To)
+            {
+                LogCreated(logger, PaymentId, step.Device, step.Cause);
+            }
+            else
+            {
+                LogTransition(logger, PaymentId, step.From, step.To, step.Cause);
+            }
         }
 
         _notifiedVersion = snapshot.Version;
@@ -576,6 +584,9 @@ public sealed partial class PaymentRequestGrain(
 
     private static bool PayerUnreachable(Exception exception) =>
         exception is PayerOfflineException or SiloUnavailableException or TimeoutException or OrleansMessageRejectionException;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: Created by {Device} ({Cause})")]
+    private static partial void LogCreated(ILogger logger, string paymentId, string device, string cause);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: {From} -> {To} ({Cause})")]
     private static partial void LogTransition(ILogger logger, string paymentId, PaymentState from, PaymentState to, string cause);

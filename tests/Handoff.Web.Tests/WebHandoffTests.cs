@@ -49,7 +49,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await OpenBothAsync();
         await AddAsync("Jasmine green tea", times: 2);
         await AddAsync("Celadon teapot");
-        await Expect(Tv.Locator("#total")).ToHaveTextAsync("CN¥176.00");
+        await Expect(Tv.Locator("#total")).ToHaveTextAsync("176.00 CNY");
         await Expect(Tv.Locator("input[name=payer][value=phone-1]")).ToBeCheckedAsync();
 
         await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
@@ -58,7 +58,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await Expect(Phone.Locator("#sheet")).ToBeVisibleAsync();
         await Expect(Phone.Locator("#merchant")).ToHaveTextAsync("Tea House");
         await Expect(Phone.Locator("#description")).ToHaveTextAsync("2 × Jasmine green tea, 1 × Celadon teapot");
-        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥176.00");
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("176.00 CNY");
         await Expect(Phone.Locator("#asked-by")).ToHaveTextAsync($"{WebHousehold.TvName} asks you to pay");
         await Expect(Phone.Locator("#countdown")).ToHaveTextAsync(new Regex(@"^[12]:\d\d$"));
         await Expect(Phone.Locator("#announcer")).ToContainTextAsync($"Payment request from {WebHousehold.TvName}");
@@ -74,9 +74,9 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await Phone.Keyboard.PressAsync("Enter");
 
         await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Paid");
-        await Expect(Phone.Locator("#result-detail")).ToHaveTextAsync("CN¥176.00 paid to Tea House.");
+        await Expect(Phone.Locator("#result-detail")).ToHaveTextAsync("176.00 CNY paid to Tea House.");
         await Expect(Tv.Locator("#receipt-title")).ToHaveTextAsync("Paid — thank you");
-        await Expect(Tv.Locator("#receipt-total")).ToHaveTextAsync("CN¥176.00");
+        await Expect(Tv.Locator("#receipt-total")).ToHaveTextAsync("176.00 CNY");
         await Expect(Tv.Locator("#receipt-payer")).ToHaveTextAsync(WebHousehold.PhoneName);
         await Expect(Tv.Locator("#receipt-id")).ToHaveTextAsync(paymentId!);
         await Screens.CaptureAsync(household.Browser, "2-paid", Tv, Phone);
@@ -106,17 +106,17 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
 
         // Opened after the offer was pushed: the page gets what is already on screen first.
         await Phone.GotoAsync(household.PayerUrl);
-        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥36.50");
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("36.50 CNY");
 
         await PressPadAsync("0000");
-        await Phone.GetByRole(AriaRole.Button, new() { Name = "Pay CN¥36.50" }).ClickAsync();
+        await Phone.GetByRole(AriaRole.Button, new() { Name = "Pay 36.50 CNY" }).ClickAsync();
         await Expect(Phone.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Wrong PIN. 2 tries left.");
         await Expect(Phone.GetByLabel("Enter your PIN to pay")).ToHaveValueAsync(string.Empty);
         await Expect(Tv.Locator("#progress-status")).ToHaveTextAsync($"Shown on {WebHousehold.PhoneName}. Waiting for the PIN there…");
         await Screens.CaptureAsync(household.Browser, "3-wrong-pin", Tv, Phone);
 
         await PressPadAsync(WebHousehold.Pin);
-        await Phone.GetByRole(AriaRole.Button, new() { Name = "Pay CN¥36.50" }).ClickAsync();
+        await Phone.GetByRole(AriaRole.Button, new() { Name = "Pay 36.50 CNY" }).ClickAsync();
 
         await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Paid");
         await Expect(Tv.Locator("#receipt-title")).ToHaveTextAsync("Paid — thank you");
@@ -129,7 +129,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await OpenBothAsync();
         await AddAsync("Mooncake gift box");
         await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
-        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥88.00");
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("88.00 CNY");
 
         await Tv.GetByRole(AriaRole.Button, new() { Name = "Cancel payment" }).ClickAsync();
 
@@ -148,7 +148,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await OpenBothAsync();
         await AddAsync("Celadon teapot");
         await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
-        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥120.00");
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("120.00 CNY");
 
         await Phone.GetByRole(AriaRole.Button, new() { Name = "Use fingerprint" }).ClickAsync();
 
@@ -162,7 +162,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await OpenBothAsync();
         await AddAsync("Jasmine green tea");
         await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
-        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥28.00");
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("28.00 CNY");
 
         await Phone.GetByRole(AriaRole.Button, new() { Name = "Decline" }).ClickAsync();
 

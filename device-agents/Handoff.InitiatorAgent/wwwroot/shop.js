@@ -19,8 +19,16 @@
   let checkout = null; // { paymentId, payer, lines, totalMinor, source, last }
   let thisDevice = null;
 
-  const money = (minor) => new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(minor / 100);
-  const time = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  // Amounts and times are formatted by the agent, as on every other surface: the page shows the texts it is given.
+  const amountTexts = new Map(); // minor units -> the agent's text
+  const money = (minor) => amountTexts.get(minor) ?? '…';
+  async function loadAmounts(minors) {
+    const missing = [...new Set(minors)].filter((minor) => !amountTexts.has(minor));
+    if (missing.length > 0) {
+      const texts = await (await fetch(`api/amounts?currency=${currency}&${missing.map((minor) => `minor=${minor}`).join('&')}`)).json();
+      missing.forEach((minor, index) => amountTexts.set(minor, texts[index]));
+    }
+  }
   const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
   const payerName = (id) => payers.find((payer) => payer.id === id)?.displayName ?? id;
   const totalMinor = () => [...cart].reduce((sum, [id, quantity]) => sum + item(id).priceMinor * quantity, 0);
@@ -63,6 +71,10 @@
   }
 
   function renderOrder() {
+    loadAmounts([...[...cart].map(([id, quantity]) => item(id).priceMinor * quantity), totalMinor()]).then(drawOrder, drawOrder);
+  }
+
+  function drawOrder() {
     $('cart').replaceChildren(...[...cart].map(([id, quantity]) => {
       const entry = item(id);
       return element('li', {}, [
@@ -196,7 +208,7 @@
     $('back').hidden = true;
     $('cancel').hidden = false;
     $('cancel').disabled = false;
-    $('progress-title').textContent = `Paying ${money(started.totalMinor)} on ${payerName(started.payer)}`;
+    $('progress-title').textContent = `Paying ${first.amountText} on ${payerName(started.payer)}`;
     $('progress').querySelector('li[data-step="shown"] .what').textContent = `Shown on ${payerName(started.payer)}`;
     for (const step of $('progress').querySelectorAll('li')) {
       step.dataset.done = 'false';
@@ -236,7 +248,7 @@
       if (step) {
         const row = $('progress').querySelector(`li[data-step="${step}"]`);
         row.dataset.done = 'true';
-        row.querySelector('.when').textContent = time(transition.at);
+        row.querySelector('.when').textContent = transition.atText;
       }
     }
 
@@ -319,9 +331,9 @@
       element('span', { className: 'name', textContent: `${line.quantity} × ${line.name}` }),
       element('span', { className: 'line-total', textContent: money(line.minor) }),
     ])));
-    $('receipt-total').textContent = money(checkout.totalMinor);
+    $('receipt-total').textContent = view.amountText;
     $('receipt-payer').textContent = payerName(checkout.payer);
-    $('receipt-time').textContent = time(view.history[view.history.length - 1].at);
+    $('receipt-time').textContent = view.history[view.history.length - 1].atText;
     $('receipt-id').textContent = view.paymentId;
     $('receipt-title').focus();
     cart.clear();
@@ -361,6 +373,7 @@
       }
     });
     setInterval(tick, 500);
+    await loadAmounts(catalogue.map((entry) => entry.priceMinor)).catch(() => {});
     renderMenu();
     renderOrder();
     try {

@@ -10,13 +10,7 @@
   let skewMs = 0; // the agent's clock minus this page's, so the countdown matches the deadline
   let busy = false;
 
-  const money = (amount, currency) => {
-    try {
-      return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(amount);
-    } catch {
-      return `${amount} ${currency}`;
-    }
-  };
+  const money = (offer) => offer.amountText; // formatted by the agent, as on every other surface
 
   const announce = (text) => {
     $('announcer').textContent = text;
@@ -31,7 +25,7 @@
 
   // What the result card says for each way a payment can leave the screen.
   const outcomes = {
-    Completed: { outcome: 'paid', icon: '✓', title: 'Paid', detail: (o) => `${money(o.amount, o.currency)} paid to ${o.merchant}.` },
+    Completed: { outcome: 'paid', icon: '✓', title: 'Paid', detail: (o) => `${money(o)} paid to ${o.merchant}.` },
     Declined: { outcome: 'failed', icon: '✕', title: 'Declined', detail: (o, reason) => `${reason ? capitalise(reason) + '. ' : 'You declined. '}Nothing was charged.` },
     Expired: { outcome: 'failed', icon: '⏱', title: 'Expired', detail: () => 'The request ran out of time. Nothing was charged.' },
     Cancelled: { outcome: 'failed', icon: '✕', title: 'Cancelled on the other device', detail: (o) => `${o.initiatorName} withdrew the request. Nothing was charged.` },
@@ -67,7 +61,7 @@
     if (sheet.dataset.paymentId !== offer.paymentId) {
       // A new request on screen: reset the form, and put the keyboard in the PIN field.
       sheet.dataset.paymentId = offer.paymentId;
-      const total = money(offer.amount, offer.currency);
+      const total = money(offer);
       $('asked-by').textContent = `${offer.initiatorName} asks you to pay`;
       $('merchant').textContent = offer.merchant;
       $('description').textContent = offer.description ?? '';
@@ -168,7 +162,7 @@
 
     const verification = answer.data;
     if (verification.outcome === 'locked') {
-      const until = new Date(verification.lockedUntil).toLocaleTimeString();
+      const until = verification.lockedUntilText;
       $('pin-error').textContent = `Too many wrong PINs: payments on this device are locked until ${until}.`;
       $('pin').value = '';
       return;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Handoff.Contracts;
+using Handoff.Contracts.Validation;
 
 namespace Handoff.Sdk.Wire;
 
@@ -52,11 +53,13 @@ public sealed record PaymentView(
     string Initiator,
     decimal Amount,
     string Currency,
+    string AmountText,
     string Merchant,
     string? Description,
     string OrderKey,
     DateTimeOffset CreatedAt,
     DateTimeOffset Deadline,
+    string DeadlineText,
     string? FailureReason,
     IReadOnlyList<TransitionView> History)
 {
@@ -67,16 +70,19 @@ public sealed record PaymentView(
         payment.InitiatorDeviceId,
         payment.Info.Amount,
         payment.Info.Currency,
+        DisplayText.Money(payment.Info.Amount, payment.Info.Currency),
         payment.Info.Merchant,
         payment.Info.Description,
         payment.OrderKey,
         payment.CreatedAt,
         payment.Deadline,
+        DisplayText.Time(payment.Deadline),
         payment.FailureReason,
-        [.. payment.History.Select(step => new TransitionView(step.From.ToString(), step.To.ToString(), step.At, step.Device, step.Cause))]);
+        [.. payment.History.Select(step => new TransitionView(step.From.ToString(), step.To.ToString(), step.At, DisplayText.Time(step.At), step.Device, step.Cause))]);
 }
 
-public sealed record TransitionView(string From, string To, DateTimeOffset At, string Device, string Cause);
+/// <summary>One step of a payment; <c>atText</c> is its time as every surface shows it.</summary>
+public sealed record TransitionView(string From, string To, DateTimeOffset At, string AtText, string Device, string Cause);
 
 /// <summary>An offer on a payer device's sheet.</summary>
 public sealed record OfferView(
@@ -86,6 +92,7 @@ public sealed record OfferView(
     string InitiatorName,
     decimal Amount,
     string Currency,
+    string AmountText,
     string Merchant,
     string? Description,
     DateTimeOffset Deadline)
@@ -97,19 +104,21 @@ public sealed record OfferView(
         offer.InitiatorName,
         offer.Info.Amount,
         offer.Info.Currency,
+        DisplayText.Money(offer.Info.Amount, offer.Info.Currency),
         offer.Info.Merchant,
         offer.Info.Description,
         offer.Deadline);
 }
 
 /// <summary>The answer of a payer agent to a PIN or a decline.</summary>
-public sealed record VerificationView(string Outcome, int TriesLeft, PaymentView? Payment, DateTimeOffset? LockedUntil = null)
+public sealed record VerificationView(string Outcome, int TriesLeft, PaymentView? Payment, DateTimeOffset? LockedUntil = null, string? LockedUntilText = null)
 {
     public static VerificationView From(VerificationResult result) => new(
         JsonNamingPolicy.CamelCase.ConvertName(result.Outcome.ToString()),
         result.TriesLeft,
         result.Payment is null ? null : PaymentView.From(result.Payment),
-        result.LockedUntil);
+        result.LockedUntil,
+        result.LockedUntil is { } until ? DisplayText.Time(until) : null);
 }
 
 /// <summary>The body of a payer agent's approve call.</summary>
@@ -118,10 +127,13 @@ public sealed record ApproveBody(string Pin);
 /// <summary>The body of an initiator agent's pay call.</summary>
 public sealed record PayBody(string Payer, decimal Amount, string Currency, string Merchant, string? Description, string? OrderKey, int? ExpiresInSeconds);
 
-/// <summary><c>{"error": {"code", "message"}}</c>.</summary>
+/// <summary><c>{"error": {"code", "message", "field"?}}</c>; <c>field</c> names the input at fault, when one is.</summary>
 public sealed record ErrorView(ErrorDetail Error)
 {
-    public static ErrorView Of(string code, string message) => new(new ErrorDetail(code, message));
+    public static ErrorView Of(string code, string message, string? field = null) => new(new ErrorDetail(code, message, field));
 }
 
-public sealed record ErrorDetail(string Code, string Message);
+public sealed record ErrorDetail(
+    string Code,
+    string Message,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Field = null);

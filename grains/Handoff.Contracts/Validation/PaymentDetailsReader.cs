@@ -14,7 +14,11 @@ public sealed record PaymentDetailsInput(string? Id, PaymentInfo Info);
 /// </summary>
 public static class PaymentDetailsReader
 {
-    public static PaymentDetailsInput Read(ReadOnlySpan<byte> json)
+    /// <summary>
+    /// Reads the details; the payee is their <c>merchant {name}</c> or, since a W3C details object has none,
+    /// <paramref name="merchant"/> given beside them (one of the two, not both).
+    /// </summary>
+    public static PaymentDetailsInput Read(ReadOnlySpan<byte> json, string? merchant = null)
     {
         if (json.Length > PaymentRules.MaxDetailsBytes)
         {
@@ -40,8 +44,7 @@ public static class PaymentDetailsReader
                 PaymentRules.RequireText(id, "id", 128);
             }
 
-            var merchant = Object(Required(root, "merchant", "merchant"), "merchant");
-            var merchantName = String(Required(merchant, "name", "merchant.name"), "merchant.name");
+            var merchantName = MerchantName(root, merchant);
             var total = Object(Required(root, "total", "total"), "total");
             var label = String(Required(total, "label", "total.label"), "total.label");
             PaymentRules.RequireText(label, "total.label", PaymentRules.MaxLabelLength);
@@ -85,6 +88,19 @@ public static class PaymentDetailsReader
             PaymentRules.Check(info);
             return new PaymentDetailsInput(id, info);
         }
+    }
+
+    private static string MerchantName(JsonElement root, string? given)
+    {
+        if (!root.TryGetProperty("merchant", out var inDetails) || inDetails.ValueKind == JsonValueKind.Null)
+        {
+            return given ?? throw new ValidationException("merchant", "is required: merchant {name} in the details, or the payee's name beside them", ErrorCodes.MissingField);
+        }
+
+        var name = String(Required(Object(inDetails, "merchant"), "name", "merchant.name"), "merchant.name");
+        return given is null
+            ? name
+            : throw new ValidationException("merchant", $"is given twice: '{name}' in the details and '{given}' beside them; give it once");
     }
 
     private static (string Currency, decimal Value) Amount(JsonElement element, string path)

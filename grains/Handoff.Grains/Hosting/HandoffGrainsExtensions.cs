@@ -5,7 +5,6 @@ using Handoff.Grains.Reminders;
 using Handoff.Grains.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
 
@@ -32,12 +31,11 @@ public static class HandoffGrainsExtensions
         services.TryAddSingleton<PayerSiloLocator>();
         services.TryAddSingleton<FaultPoints>();
         services.TryAddSingleton<AdminToken>();
-        services.AddOptions<ReminderOptions>().Configure<IOptions<HandoffOptions>>((reminders, handoff) =>
+        services.AddOptions<ReminderOptions>().Configure(reminders =>
         {
-            reminders.MinimumReminderPeriod = handoff.Value.RecoveryInterval < reminders.MinimumReminderPeriod
-                ? handoff.Value.RecoveryInterval
-                : reminders.MinimumReminderPeriod;
-
+            // MinimumReminderPeriod stays Orleans' minute (lowering it only makes every silo warn at start): it bounds
+            // registrations through Orleans' API, and the payments' recovery rows, at Handoff:RecoveryInterval, are
+            // written straight into the table (ReminderRowWriter), which the reminder service runs at their own period.
             // Orleans drops an unregistered reminder's in-memory entry only when it re-reads the table (default
             // every 5 minutes); every payment has a reminder, so a busy hub would hold minutes of dead entries.
             reminders.RefreshReminderListPeriod = TimeSpan.FromMinutes(1);

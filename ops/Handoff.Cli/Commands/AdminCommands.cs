@@ -21,7 +21,7 @@ internal static class AdminCommands
             var code = await client.CreatePairingCodeAsync(CliOptions.AdminTokenFrom(parsed));
             return output.Result(code, pairing => $"""
                 Pairing code for household '{client.HouseholdId}': {pairing.Code}
-                valid until {pairing.ExpiresAt.ToLocalTime():HH:mm:ss}, {pairing.Tries} tries. On the new device:
+                valid until {Contracts.Validation.DisplayText.Time(pairing.ExpiresAt)}, {pairing.Tries} tries. On the new device:
                   handoff payer --device ID --pin PIN --pair {pairing.Code}      (a phone or watch)
                   handoff initiator --device ID --pair {pairing.Code}           (a TV, tablet or car)
 

@@ -42,8 +42,8 @@ internal static class CliOptions
 
     public static readonly Option<string> DataDirectory = new("--data")
     {
-        Description = "Data folder of the SQLite store [env HANDOFF_DATA]",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_DATA") ?? HubStorage.DefaultDataDirectory,
+        Description = "The hub's data folder: SQLite store, admin token, certificate [env HANDOFF_DATA; default: the nearest .handoff/ here or above, else ./.handoff]",
+        DefaultValueFactory = _ => Sdk.DataFolder.Resolve(),
     };
 
     public static readonly Option<string?> Postgres = new("--postgres")
@@ -72,9 +72,9 @@ internal static class CliOptions
 
     public static readonly Option<string> Keys = new("--keys")
     {
-        Description = "Folder of this machine's device keys (private, never sent) [env HANDOFF_KEYS]",
+        Description = "Folder of this machine's device keys (private, never sent) [env HANDOFF_KEYS; default: keys/ in the data folder]",
         Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_KEYS") ?? Sdk.DeviceKeyFile.DefaultFolder,
+        DefaultValueFactory = _ => Sdk.DataFolder.ResolveKeys(),
     };
 
     public static readonly Option<string?> Certificate = new("--certificate")
@@ -97,13 +97,17 @@ internal static class CliOptions
     public static string AdminTokenFrom(ParseResult parsed) =>
         Environment.GetEnvironmentVariable("HANDOFF_ADMIN_TOKEN") is { Length: > 0 } token
             ? token
-            : AdminTokenFile.Read(parsed.GetValue(DataDirectory)!);
+            : AdminTokenFile.Read(DataFolderOf(parsed));
 
     /// <summary>The admin token when this machine has it (the hub's), else null: reads then need a device key.</summary>
     public static string? AdminTokenOrNull(ParseResult parsed) =>
         Environment.GetEnvironmentVariable("HANDOFF_ADMIN_TOKEN") is { Length: > 0 } token ? token
-        : File.Exists(AdminTokenFile.PathIn(parsed.GetValue(DataDirectory)!)) ? AdminTokenFile.Read(parsed.GetValue(DataDirectory)!)
+        : File.Exists(AdminTokenFile.PathIn(DataFolderOf(parsed))) ? AdminTokenFile.Read(DataFolderOf(parsed))
         : null;
+
+    // --data where the command has it; the same default (HANDOFF_DATA, the nearest .handoff/) where it does not.
+    private static string DataFolderOf(ParseResult parsed) =>
+        parsed.GetResult(DataDirectory) is not null ? parsed.GetValue(DataDirectory)! : Sdk.DataFolder.Resolve();
 
     /// <summary>A signer holding the key of <paramref name="deviceId"/> from the keys folder.</summary>
     public static Contracts.Security.KeyRingSigner SignerFor(ParseResult parsed, string deviceId)

@@ -9,20 +9,11 @@ internal static class CliTelemetry
     /// <summary>Makes the client carry trace context and export its spans, keeping the clustering the options chose.</summary>
     public static void Attach(HandoffClientOptions options)
     {
-        var clustering = options.Clustering;
-        var gateways = clustering is null ? options.Gateways.Select(HandoffClientOptions.ParseEndpoint).ToArray() : [];
         var process = $"cli {options.DeviceId}";
-        options.Clustering = client =>
+        var configure = options.ConfigureClient;
+        options.ConfigureClient = client =>
         {
-            if (clustering is not null)
-            {
-                clustering(client);
-            }
-            else
-            {
-                client.UseStaticClustering(gateways);
-            }
-
+            configure?.Invoke(client);
             client.AddActivityPropagation();
             client.Services.AddHandoffTelemetry(process);
         };

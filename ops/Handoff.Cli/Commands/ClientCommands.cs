@@ -43,34 +43,35 @@ internal static class ClientCommands
         var merchant = new Option<string?>("--merchant") { Description = "Who is paid" };
         var description = new Option<string?>("--description") { Description = "What is bought" };
         var order = new Option<string?>("--order") { Description = "Order key: the same key and content return the same payment [default: new]" };
-        var expiresIn = new Option<int?>("--expires-in") { Description = "Seconds the payer has to verify [default 120]" };
+        var expiresIn = CliValues.Duration("--expires-in", "How long the payer has to verify, e.g. 90s or 2m [default 2m]");
         var wait = new Option<bool>("--wait") { Description = "Follow the payment until it ends; exit 0 only if Completed" };
         var command = new Command("pay", "Hand a payment off from an initiator device to a payer device.")
         {
             from, to, amount, currency, merchant, description, order, expiresIn, wait,
         };
-        var details = new Option<FileInfo?>("--details") { Description = "W3C PaymentDetailsInit JSON (id, total, displayItems) plus merchant {name}, instead of --amount/--currency/--merchant" };
+        var details = new Option<FileInfo?>("--details") { Description = "W3C PaymentDetailsInit JSON (id, total, displayItems), with merchant {name} or --merchant, instead of --amount/--currency" };
         command.Options.Add(details);
         command.Validators.Add(result =>
         {
+            // A W3C details object has no payee: --merchant may come with --details; the amount may not.
             var fromFile = result.GetValue(details) is not null;
-            var fromOptions = result.GetValue(amount) is not null || result.GetValue(currency) is not null || result.GetValue(merchant) is not null;
-            if (fromFile == fromOptions || (!fromFile && (result.GetValue(amount) is null || result.GetValue(currency) is null || result.GetValue(merchant) is null)))
+            var amountGiven = result.GetValue(amount) is not null || result.GetValue(currency) is not null;
+            if (fromFile ? amountGiven : result.GetValue(amount) is null || result.GetValue(currency) is null || result.GetValue(merchant) is null)
             {
-                result.AddError("give either --details FILE or all of --amount, --currency and --merchant");
+                result.AddError("give either --details FILE [--merchant NAME] or all of --amount, --currency and --merchant");
             }
         });
         command.SetAction((parsed, cancellation) => WithClientAsync(parsed, DeviceIds.Require(parsed.GetValue(from), "from"), cancellation, async (client, output) =>
         {
             client = client.As(client.DeviceId, CliOptions.SignerFor(parsed, client.DeviceId));
             var (info, detailsId) = parsed.GetValue(details) is { } file
-                ? ReadDetails(file)
+                ? ReadDetails(file, parsed.GetValue(merchant))
                 : (new PaymentInfo(
                     ParseAmount(parsed.GetValue(amount)!),
                     PaymentRules.RequireCurrency(parsed.GetValue(currency), "currency"),
                     parsed.GetValue(merchant)!,
                     parsed.GetValue(description)), null);
-            var expiry = parsed.GetValue(expiresIn) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+            var expiry = parsed.GetValue(expiresIn);
             var payment = await client.RequestPaymentAsync(info, parsed.GetValue(to)!, parsed.GetValue(order) ?? detailsId, expiry);
             if (!parsed.GetValue(wait))
             {
@@ -132,6 +133,7 @@ internal static class ClientCommands
             {
                 HouseholdId = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household"),
                 DeviceId = deviceId,
+                KeysFolder = parsed.GetValue(CliOptions.Keys),
 
                 // The CLI's own reads speak as the household's administrator where the hub's admin token is at hand.
                 AdminToken = deviceId == CliDevice ? CliOptions.AdminTokenOrNull(parsed) : null,
@@ -146,7 +148,7 @@ internal static class ClientCommands
         });
     }
 
-    private static (PaymentInfo Info, string? Id) ReadDetails(FileInfo file)
+    private static (PaymentInfo Info, string? Id) ReadDetails(FileInfo file, string? merchant)
     {
         if (!file.Exists)
         {
@@ -158,7 +160,7 @@ internal static class ClientCommands
             throw new ValidationException("details", $"is {file.Length} bytes, at most {PaymentRules.MaxDetailsBytes} are accepted", ErrorCodes.PayloadTooLarge);
         }
 
-        var read = PaymentDetailsReader.Read(File.ReadAllBytes(file.FullName));
+        var read = PaymentDetailsReader.Read(File.ReadAllBytes(file.FullName), merchant);
         return (read.Info, read.Id);
     }
 
@@ -187,8 +189,8 @@ internal static class ClientCommands
     public static string RenderPayment(PaymentView payment)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{payment.PaymentId}  {payment.State}  {payment.Amount.ToString("0.00", CultureInfo.InvariantCulture)} {payment.Currency} to {payment.Merchant}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer}, order {payment.OrderKey}, deadline {payment.Deadline:HH:mm:ss}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{payment.PaymentId}  {payment.State}  {payment.AmountText} to {payment.Merchant}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer}, order {payment.OrderKey}, deadline {payment.DeadlineText}");
         if (payment.FailureReason is { } reason)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  reason: {reason}");
@@ -196,12 +198,12 @@ internal static class ClientCommands
 
         foreach (var step in payment.History)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {step.At:HH:mm:ss.fff} {step.To,-10} {step.Device,-12} {step.Cause}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {DisplayText.StepTime(step.At)} {step.To,-10} {step.Device,-12} {step.Cause}");
         }
 
         return text.ToString().TrimEnd();
     }
 
     private static string RenderStep(PaymentTransition step) =>
-        $"  {step.At:HH:mm:ss.fff} {step.To,-10} {step.Device,-12} {step.Cause}";
+        $"  {DisplayText.StepTime(step.At)} {step.To,-10} {step.Device,-12} {step.Cause}";
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Text.Json;
 using Handoff.Contracts;
 using Handoff.Sdk.Wire;
@@ -40,8 +41,18 @@ internal static class HandoffCommands
         root.Subcommands.Add(AdminCommands.Pair());
         root.Subcommands.Add(TraceCommand.Create());
         root.Subcommands.Add(LoadCommand.Create());
+        root.Subcommands.Add(Help());
 
         return root;
+    }
+
+    /// <summary><c>handoff help [COMMAND…]</c>: the same as <c>--help</c>, because people type it.</summary>
+    private static Command Help()
+    {
+        var topic = new Argument<string[]>("command") { Description = "The command to explain, e.g. pay or ledger check", Arity = ArgumentArity.ZeroOrMore };
+        var help = new Command("help", "Show the help of handoff or of one of its commands.") { topic };
+        help.SetAction((parsed, cancellation) => Build().Parse([.. parsed.GetValue(topic) ?? [], "--help"]).InvokeAsync(cancellationToken: cancellation));
+        return help;
     }
 
     /// <summary>Parses and runs; a malformed command line gets one error line and exit code 2.</summary>
@@ -52,11 +63,35 @@ internal static class HandoffCommands
         {
             var json = args.Contains("--json");
             var message = string.Join(" ", parsed.Errors.Select(error => error.Message));
-            return new Output(json).Error(ErrorCodes.Validation, $"{message} (see 'handoff --help')", Output.Usage);
+            return new Output(json).Error(ErrorCodes.Validation, $"{message} (see '{CommandPath(parsed.CommandResult)} --help')", Output.Usage, FieldOf(parsed.Errors[0]));
         }
 
         return await parsed.InvokeAsync();
     }
+
+    /// <summary>The command as typed, e.g. <c>handoff ledger check</c>.</summary>
+    private static string CommandPath(CommandResult command)
+    {
+        var names = new Stack<string>();
+        for (SymbolResult? result = command; result is not null; result = result.Parent)
+        {
+            if (result is CommandResult { Command: { } named })
+            {
+                names.Push(named is RootCommand ? "handoff" : named.Name);
+            }
+        }
+
+        return string.Join(' ', names);
+    }
+
+    /// <summary>The option or argument a parse error is about, named as in a validation error (<c>--duration</c> → <c>duration</c>).</summary>
+    private static string? FieldOf(ParseError error) => error.SymbolResult switch
+    {
+        OptionResult option => option.Option.Name.TrimStart('-'),
+        ArgumentResult { Parent: OptionResult option } => option.Option.Name.TrimStart('-'),
+        ArgumentResult argument => argument.Argument.Name,
+        _ => null,
+    };
 
     public static string Json<T>(T value) => JsonSerializer.Serialize(value, HandoffJson.Indented);
 }

@@ -45,7 +45,7 @@ internal static class LedgerCommands
         var text = new StringBuilder();
         var states = string.Join(", ", report.PaymentsByState.Select(pair => $"{pair.Value} {pair.Key}"));
         text.AppendLine(CultureInfo.InvariantCulture, $"payments: {report.Payments}{(states.Length > 0 ? $" ({states})" : string.Empty)}");
-        var totals = string.Join(", ", report.ChargedByCurrency.Select(pair => $"{pair.Value.ToString("0.00", CultureInfo.InvariantCulture)} {pair.Key}"));
+        var totals = string.Join(", ", report.ChargedByCurrency.Select(pair => Contracts.Validation.DisplayText.Money(pair.Value, pair.Key)));
         text.AppendLine(CultureInfo.InvariantCulture, $"charges: {report.Charges}{(totals.Length > 0 ? $" ({totals})" : string.Empty)}");
         foreach (var pending in report.Pending)
         {

@@ -15,16 +15,16 @@ internal static class LoadCommand
         var payers = new Option<int>("--payers") { Description = "Simulated payer devices per household (all on one payer-agent silo)", DefaultValueFactory = _ => 4 };
         var concurrency = new Option<int>("--concurrency") { Description = "Handoffs in flight at once (the cap, with --rate)", DefaultValueFactory = _ => 256 };
         var rate = new Option<double?>("--rate") { Description = "Start this many handoffs per second (open loop) instead of keeping --concurrency in flight" };
-        var duration = new Option<double?>("--duration") { Description = "Seconds to start handoffs for (default 10, unless --count)" };
-        var warmup = new Option<double>("--warmup") { Description = "Seconds of handoffs first, left out of throughput and latency (JIT, pools, activations)", DefaultValueFactory = _ => 5 };
+        var duration = CliValues.Duration("--duration", "How long to start handoffs for, e.g. 20s or 2m (default 10s, unless --count)");
+        var warmup = CliValues.Duration("--warmup", "Handoffs first, left out of throughput and latency (JIT, pools, activations)", "5s");
         var count = new Option<long?>("--count") { Description = "Handoffs to run (soak: default 1000000)" };
         var pinShare = new Option<double>("--pin-share") { Description = "Share of approvals by PIN, 0..1 (PBKDF2 on the device); the rest are biometric", DefaultValueFactory = _ => 0 };
         var storage = new Option<string?>("--storage") { Description = "memory (default), sqlite, or postgres (default when --postgres is given)" };
         var data = new Option<string?>("--data") { Description = "SQLite data folder (default: a temporary folder, removed afterwards)" };
         var soak = new Option<bool>("--soak") { Description = "Soak: long run, memory (GC heap, working set) and activations sampled; reports whether memory stays flat" };
-        var collectionAge = new Option<double?>("--collection-age") { Description = "Seconds idle before Orleans collects an activation (default 30; soak 20)" };
+        var collectionAge = CliValues.Duration("--collection-age", "Idle time before Orleans collects an activation (default 30s; soak 20s)");
         var directoryCache = new Option<int?>("--directory-cache") { Description = "Entries of Orleans' grain directory cache on the load silos (default: the household's 100,000)" };
-        var reminderRefresh = new Option<double?>("--reminder-refresh") { Description = "Seconds between the silos' re-reads of the reminder table (default: the household's 60)" };
+        var reminderRefresh = CliValues.Duration("--reminder-refresh", "Time between the silos' re-reads of the reminder table (default: the household's 1m)");
         var report = new Option<string?>("--report") { Description = "Also write the JSON report to this file" };
         var plots = new Option<string?>("--plots") { Description = "Write PNG plots (latency, throughput, soak memory) into this folder" };
         var command = new Command("load", "Load test: simulated households, many concurrent handoffs, latency percentiles and a ledger check.")
@@ -44,8 +44,8 @@ internal static class LoadCommand
                     PayersPerHousehold = Positive(parsed.GetValue(payers), "payers"),
                     Concurrency = Positive(parsed.GetValue(concurrency), "concurrency"),
                     Rate = parsed.GetValue(rate) is { } perSecond && perSecond <= 0 ? throw new ValidationException("rate", "--rate must be positive") : parsed.GetValue(rate),
-                    Duration = parsed.GetValue(duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-                    Warmup = TimeSpan.FromSeconds(Math.Max(0, parsed.GetValue(warmup))),
+                    Duration = parsed.GetValue(duration),
+                    Warmup = parsed.GetValue(warmup) ?? TimeSpan.Zero,
                     Count = parsed.GetValue(count) ?? (isSoak && parsed.GetValue(duration) is null ? 1_000_000 : null),
                     PinShare = parsed.GetValue(pinShare) is var share and >= 0 and <= 1 ? share : throw new ValidationException("pin-share", "--pin-share must be between 0 and 1"),
                     Storage = (parsed.GetValue(storage) ?? (string.IsNullOrEmpty(postgres) ? "memory" : "postgres")) switch
@@ -59,8 +59,8 @@ internal static class LoadCommand
                     DataDirectory = parsed.GetValue(data),
                     Soak = isSoak,
                     DirectoryCacheSize = parsed.GetValue(directoryCache),
-                    ReminderRefresh = parsed.GetValue(reminderRefresh) is { } every ? TimeSpan.FromSeconds(every) : null,
-                    CollectionAge = TimeSpan.FromSeconds(parsed.GetValue(collectionAge) ?? (isSoak ? 20 : 30)),
+                    ReminderRefresh = parsed.GetValue(reminderRefresh),
+                    CollectionAge = parsed.GetValue(collectionAge) ?? TimeSpan.FromSeconds(isSoak ? 20 : 30),
                 };
 
                 using var shutdown = new ShutdownSignal(cancellation);

@@ -28,11 +28,11 @@ internal sealed class Output(bool json)
         }
     }
 
-    public int Error(string code, string message, int exitCode = Failure)
+    public int Error(string code, string message, int exitCode = Failure, string? field = null)
     {
         if (json)
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(ErrorView.Of(code, message), HandoffJson.Indented));
+            Console.Out.WriteLine(JsonSerializer.Serialize(ErrorView.Of(code, message, field), HandoffJson.Indented));
         }
         else
         {
@@ -49,9 +49,18 @@ internal sealed class Output(bool json)
         {
             return await body();
         }
+        catch (ValidationException refused)
+        {
+            return Error(refused.Code, refused.Message, field: refused.Field);
+        }
         catch (HandoffException refused)
         {
             return Error(refused.Code, refused.Message);
+        }
+        catch (Exception missing) when (missing is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // The message names the path looked at; a stack trace would add nothing for the person.
+            return Error(ErrorCodes.NotFound, missing.Message);
         }
         catch (HttpRequestException unreachable)
         {

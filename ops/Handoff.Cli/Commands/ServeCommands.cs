@@ -8,6 +8,7 @@ using Handoff.PayerAgent;
 using Handoff.Silo.Hosting;
 using Handoff.Storage.Postgres;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Handoff.Cli.Commands;
 
@@ -47,6 +48,11 @@ internal static class ServeCommands
         {
             var household = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household");
             var address = ParseAddress(parsed.GetValue(Address)!);
+            RunningHousehold.RefuseIfRunning(
+                address,
+                ("silo", parsed.GetValue(siloPort)),
+                ("gateway", parsed.GetValue(gatewayPort)),
+                ("http", parsed.GetValue(httpPort)));
             var storage = CliOptions.HubStorageFrom(parsed);
             if (storage.Kind == HubStorageKind.Postgres)
             {
@@ -75,6 +81,7 @@ internal static class ServeCommands
             var app = HubHost.Build(new HubSettings(network, parsed.GetValue(httpPort), storage));
             return await ServeAsync(
                 app,
+                parsed,
                 $"hub ready: silo {address}:{network.SiloPort}, gateway {address}:{network.GatewayPort}, http://{address}:{parsed.GetValue(httpPort)}, storage {storage}, TLS {(certificate is null ? "off" : "on")}",
                 parsed.GetValue(CliOptions.ParentPid),
                 cancellation);
@@ -91,12 +98,13 @@ internal static class ServeCommands
             Arity = ArgumentArity.OneOrMore,
         };
         var name = new Option<string?>("--name") { Description = "Display name of the device [default: its id]" };
-        var kind = new Option<DeviceKind>("--kind") { Description = "phone or watch", DefaultValueFactory = _ => DeviceKind.Phone };
+        var kind = CliValues.OneOf("--kind", "What the device is", DeviceKind.Phone, DeviceKind.Phone, DeviceKind.Watch);
         var pin = new Option<string?>("--pin")
         {
-            Description = "Sets the PIN the person verifies with, 4-12 digits (kept on this device as a salted hash) [env HANDOFF_PIN]",
+            Description = "Sets the PIN the person verifies with, 4-12 digits (kept on this device as a salted hash); prefer HANDOFF_PIN or --pin-file, which ps does not show [env HANDOFF_PIN]",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PIN"),
         };
+        var pinFile = new Option<FileInfo?>("--pin-file") { Description = "Reads the PIN to set from this file (its first line) instead of --pin" };
         var hubSilo = new Option<string>("--hub-silo")
         {
             Description = "The hub's silo endpoint host:port [env HANDOFF_HUB_SILO]",
@@ -106,13 +114,17 @@ internal static class ServeCommands
         var httpPort = CliOptions.Port("--http-port", PayerHttpPort, "Port of the device's local API");
         var command = new Command("payer", "Run a payer agent: a phone's silo, its payment sheet and its local API.")
         {
-            devices, name, kind, pin, hubSilo, Address, siloPort, httpPort, CliOptions.Pair, CliOptions.ParentPid,
+            devices, name, kind, pin, pinFile, hubSilo, Address, siloPort, httpPort, CliOptions.Pair, CliOptions.ParentPid,
         };
         command.SetAction((parsed, cancellation) => new Output(parsed.GetValue(CliOptions.Json)).RunAsync(async () =>
         {
             var household = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household");
             var ids = parsed.GetValue(devices)!.Select(id => DeviceIds.Require(id, "device")).Distinct().ToArray();
-            var thePin = parsed.GetValue(pin);
+            var thePin = parsed.GetValue(pinFile) is { } file
+                ? file.Exists
+                    ? File.ReadLines(file.FullName).FirstOrDefault()?.Trim() ?? string.Empty
+                    : throw new ValidationException("pin-file", $"no file {file.FullName}", ErrorCodes.MissingField)
+                : parsed.GetValue(pin);
             if (thePin is not null && (thePin is not { Length: >= 4 and <= 12 } || !thePin.All(char.IsAsciiDigit)))
             {
                 throw new ValidationException("pin", "must be 4 to 12 digits");
@@ -156,7 +168,7 @@ internal static class ServeCommands
     {
         var device = new Option<string>("--device") { Description = "Id of this initiator device", Required = true };
         var name = new Option<string?>("--name") { Description = "Display name of the device [default: its id]" };
-        var kind = new Option<DeviceKind>("--kind") { Description = "tv, tablet or car", DefaultValueFactory = _ => DeviceKind.Tv };
+        var kind = CliValues.OneOf("--kind", "What the device is", DeviceKind.Tv, DeviceKind.Tv, DeviceKind.Tablet, DeviceKind.Car);
         var httpPort = CliOptions.Port("--http-port", InitiatorHttpPort, "Port of the device's local API");
         var command = new Command("initiator", "Run an initiator agent: a TV's SDK client and its local checkout API.")
         {
@@ -176,18 +188,32 @@ internal static class ServeCommands
                 parsed.GetValue(CliOptions.Keys)!,
                 parsed.GetValue(CliOptions.Pair)?.FirstOrDefault(),
                 CliOptions.CertificateFrom(parsed));
+            var app = InitiatorAgentHost.Build(settings);
             return await ServeAsync(
-                InitiatorAgentHost.Build(settings),
+                app,
+                parsed,
                 $"initiator ready: {id} via gateway {settings.Gateways[0]}, API http://127.0.0.1:{settings.HttpPort}",
                 parsed.GetValue(CliOptions.ParentPid),
-                cancellation);
+                cancellation,
+                app.Services.GetRequiredService<InitiatorStanding>());
         }));
         return command;
     }
 
-    /// <summary>Starts the host, says it is ready, and runs until Ctrl+C, SIGTERM or the parent's exit.</summary>
-    private static async Task<int> ServeAsync(WebApplication app, string ready, int? parentPid, CancellationToken cancellation)
+    /// <summary>
+    /// Starts the host, says it is ready, and runs until Ctrl+C, SIGTERM or the parent's exit. An initiator is
+    /// ready only once the household has taken it (<paramref name="standing"/>); a refusal, then or later, ends
+    /// it with the household's reason and exit code 1.
+    /// </summary>
+    private static async Task<int> ServeAsync(
+        WebApplication app,
+        ParseResult parsed,
+        string ready,
+        int? parentPid,
+        CancellationToken cancellation,
+        InitiatorStanding? standing = null)
     {
+        var output = new Output(parsed.GetValue(CliOptions.Json));
         await using (app)
         {
             try
@@ -196,16 +222,30 @@ internal static class ServeCommands
             }
             catch (Exception exception) when (exception is IOException or Orleans.Runtime.OrleansException or System.Net.Sockets.SocketException or InvalidOperationException)
             {
-                return new Output(json: false).Error("start_failed", $"could not start: {exception.GetBaseException().Message}");
+                return output.Error("start_failed", $"could not start: {exception.GetBaseException().Message}");
+            }
+
+            using var stop = StopToken(parentPid, cancellation, app.Lifetime.ApplicationStopping);
+            var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
+            Task refused = standing?.Refused ?? new TaskCompletionSource().Task;
+            if (standing is not null && await Task.WhenAny(standing.Registered, refused, stopped) != standing.Registered)
+            {
+                return await StopAsync(app, output, standing);
             }
 
             Console.Out.WriteLine(ready);
-            using var stop = StopToken(parentPid, cancellation, app.Lifetime.ApplicationStopping);
-            await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await app.StopAsync(grace.Token);
-            return Output.Success;
+            await Task.WhenAny(stopped, refused);
+            return await StopAsync(app, output, standing);
         }
+    }
+
+    private static async Task<int> StopAsync(WebApplication app, Output output, InitiatorStanding? standing)
+    {
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await app.StopAsync(grace.Token);
+        return standing?.Refused is { IsCompletedSuccessfully: true } refused
+            ? output.Error(refused.Result.Code, refused.Result.Message)
+            : Output.Success;
     }
 
     /// <summary>Fires on Ctrl+C, SIGTERM, the given tokens, or when the parent process (if any) is gone.</summary>

@@ -20,11 +20,7 @@ internal static class TraceCommand
     public static Command Create()
     {
         var payment = new Argument<string>("payment") { Description = "Payment id (pay-…)" };
-        var wait = new Option<double>("--wait")
-        {
-            Description = "Seconds to wait for the handoff's last spans to reach the hub (processes send them in batches)",
-            DefaultValueFactory = _ => 3,
-        };
+        var wait = CliValues.Duration("--wait", "How long to wait for the handoff's last spans to reach the hub (processes send them in batches)", "3s");
         var command = new Command("trace", "Show a payment's trace: its spans across the initiator, the hub and the payer's silo.") { payment, wait };
         command.SetAction((parsed, cancellation) =>
         {
@@ -38,7 +34,7 @@ internal static class TraceCommand
                 var reader = new HandoffClient(host.Services.GetRequiredService<IClusterClient>(), household, Households.AdminDevice)
                     .AsAdmin(CliOptions.AdminTokenFrom(parsed));
                 Task<TraceView?> ReadAsync() => reader.CallAsync(grains => grains.GetGrain<ITraceCollectorGrain>(0).GetByPaymentAsync(paymentId));
-                var waitFor = TimeSpan.FromSeconds(Math.Max(0, parsed.GetValue(wait)));
+                var waitFor = parsed.GetValue(wait) ?? TimeSpan.Zero;
                 var waited = System.Diagnostics.Stopwatch.StartNew();
                 var trace = await ReadAsync();
                 while (!Ended(trace) && waited.Elapsed < waitFor)
@@ -81,6 +77,11 @@ internal static class TraceCommand
         var gateway = parsed.GetValue(CliOptions.Gateway)!;
         var clustering = CliOptions.ClusteringFrom(parsed);
         var endpoint = clustering is null ? HandoffClientOptions.ParseEndpoint(gateway) : null;
+        if (endpoint is not null)
+        {
+            await GatewayProbe.RequireListeningAsync([endpoint], cancellation);
+        }
+
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client =>

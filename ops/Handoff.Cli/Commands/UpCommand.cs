@@ -14,27 +14,50 @@ internal static partial class UpCommand
 
     public static Command Create()
     {
-        var pin = new Option<string>("--pin") { Description = "The demo phone's PIN", DefaultValueFactory = _ => "1234" };
+        var pin = new Option<string>("--pin")
+        {
+            Description = "The demo phone's PIN; the phone gets it by environment, never on its command line [env HANDOFF_PIN]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PIN") is { Length: > 0 } fromEnvironment ? fromEnvironment : "1234",
+        };
         var command = new Command("up", "Run the household demo: hub, payer phone-1 and initiator tv-1 on this machine.") { pin, CliOptions.DataDirectory };
         command.SetAction((parsed, invocationCancellation) => new Output(json: false).RunAsync(async () =>
         {
+            // Before anything starts: a second demo on the same ports would disturb the running one.
+            RunningHousehold.RefuseIfRunning(
+                System.Net.IPAddress.Loopback,
+                ("hub silo", ServeCommands.HubSiloPort),
+                ("hub gateway", ServeCommands.HubGatewayPort),
+                ("hub page", ServeCommands.HubHttpPort),
+                ($"{Phone} silo", ServeCommands.PayerSiloPort),
+                ($"{Phone} page", ServeCommands.PayerHttpPort),
+                ($"{Tv} page", ServeCommands.InitiatorHttpPort));
             using var shutdown = new ShutdownSignal(invocationCancellation);
             var cancellation = shutdown.Token;
             var household = parsed.GetValue(CliOptions.Household)!;
             var thePin = parsed.GetValue(pin)!;
             var parent = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var common = new[] { "--household", household, "--parent-pid", parent, "--keys", parsed.GetValue(CliOptions.Keys)! };
+
+            // Absolute folders: the children then find the same files whatever folder they resolve from.
+            var data = Path.GetFullPath(parsed.GetValue(CliOptions.DataDirectory)!);
+            var keys = parsed.GetResult(CliOptions.Keys) is { Implicit: false }
+                ? Path.GetFullPath(parsed.GetValue(CliOptions.Keys)!)
+                : Path.Combine(data, DataFolder.KeysName);
+            var common = new[] { "--household", household, "--parent-pid", parent, "--keys", keys };
             await using var children = new ChildProcesses();
 
             Console.Out.WriteLine($"Starting household '{household}'…");
-            children.Start("hub", ["hub", "--data", parsed.GetValue(CliOptions.DataDirectory)!, .. common]);
+            children.Start("hub", ["hub", "--data", data, .. common]);
             await WaitAsync(children, "the hub", () => IsHealthyAsync(ServeCommands.HubHttpPort), cancellation);
             var admin = CliOptions.AdminTokenFrom(parsed);
-            await using var probe = await HandoffClient.ConnectAsync(new HandoffClientOptions { HouseholdId = household, DeviceId = "handoff-up", AdminToken = admin }, cancellation);
+            var probeOptions = new HandoffClientOptions { HouseholdId = household, DeviceId = "handoff-up", KeysFolder = keys, AdminToken = admin };
+            probeOptions.Gateways.Clear();
+            probeOptions.Gateways.Add($"127.0.0.1:{ServeCommands.HubGatewayPort}");
+            await using var probe = await HandoffClient.ConnectAsync(probeOptions, cancellation);
 
             // Each device joins with its own one-time code; a device already paired with its key ignores it.
             var phoneCode = await probe.CreatePairingCodeAsync(admin);
-            children.Start(Phone, ["payer", "--device", Phone, "--name", "Alice's phone", "--pin", thePin, "--pair", phoneCode.Code, .. common]);
+            // The PIN goes by environment, not on the command line, where every user of the machine sees it (ps).
+            children.Start(Phone, ["payer", "--device", Phone, "--name", "Alice's phone", "--pair", phoneCode.Code, .. common], new() { ["HANDOFF_PIN"] = thePin });
             await WaitAsync(children, $"{Phone} to pair and come online", () => OnlineAsync(probe, Phone), cancellation);
             var tvCode = await probe.CreatePairingCodeAsync(admin);
             children.Start(Tv, ["initiator", "--device", Tv, "--name", "Living room TV", "--pair", tvCode.Code, .. common]);
@@ -117,9 +140,14 @@ internal static partial class UpCommand
         private const int SigTerm = 15;
         private readonly List<(string Name, Process Process)> _children = [];
 
-        public void Start(string name, string[] args)
+        public void Start(string name, string[] args, Dictionary<string, string>? environment = null)
         {
             var start = SelfStartInfo(args);
+            foreach (var (key, value) in environment ?? [])
+            {
+                start.Environment[key] = value;
+            }
+
             start.RedirectStandardOutput = true;
             start.RedirectStandardError = true;
             var process = new Process { StartInfo = start, EnableRaisingEvents = true };

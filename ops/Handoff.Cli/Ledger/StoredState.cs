@@ -27,7 +27,7 @@ internal sealed record StoredState(
         var file = Path.Combine(Path.GetFullPath(dataDirectory), SqliteStore.FileName);
         if (!File.Exists(file))
         {
-            throw new FileNotFoundException($"no hub store at '{file}' (is --data the hub's data folder?)");
+            throw new FileNotFoundException($"no hub store in {Path.GetDirectoryName(file)} (no {SqliteStore.FileName}): give the hub's data folder with --data or HANDOFF_DATA");
         }
 
         var connectionString = new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly }.ToString();

@@ -48,6 +48,6 @@ public static class AdminTokenFile
         var path = PathIn(dataDirectory);
         return File.Exists(path)
             ? File.ReadAllText(path).Trim()
-            : throw new FileNotFoundException($"no admin token at {Path.GetFullPath(path)}: run this on the hub machine (or give --data, or HANDOFF_ADMIN_TOKEN)");
+            : throw new FileNotFoundException($"no admin token in {Path.GetFullPath(dataDirectory)} (no {FileName}): run this on the hub machine, or give the hub's data folder with --data or HANDOFF_DATA (or the token in HANDOFF_ADMIN_TOKEN)");
     }
 }

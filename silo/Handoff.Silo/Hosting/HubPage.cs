@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Handoff.Contracts;
+using Handoff.Contracts.Validation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -65,7 +66,7 @@ internal static class HubPage
             <style>{Style}</style>
             </head>
             <body>
-            <header><strong>Handoff hub</strong><span>household <b>{E(householdId)}</b> · updated {now:HH:mm:ss} · refreshes every 5 s</span></header>
+            <header><strong>Handoff hub</strong><span>household <b>{E(householdId)}</b> · updated {DisplayText.Time(now)} · refreshes every 5 s · <a href="/traces">traces</a> · <a href="/dashboard/">Orleans dashboard</a> · <a href="/metrics">metrics</a></span></header>
             <main>
             <section aria-labelledby="devices-title">
             <h1 id="devices-title">Devices</h1>
@@ -109,7 +110,7 @@ internal static class HubPage
                     _ => "busy",
                 };
                 html.Append(CultureInfo.InvariantCulture, $"""
-                    <tr data-payment="{E(payment.PaymentId)}"><td>{payment.CreatedAt.ToLocalTime():HH:mm:ss}</td><td><code>{E(payment.PaymentId)}</code></td><td>{E(payment.InitiatorDeviceId)} → {E(payment.PayerDeviceId)}</td><td class="num">{payment.Info.Amount:0.00} {E(payment.Info.Currency)}</td><td>{E(payment.Info.Merchant)}</td><td><span class="state {tone}">{payment.State}</span></td><td>{E(last?.Cause ?? string.Empty)}</td></tr>
+                    <tr data-payment="{E(payment.PaymentId)}"><td>{DisplayText.Time(payment.CreatedAt)}</td><td><code>{E(payment.PaymentId)}</code></td><td>{E(payment.InitiatorDeviceId)} → {E(payment.PayerDeviceId)}</td><td class="num">{E(DisplayText.Money(payment.Info.Amount, payment.Info.Currency))}</td><td>{E(payment.Info.Merchant)}</td><td><span class="state {tone}">{payment.State}</span></td><td>{E(last?.Cause ?? string.Empty)}</td></tr>
                     """);
             }
 
@@ -127,6 +128,7 @@ internal static class HubPage
 
     private const string Style = """
         body { margin: 0; font-family: system-ui, sans-serif; color: #1b1f24; background: #eef1f5; }
+        header a { color: #9ecbff; }
         header { display: flex; justify-content: space-between; flex-wrap: wrap; gap: .5rem; padding: .8rem 1.5rem; background: #1b1f24; color: #fff; }
         main { max-width: 70rem; margin: 0 auto; padding: 1rem 1.5rem; }
         h1 { font-size: 1.2rem; margin: 1.2rem 0 .5rem; }
