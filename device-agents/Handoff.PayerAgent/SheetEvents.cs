@@ -87,12 +87,13 @@ internal sealed record SheetDeviceView(string Id, string DisplayName);
 internal sealed record SheetHelloView(IReadOnlyList<SheetDeviceView> Devices, DateTimeOffset Now);
 
 /// <summary>One change of the sheet as the page receives it.</summary>
-internal sealed record SheetEventView(string PaymentId, OfferView? Offer, string? State, int? TriesLeft, DateTimeOffset Now)
+internal sealed record SheetEventView(string PaymentId, OfferView? Offer, string? State, int? TriesLeft, DateTimeOffset Now, string? Reason = null)
 {
     public static SheetEventView From(SheetEvent sheetEvent, TimeProvider time) => new(
         sheetEvent.PaymentId,
         sheetEvent.Offer is { } offer ? OfferView.From(offer) : null,
         sheetEvent.FinalState?.ToString(),
         sheetEvent.TriesLeft,
-        time.GetUtcNow());
+        time.GetUtcNow(),
+        sheetEvent.Reason);
 }

@@ -33,7 +33,7 @@ internal sealed class TerminalSheet(PaymentSheetBoard board, TimeProvider time) 
             $"│ decline: handoff decline {offer.PaymentId}",
             "└──────────────────────────────────────────────────"),
         SheetEvent.WrongPin => $"✗ {sheetEvent.PaymentId}: wrong PIN, {sheetEvent.TriesLeft} tries left",
-        SheetEvent.Closed => $"■ {sheetEvent.PaymentId}: {sheetEvent.FinalState}",
+        SheetEvent.Closed => $"■ {sheetEvent.PaymentId}: {sheetEvent.FinalState}" + (sheetEvent.Reason is { } reason ? $" ({reason})" : string.Empty),
         _ => $"{sheetEvent.Kind} {sheetEvent.PaymentId}",
     };
 }

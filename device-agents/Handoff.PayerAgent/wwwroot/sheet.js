@@ -26,7 +26,7 @@
   // What the result card says for each way a payment can leave the screen.
   const outcomes = {
     Completed: { outcome: 'paid', icon: '✓', title: 'Paid', detail: (o) => `${money(o)} paid to ${o.merchant}.` },
-    Declined: { outcome: 'failed', icon: '✕', title: 'Declined', detail: (o, reason) => `${reason ? capitalise(reason) + '. ' : 'You declined. '}Nothing was charged.` },
+    Declined: { outcome: 'failed', icon: '✕', title: 'Declined', detail: (o, reason) => `${reason ? capitalise(reason) + '. ' : ''}Nothing was charged.` },
     Expired: { outcome: 'failed', icon: '⏱', title: 'Expired', detail: () => 'The request ran out of time. Nothing was charged.' },
     Cancelled: { outcome: 'failed', icon: '✕', title: 'Cancelled on the other device', detail: (o) => `${o.initiatorName} withdrew the request. Nothing was charged.` },
     Failed: { outcome: 'failed', icon: '!', title: 'Payment failed', detail: (o, reason) => reason ? `${capitalise(reason)}.` : 'The payment could not be made.' },
@@ -303,7 +303,7 @@
         pending.set(closed.paymentId, closed.offer);
       }
 
-      end(closed.paymentId, closed.state);
+      end(closed.paymentId, closed.state, closed.reason);
     }));
   }
 

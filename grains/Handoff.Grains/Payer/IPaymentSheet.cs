@@ -14,8 +14,8 @@ public interface IPaymentSheet
     /// <summary>Tells the person a PIN was wrong.</summary>
     void WrongPin(string paymentId, int triesLeft);
 
-    /// <summary>Takes a payment off the screen with its final state.</summary>
-    void Close(string paymentId, PaymentState state);
+    /// <summary>Takes a payment off the screen with its final state and, when known, the authority's reason.</summary>
+    void Close(string paymentId, PaymentState state, string? reason = null);
 }
 
 /// <summary>The payer device's own check of the person: PIN hashes that never leave the device, and the lockout.</summary>

@@ -129,7 +129,7 @@ public sealed partial class PayerVerification(
 
     private VerificationResult Finish(VerificationOutcome outcome, PaymentSnapshot payment)
     {
-        sheet.Close(payment.PaymentId, payment.State);
+        sheet.Close(payment.PaymentId, payment.State, payment.FailureReason);
         return new VerificationResult(outcome, 0, payment);
     }
 

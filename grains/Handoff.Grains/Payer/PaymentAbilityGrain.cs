@@ -49,7 +49,7 @@ public sealed partial class PaymentAbilityGrain(
         var payment = await sessions.CallAsync(DeviceId, () => Authority(paymentId).GetAsync());
         if (payment.IsTerminal)
         {
-            sheet.Close(paymentId, payment.State);
+            sheet.Close(paymentId, payment.State, payment.FailureReason);
         }
     }
 

@@ -6,7 +6,8 @@ using Handoff.Contracts.Security;
 namespace Handoff.Grains.Payer;
 
 /// <summary>One thing that happened on a payer device's sheet.</summary>
-public sealed record SheetEvent(string Kind, string PaymentId, PaymentOffer? Offer, PaymentState? FinalState, int? TriesLeft)
+/// <param name="Reason">Why a payment that ended on this sheet ended, as its authority recorded it (closed only).</param>
+public sealed record SheetEvent(string Kind, string PaymentId, PaymentOffer? Offer, PaymentState? FinalState, int? TriesLeft, string? Reason = null)
 {
     public const string Shown = "shown";
     public const string WrongPin = "wrong-pin";
@@ -65,11 +66,11 @@ public sealed class PaymentSheetBoard(KeyRingSigner keys, TimeProvider time) : I
     public void WrongPin(string paymentId, int triesLeft) =>
         Publish(new SheetEvent(SheetEvent.WrongPin, paymentId, null, null, triesLeft));
 
-    public void Close(string paymentId, PaymentState state)
+    public void Close(string paymentId, PaymentState state, string? reason = null)
     {
         if (_onScreen.TryRemove(paymentId, out var offer))
         {
-            Publish(new SheetEvent(SheetEvent.Closed, paymentId, offer, state, null));
+            Publish(new SheetEvent(SheetEvent.Closed, paymentId, offer, state, null, reason));
         }
     }
 

@@ -69,6 +69,9 @@ internal static class PayerCommands
                     "approved" when result.Payment is { State: nameof(PaymentState.Completed) } payment => output.Result(payment, ClientCommands.RenderPayment),
                     "wrongPin" => output.Error(ErrorCodes.WrongPin, $"wrong PIN: {result.TriesLeft} {(result.TriesLeft == 1 ? "try" : "tries")} left"),
                     "locked" => output.Error(ErrorCodes.Locked, $"too many wrong PINs: this device's payments are locked until {result.LockedUntil:HH:mm:ss}"),
+                    // Declined by the device itself: the person typed too many wrong PINs, and did not decline.
+                    "tooManyWrongPins" when result.Payment is { } payment =>
+                        output.Error(ErrorCodes.Declined, $"payment {payment.PaymentId} declined after {payment.FailureReason}: nothing was charged"),
                     "declined" when result.Payment is { } payment => declining
                         ? output.Result(payment, ClientCommands.RenderPayment)
                         : output.Error(ErrorCodes.Declined, $"payment {payment.PaymentId} declined: {payment.FailureReason}"),

@@ -320,7 +320,7 @@ internal sealed class SimulatedPerson(PaymentSheetBoard board, IServiceProvider 
 
     public void WrongPin(string paymentId, int triesLeft) => board.WrongPin(paymentId, triesLeft);
 
-    public void Close(string paymentId, PaymentState state) => board.Close(paymentId, state);
+    public void Close(string paymentId, PaymentState state, string? reason = null) => board.Close(paymentId, state, reason);
 
     private async Task ApproveAsync(PaymentOffer offer)
     {
