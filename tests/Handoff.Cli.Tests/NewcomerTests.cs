@@ -372,7 +372,7 @@ public sealed class NoHouseholdTests : IDisposable
         var line = Assert.Single(up.Stderr.TrimEnd().Split('\n'));
         Assert.StartsWith("error: a household is already running here: something listens on 127.0.0.1 (ports ", line, StringComparison.Ordinal);
         Assert.Contains("5171 tv-1 page", line, StringComparison.Ordinal);
-        Assert.EndsWith("); stop it first, or give other ports", line, StringComparison.Ordinal);
+        Assert.EndsWith("); stop it first (Ctrl+C where it runs)", line, StringComparison.Ordinal);
         Assert.False(Directory.Exists(data), "up made its data folder before refusing");
     }
 }
