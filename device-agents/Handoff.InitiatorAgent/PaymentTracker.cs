@@ -1,5 +1,5 @@
-using System.Globalization;
 using Handoff.Contracts;
+using Handoff.Contracts.Validation;
 using Handoff.Sdk;
 using Microsoft.Extensions.Hosting;
 
@@ -17,7 +17,7 @@ internal sealed class PaymentTracker(HandoffClient handoff, IHostApplicationLife
             await foreach (var update in handoff.WatchAsync(paymentId, lifetime.ApplicationStopping))
             {
                 Console.WriteLine(
-                    $"{update.PaymentId} {update.State,-10} {update.Info.Amount.ToString("0.00", CultureInfo.InvariantCulture)} {update.Info.Currency}"
+                    $"{update.PaymentId} {update.State,-10} {DisplayText.Money(update.Info.Amount, update.Info.Currency)}"
                     + $" to {update.Info.Merchant} on {update.PayerDeviceId}: {update.History[^1].Cause}");
             }
         }

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Handoff.Contracts.Validation;
 using Handoff.Grains.Payer;
 using Microsoft.Extensions.Hosting;
 
@@ -26,7 +26,7 @@ internal sealed class TerminalSheet(PaymentSheetBoard board, TimeProvider time) 
         SheetEvent.Shown when sheetEvent.Offer is { } offer => string.Join(
             Environment.NewLine,
             $"┌─ Payment request on {offer.PayerDeviceId} ─────────────────",
-            $"│ {offer.Info.Merchant}: {offer.Info.Amount.ToString("0.00", CultureInfo.InvariantCulture)} {offer.Info.Currency}"
+            $"│ {offer.Info.Merchant}: {DisplayText.Money(offer.Info.Amount, offer.Info.Currency)}"
                 + (offer.Info.Description is { } description ? $" ({description})" : string.Empty),
             $"│ asked by {offer.InitiatorName} ({offer.InitiatorDeviceId}), expires in {Math.Max(0, (int)(offer.Deadline - time.GetUtcNow()).TotalSeconds)}s",
             $"│ approve: handoff approve {offer.PaymentId} --pin <PIN>",

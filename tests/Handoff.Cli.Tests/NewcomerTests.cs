@@ -351,6 +351,21 @@ public sealed class NoHouseholdTests : IDisposable
     }
 
     [Fact]
+    public async Task A_pin_file_that_is_not_there_is_named()
+    {
+        var missing = Path.Combine(_folder, "pin.txt");
+
+        var text = await Cli.RunAsync("payer", "--device", "phone-9", "--pin-file", missing, "--keys", Path.Combine(_folder, "keys"));
+        var json = await Cli.RunAsync("payer", "--device", "phone-9", "--pin-file", missing, "--keys", Path.Combine(_folder, "keys"), "--json");
+
+        Assert.True(text.ExitCode == 1, text.ToString());
+        Assert.Equal($"error: pin-file: no file {missing}", text.Stderr.TrimEnd());
+        var error = json.Json.GetProperty("error");
+        Assert.Equal("missing_field", error.GetProperty("code").GetString());
+        Assert.Equal("pin-file", error.GetProperty("field").GetString());
+    }
+
+    [Fact]
     public async Task Up_beside_a_running_household_is_refused_before_anything_starts()
     {
         // Holds the TV's page port, as a running demo does (unless something on this machine already holds it).
@@ -372,7 +387,7 @@ public sealed class NoHouseholdTests : IDisposable
         var line = Assert.Single(up.Stderr.TrimEnd().Split('\n'));
         Assert.StartsWith("error: a household is already running here: something listens on 127.0.0.1 (ports ", line, StringComparison.Ordinal);
         Assert.Contains("5171 tv-1 page", line, StringComparison.Ordinal);
-        Assert.EndsWith("); stop it first, or give other ports", line, StringComparison.Ordinal);
+        Assert.EndsWith("); stop it first (Ctrl+C where it runs)", line, StringComparison.Ordinal);
         Assert.False(Directory.Exists(data), "up made its data folder before refusing");
     }
 }

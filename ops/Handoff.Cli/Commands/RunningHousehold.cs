@@ -13,8 +13,8 @@ namespace Handoff.Cli.Commands;
 /// </summary>
 internal static class RunningHousehold
 {
-    /// <summary>Throws one clear <see cref="ErrorCodes.Conflict"/> when any of <paramref name="ports"/> is taken on <paramref name="address"/>.</summary>
-    public static void RefuseIfRunning(IPAddress address, params (string What, int Port)[] ports)
+    /// <summary>Throws one clear <see cref="ErrorCodes.Conflict"/> when any of <paramref name="ports"/> is taken on <paramref name="address"/>; <paramref name="advice"/> says what to do.</summary>
+    public static void RefuseIfRunning(IPAddress address, string advice, params (string What, int Port)[] ports)
     {
         var taken = ports.Where(port => port.Port != 0 && IsTaken(address, port.Port)).ToList();
         if (taken.Count == 0)
@@ -25,7 +25,7 @@ internal static class RunningHousehold
         var list = string.Join(", ", taken.Select(port => string.Create(CultureInfo.InvariantCulture, $"{port.Port} {port.What}")));
         throw new HandoffException(
             ErrorCodes.Conflict,
-            $"a household is already running here: something listens on {address} (ports {list}); stop it first, or give other ports");
+            $"a household is already running here: something listens on {address} (ports {list}); {advice}");
     }
 
     // Binding is the very step that would fail later; unlike connecting, it leaves no trace in the other process's log.

@@ -50,6 +50,7 @@ internal static class ServeCommands
             var address = ParseAddress(parsed.GetValue(Address)!);
             RunningHousehold.RefuseIfRunning(
                 address,
+                "stop it first, or give other ports",
                 ("silo", parsed.GetValue(siloPort)),
                 ("gateway", parsed.GetValue(gatewayPort)),
                 ("http", parsed.GetValue(httpPort)));

@@ -25,6 +25,7 @@ internal static partial class UpCommand
             // Before anything starts: a second demo on the same ports would disturb the running one.
             RunningHousehold.RefuseIfRunning(
                 System.Net.IPAddress.Loopback,
+                "stop it first (Ctrl+C where it runs)",
                 ("hub silo", ServeCommands.HubSiloPort),
                 ("hub gateway", ServeCommands.HubGatewayPort),
                 ("hub page", ServeCommands.HubHttpPort),

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Handoff.Contracts.Telemetry;
+using Handoff.Contracts.Validation;
 using Handoff.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -49,7 +50,7 @@ internal static class TracePages
         foreach (var trace in recent)
         {
             html.Append(CultureInfo.InvariantCulture, $"""
-                <tr><td>{trace.Start.ToLocalTime():HH:mm:ss.fff}</td><td><a href="/traces/{E(trace.PaymentId)}"><code>{E(trace.PaymentId)}</code></a></td><td class="num">{trace.SpanCount}</td><td class="num">{Ms(trace.Duration)}</td></tr>
+                <tr><td>{DisplayText.StepTime(trace.Start)}</td><td><a href="/traces/{E(trace.PaymentId)}"><code>{E(trace.PaymentId)}</code></a></td><td class="num">{trace.SpanCount}</td><td class="num">{Ms(trace.Duration)}</td></tr>
                 """);
         }
 
