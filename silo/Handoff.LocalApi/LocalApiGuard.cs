@@ -98,6 +98,14 @@ public sealed partial class LocalApiGuard
             return (Refusal.ForeignHost, $"this server answers only to {string.Join(", ", _hosts.Select(name => $"{name}:{port}"))}");
         }
 
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        var navigation = (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            && string.Equals(request.Headers["Sec-Fetch-Mode"].ToString(), LocalApiRules.NavigationMode, StringComparison.OrdinalIgnoreCase);
+        if (site.Length > 0 && !LocalApiRules.OwnFetchSites.Contains(site) && !navigation)
+        {
+            return (Refusal.ForeignFetch, $"a {site} page's request is not served here; open this server's own page");
+        }
+
         // A browser sends Origin with every cross-origin request it lets a page make, reads included (fetch, EventSource).
         var origin = request.Headers.Origin.ToString();
         var changes = LocalApiRules.StateChangingMethods.Contains(request.Method);

@@ -17,6 +17,17 @@ public static class LocalApiRules
     /// </summary>
     public static readonly IReadOnlyList<string> LoopbackHosts = ["127.0.0.1", "localhost", "[::1]"];
 
+    /// <summary>
+    /// The <c>Sec-Fetch-Site</c> values (Fetch Metadata, sent by current browsers) a request may carry: this origin's
+    /// own page, or the person typing the address. Anything else is another site's page, whose subresource requests
+    /// (an <c>&lt;img&gt;</c> pointed at an event stream carries no Origin) are refused; only its plain
+    /// navigations (a link, <see cref="NavigationMode"/> with GET or HEAD) are served, as opening the page in a tab.
+    /// </summary>
+    public static readonly IReadOnlySet<string> OwnFetchSites = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "same-origin", "none" };
+
+    /// <summary>The <c>Sec-Fetch-Mode</c> of a top-level or frame navigation.</summary>
+    public const string NavigationMode = "navigate";
+
     /// <summary>Requests that can change something: they need a same-origin <c>Origin</c> and the token.</summary>
     public static readonly IReadOnlySet<string> StateChangingMethods = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -70,6 +81,7 @@ public static class LocalApiRules
     {
         [Refusal.ForeignHost] = (403, ErrorCodes.Forbidden),
         [Refusal.ForeignOrigin] = (403, ErrorCodes.Forbidden),
+        [Refusal.ForeignFetch] = (403, ErrorCodes.Forbidden),
         [Refusal.MissingOrigin] = (403, ErrorCodes.Forbidden),
         [Refusal.BadToken] = (403, ErrorCodes.Forbidden),
         [Refusal.NoChangesHere] = (403, ErrorCodes.Forbidden),
@@ -87,6 +99,9 @@ public enum Refusal
 
     /// <summary>The request carries an <c>Origin</c> other than this server's own.</summary>
     ForeignOrigin,
+
+    /// <summary>A browser says another site's page asked for this, other than by a plain navigation.</summary>
+    ForeignFetch,
 
     /// <summary>A state-changing request without an <c>Origin</c>.</summary>
     MissingOrigin,
