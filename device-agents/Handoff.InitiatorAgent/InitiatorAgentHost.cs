@@ -1,5 +1,7 @@
+using System.Net;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
+using Handoff.LocalApi;
 using Handoff.Sdk;
 using Handoff.Telemetry;
 using Microsoft.AspNetCore.Builder;
@@ -80,8 +82,10 @@ public static class InitiatorAgentHost
         builder.Services.AddSingleton<PaymentTracker>();
         builder.Services.AddSingleton<InitiatorStanding>();
         builder.Services.AddHostedService<Presence>();
+        var token = LocalApiToken.Issue(settings.KeysFolder, LocalApiToken.InitiatorAgent, settings.HttpPort);
         var app = builder.Build();
-        app.UsePageAssets();
+        app.UseLocalApiGuard(IPAddress.Loopback, token);
+        app.UsePageAssets(token);
         app.MapInitiatorApi();
         app.MapPaymentEvents();
         return app;

@@ -1,3 +1,4 @@
+using Handoff.LocalApi;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Handoff.PayerAgent;
@@ -13,9 +14,12 @@ public static class PayerAgentRunner
     {
         var delay = RejoinDelay;
         var rejoin = false;
+
+        // One token per launch, not per silo: an open sheet page keeps working across a rejoin.
+        var token = LocalApiToken.Issue(settings.KeysFolder, LocalApiToken.PayerAgent, settings.HttpPort);
         while (!stop.IsCancellationRequested)
         {
-            var app = PayerAgentHost.Build(settings);
+            var app = PayerAgentHost.Build(settings, token);
             await using (app)
             {
                 try

@@ -88,7 +88,7 @@ public sealed class TlsTests : IAsyncLifetime
         var id = pay.Json.GetProperty("paymentId").GetString()!;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{payerHttp}") };
         await WaitForAsync(async () => (await http.GetFromJsonAsync<JsonElement>("/api/offers")).GetArrayLength() == 1, "the offer on the phone");
-        var approve = await RunAsync("approve", id, "--pin", "8642", "--payer-url", http.BaseAddress!.ToString(), "--json");
+        var approve = await RunAsync("approve", id, "--pin", "8642", "--payer-url", http.BaseAddress!.ToString(), "--keys", keys, "--json");
         Assert.True(approve.ExitCode == 0, approve.ToString());
         Assert.Equal("Completed", approve.Json.GetProperty("state").GetString());
     }

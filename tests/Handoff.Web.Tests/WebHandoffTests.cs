@@ -206,7 +206,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await Expect(Phone.Locator("#connection")).ToHaveTextAsync("connected");
 
         // The shortest deadline the household allows, asked through the TV's JSON API (its page always uses the default).
-        using var tvApi = new HttpClient { BaseAddress = new Uri(household.InitiatorUrl) };
+        using var tvApi = WebHousehold.LocalApiClient("initiator", household.InitiatorHttpPort);
         using var asked = await tvApi.PostAsJsonAsync("/api/payments", new
         {
             payer = "phone-1", amount = 9.90m, currency = "CNY", merchant = "Tea House", description = "1 × Jasmine green tea", expiresInSeconds = 5,

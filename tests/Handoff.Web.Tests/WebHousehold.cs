@@ -116,10 +116,23 @@ public sealed class WebHousehold : IAsyncLifetime
             && devices.Json.EnumerateArray().Any(device => device.GetProperty("id").GetString() == deviceId && device.GetProperty("online").GetBoolean());
     }
 
+    /// <summary>The token an agent's launch wrote beside the device keys (every process here runs with the default <c>--keys</c>).</summary>
+    public static string TokenPath(string agent, int port) =>
+        Path.Combine(Cli.WorkDirectory, ".handoff", "keys", $"{agent}-{port.ToString(CultureInfo.InvariantCulture)}.token");
+
+    /// <summary>A client of an agent's local API as the agent's own user calls it: its Origin and its launch's token on every request.</summary>
+    public static HttpClient LocalApiClient(string agent, int port)
+    {
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/") };
+        http.DefaultRequestHeaders.Add("Origin", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+        http.DefaultRequestHeaders.Add("X-Handoff-Token", File.ReadAllText(TokenPath(agent, port)).Trim());
+        return http;
+    }
+
     /// <summary>Declines whatever a failed earlier test left on the phone's sheet, so each test starts from an empty sheet.</summary>
     public async Task ClearSheetAsync()
     {
-        using var http = new HttpClient { BaseAddress = new Uri(PayerUrl) };
+        using var http = LocalApiClient("payer", PayerHttpPort);
         var offers = await http.GetFromJsonAsync<JsonElement>("/api/offers");
         foreach (var offer in offers.EnumerateArray())
         {

@@ -33,6 +33,9 @@
   const payerName = (id) => payers.find((payer) => payer.id === id)?.displayName ?? id;
   const totalMinor = () => [...cart].reduce((sum, [id, quantity]) => sum + item(id).priceMinor * quantity, 0);
 
+  // The agent's per-launch token, put into this page when it served it: every POST carries it (the agent refuses one without).
+  const tokenHeader = () => ({ 'X-Handoff-Token': document.querySelector('meta[name="handoff-token"]')?.content ?? '' });
+
   function item(id) {
     return catalogue.find((entry) => entry.id === id);
   }
@@ -163,7 +166,7 @@
     try {
       const response = await fetch('api/payments', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', ...tokenHeader() },
         body: JSON.stringify({ payer, amount: totalMinor() / 100, currency, merchant, description, orderKey }),
       });
       const data = await response.json();
@@ -311,7 +314,7 @@
 
     $('cancel').disabled = true;
     try {
-      const response = await fetch(`api/payments/${encodeURIComponent(checkout.paymentId)}/cancel`, { method: 'POST' });
+      const response = await fetch(`api/payments/${encodeURIComponent(checkout.paymentId)}/cancel`, { method: 'POST', headers: tokenHeader() });
       const data = await response.json();
       if (response.ok) {
         update(data);

@@ -138,10 +138,13 @@
     }
   }
 
+  // The agent's per-launch token, put into this page when it served it: every POST carries it (the agent refuses one without).
+  const tokenHeader = () => ({ 'X-Handoff-Token': document.querySelector('meta[name="handoff-token"]')?.content ?? '' });
+
   async function post(path, body) {
     const response = await fetch(path, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...tokenHeader() },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = await response.json().catch(() => ({}));

@@ -2,11 +2,15 @@ using System.CommandLine;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Handoff.Contracts;
+using Handoff.LocalApi;
 using Handoff.Sdk.Wire;
 
 namespace Handoff.Cli.Commands;
 
-/// <summary><c>handoff approve|decline</c>: act as the person at the payer device, through its agent's local API.</summary>
+/// <summary>
+/// <c>handoff approve|decline</c>: act as the person at the payer device, through its agent's local API, with the
+/// agent's own Origin and the token its launch wrote beside the keys (so this works for the agent's user only).
+/// </summary>
 internal static class PayerCommands
 {
     private static readonly Argument<string> PaymentArgument = new("payment") { Description = "Payment id (pay-…) on the device's sheet" };
@@ -44,7 +48,11 @@ internal static class PayerCommands
         return output.RunAsync(async () =>
         {
             var baseUrl = parsed.GetValue(CliOptions.PayerUrl)!.TrimEnd('/') + "/";
-            using var http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
+            var agent = new Uri(baseUrl);
+            var token = LocalApiToken.Read(parsed.GetValue(CliOptions.Keys)!, LocalApiToken.PayerAgent, agent.Port);
+            using var http = new HttpClient { BaseAddress = agent, Timeout = TimeSpan.FromSeconds(30) };
+            http.DefaultRequestHeaders.Add("Origin", agent.GetLeftPart(UriPartial.Authority));
+            http.DefaultRequestHeaders.Add(LocalApiRules.TokenHeader, token);
             HttpResponseMessage response;
             try
             {

@@ -152,7 +152,7 @@ internal static class ServeCommands
                 Households.ClusterIdOf(household),
                 postgres,
                 CliOptions.CertificateFrom(parsed));
-            var settings = new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort), pairing);
+            var settings = new PayerAgentSettings(household, carried, network, parsed.GetValue(httpPort), pairing, keys);
             using var stop = StopToken(parsed.GetValue(CliOptions.ParentPid), cancellation);
             await PayerAgentRunner.RunAsync(
                 settings,

@@ -1,4 +1,5 @@
 using Handoff.Grains;
+using Handoff.LocalApi;
 using Handoff.Silo.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -23,6 +24,9 @@ public static class HubHost
         builder.Services.Configure<HandoffOptions>(options => options.AdminToken = adminToken);
         builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffHub(settings.Storage).AddHandoffSiloTelemetry("hub", hub: true));
         var app = builder.Build();
+
+        // The hub's pages, metrics and dashboard only read: no token, so every state-changing request is refused.
+        app.UseLocalApiGuard(settings.Network.Address, token: null);
         app.MapGet("/health", () => Results.Ok(new { status = "ok", role = "hub" }));
         app.MapHubPage();
         app.MapHubTelemetry();
