@@ -105,6 +105,27 @@ internal static class CliOptions
         : File.Exists(AdminTokenFile.PathIn(DataFolderOf(parsed))) ? AdminTokenFile.Read(DataFolderOf(parsed))
         : null;
 
+    /// <summary>
+    /// Who the CLI's reads speak as: the household's administrator when this machine has the hub's admin token,
+    /// else the first paired device whose key is in the keys folder. Neither: refused, naming both places.
+    /// </summary>
+    public static (string? AdminToken, string DeviceId) Reader(ParseResult parsed)
+    {
+        if (AdminTokenOrNull(parsed) is { } token)
+        {
+            return (token, Contracts.Households.AdminDevice);
+        }
+
+        var keys = parsed.GetValue(Keys)!;
+        var device = Directory.Exists(keys)
+            ? Directory.EnumerateFiles(keys, "*.key").Select(Path.GetFileNameWithoutExtension).Where(Contracts.DeviceIds.IsValid).Order(StringComparer.Ordinal).FirstOrDefault()
+            : null;
+        return device is not null
+            ? (null, device)
+            : throw new Contracts.ForbiddenException(
+                $"reading the household needs the hub's admin token (HANDOFF_ADMIN_TOKEN, or {AdminTokenFile.FileName} in {DataFolderOf(parsed)}) or a paired device's key (none in {keys})");
+    }
+
     // --data where the command has it; the same default (HANDOFF_DATA, the nearest .handoff/) where it does not.
     private static string DataFolderOf(ParseResult parsed) =>
         parsed.GetResult(DataDirectory) is not null ? parsed.GetValue(DataDirectory)! : Sdk.DataFolder.Resolve();

@@ -129,14 +129,15 @@ internal static class ClientCommands
         var output = new Output(parsed.GetValue(CliOptions.Json));
         return output.RunAsync(async () =>
         {
+            // The CLI's own reads speak as the household's administrator where the hub's admin token is at hand,
+            // else as a paired device whose key this machine holds.
+            var (adminToken, reader) = deviceId == CliDevice ? CliOptions.Reader(parsed) : (null, deviceId);
             var options = new HandoffClientOptions
             {
                 HouseholdId = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household"),
-                DeviceId = deviceId,
+                DeviceId = reader,
                 KeysFolder = parsed.GetValue(CliOptions.Keys),
-
-                // The CLI's own reads speak as the household's administrator where the hub's admin token is at hand.
-                AdminToken = deviceId == CliDevice ? CliOptions.AdminTokenOrNull(parsed) : null,
+                AdminToken = adminToken,
             };
             options.Gateways.Clear();
             options.Gateways.Add(parsed.GetValue(CliOptions.Gateway)!);

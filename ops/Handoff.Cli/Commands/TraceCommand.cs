@@ -29,10 +29,13 @@ internal static class TraceCommand
             {
                 var paymentId = parsed.GetValue(payment)!;
                 using var host = await ConnectAsync(parsed, cancellation);
-                // Traces are the household's: read with the administrator's session, opened with the hub's admin token.
+                // Traces are the household's: read with the administrator's session, or a device's of this machine.
                 var household = DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household");
-                var reader = new HandoffClient(host.Services.GetRequiredService<IClusterClient>(), household, Households.AdminDevice)
-                    .AsAdmin(CliOptions.AdminTokenFrom(parsed));
+                var (adminToken, device) = CliOptions.Reader(parsed);
+                var cluster = host.Services.GetRequiredService<IClusterClient>();
+                var reader = adminToken is not null
+                    ? new HandoffClient(cluster, household, device).AsAdmin(adminToken)
+                    : new HandoffClient(cluster, household, device, CliOptions.SignerFor(parsed, device));
                 Task<TraceView?> ReadAsync() => reader.CallAsync(grains => grains.GetGrain<ITraceCollectorGrain>(0).GetByPaymentAsync(paymentId));
                 var waitFor = parsed.GetValue(wait) ?? TimeSpan.Zero;
                 var waited = System.Diagnostics.Stopwatch.StartNew();
