@@ -31,6 +31,7 @@ public static class PayerAgentHost
         var app = builder.Build();
         app.UsePageAssets();
         app.MapPayerApi();
+        app.MapWebAuthnApi();
         app.MapSheetEvents();
         return app;
     }
