@@ -100,10 +100,18 @@ internal static class CliOptions
             : AdminTokenFile.Read(parsed.GetValue(DataDirectory)!);
 
     /// <summary>The admin token when this machine has it (the hub's), else null: reads then need a device key.</summary>
-    public static string? AdminTokenOrNull(ParseResult parsed) =>
-        Environment.GetEnvironmentVariable("HANDOFF_ADMIN_TOKEN") is { Length: > 0 } token ? token
-        : File.Exists(AdminTokenFile.PathIn(parsed.GetValue(DataDirectory)!)) ? AdminTokenFile.Read(parsed.GetValue(DataDirectory)!)
-        : null;
+    public static string? AdminTokenOrNull(ParseResult parsed)
+    {
+        if (Environment.GetEnvironmentVariable("HANDOFF_ADMIN_TOKEN") is { Length: > 0 } token)
+        {
+            return token;
+        }
+
+        // The client commands (devices, status, pay…) do not take --data: their value is then null, and the hub's
+        // folder is where --data would default to.
+        var data = parsed.GetValue(DataDirectory) ?? Environment.GetEnvironmentVariable("HANDOFF_DATA") ?? HubStorage.DefaultDataDirectory;
+        return File.Exists(AdminTokenFile.PathIn(data)) ? AdminTokenFile.Read(data) : null;
+    }
 
     /// <summary>A signer holding the key of <paramref name="deviceId"/> from the keys folder.</summary>
     public static Contracts.Security.KeyRingSigner SignerFor(ParseResult parsed, string deviceId)
