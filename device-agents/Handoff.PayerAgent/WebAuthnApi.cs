@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Text;
 using System.Text.Json.Serialization;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
@@ -56,7 +57,9 @@ internal static class WebAuthnApi
         });
 
         // The challenge is the transaction itself (SHA-256 of the statement the device key signs), made here from the
-        // offer the authority put on this sheet; the page only carries it to the authenticator.
+        // offer the authority put on this sheet; the page only carries it to the authenticator. The statement comes
+        // along so the page (or anyone) can check what the challenge binds: knowing it approves nothing without the
+        // device key and the registered authenticator, and the authority hashes its own record, never this text.
         app.MapPost("/api/offers/{paymentId}/webauthn-options", async (string paymentId, PayerVerification verification) =>
             await RefusalsAsync(async () =>
             {
@@ -73,6 +76,7 @@ internal static class WebAuthnApi
 
                 return Results.Json(
                     new AssertionOptionsView(
+                        Encoding.UTF8.GetString(request.Statement),
                         Base64Url.EncodeToString(request.Challenge),
                         WebAuthn.RelyingPartyId,
                         [new CredentialDescriptorView("public-key", Base64Url.EncodeToString(credentialId), ["internal"])],
@@ -165,8 +169,8 @@ internal sealed record CredentialResponseBody(
     [property: JsonPropertyName("signature")] string? Signature,
     [property: JsonPropertyName("userHandle")] string? UserHandle);
 
-/// <summary>The options of <c>navigator.credentials.get</c> for one offer (PublicKeyCredentialRequestOptions, base64url).</summary>
-internal sealed record AssertionOptionsView(string Challenge, string RpId, IReadOnlyList<CredentialDescriptorView> AllowCredentials, string UserVerification, long Timeout);
+/// <summary>The options of <c>navigator.credentials.get</c> for one offer (PublicKeyCredentialRequestOptions, base64url), with the statement its challenge hashes.</summary>
+internal sealed record AssertionOptionsView(string Statement, string Challenge, string RpId, IReadOnlyList<CredentialDescriptorView> AllowCredentials, string UserVerification, long Timeout);
 
 internal sealed record CredentialDescriptorView(string Type, string Id, IReadOnlyList<string> Transports);
 

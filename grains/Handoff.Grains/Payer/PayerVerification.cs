@@ -65,7 +65,7 @@ public sealed partial class PayerVerification(
 
         var deviceId = offer!.PayerDeviceId;
         var credential = await sessions.CallAsync(deviceId, () => grains.GetGrain<IDeviceGrain>(deviceId).GetWebAuthnCredentialAsync());
-        return new WebAuthnRequest(offer.PaymentId, deviceId, Signing.ApprovalChallenge(offer), credential?.CredentialId);
+        return new WebAuthnRequest(offer.PaymentId, deviceId, Signing.Approval(offer, AuthMethod.Biometric), Signing.ApprovalChallenge(offer), credential?.CredentialId);
     }
 
     /// <summary>The person declined on the sheet.</summary>
@@ -181,6 +181,7 @@ public sealed partial class PayerVerification(
 }
 
 /// <summary>What a payer page passes to <c>navigator.credentials.get</c> for one offer on its sheet.</summary>
-/// <param name="Challenge">SHA-256 of the transaction statement (<see cref="Signing.ApprovalChallenge"/>).</param>
+/// <param name="Statement">The transaction statement the device key signs, which the challenge hashes: what the person confirms.</param>
+/// <param name="Challenge">SHA-256 of <paramref name="Statement"/> (<see cref="Signing.ApprovalChallenge"/>).</param>
 /// <param name="CredentialId">The device's registered platform credential, or null when it has registered none.</param>
-public sealed record WebAuthnRequest(string PaymentId, string DeviceId, byte[] Challenge, byte[]? CredentialId);
+public sealed record WebAuthnRequest(string PaymentId, string DeviceId, byte[] Statement, byte[] Challenge, byte[]? CredentialId);
