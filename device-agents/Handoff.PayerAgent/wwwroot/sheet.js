@@ -343,15 +343,18 @@
         ready.className = 'ready';
         ready.textContent = 'set up';
         item.append(ready);
-      } else if (here) {
+      }
+
+      if (here) {
+        // Setting up again (a new phone, a reset authenticator) replaces the credential the household keeps.
         const button = document.createElement('button');
         button.type = 'button';
         button.className = 'secondary';
-        button.textContent = 'Set up fingerprint';
+        button.textContent = device.registered ? 'Set up again' : 'Set up fingerprint';
         button.setAttribute('aria-label', `Set up fingerprint for ${device.displayName}`);
         button.addEventListener('click', () => register(device));
         item.append(button);
-      } else {
+      } else if (!device.registered) {
         const link = document.createElement('a');
         link.href = webauthn.origin + location.pathname;
         link.textContent = 'open there to set up';
