@@ -38,6 +38,7 @@ public static class PayerAgentHost
         app.UseLocalApiGuard(IPAddress.Loopback, localApiToken);
         app.UsePageAssets(localApiToken);
         app.MapPayerApi();
+        app.MapWebAuthnApi();
         app.MapSheetEvents();
         return app;
     }

@@ -29,14 +29,22 @@ internal static class PayerApi
             return await VerifyAsync(() => verification.ApproveWithPinAsync(paymentId, pin));
         });
 
-        app.MapPost("/api/offers/{paymentId}/approve-biometric", (string paymentId, PayerVerification verification) =>
-            VerifyAsync(() => verification.ApproveWithBiometricAsync(paymentId)));
+        // The biometric approval: the platform authenticator's assertion over the transaction (see WebAuthnApi).
+        app.MapPost("/api/offers/{paymentId}/approve-webauthn", async (string paymentId, CredentialBody? body, PayerVerification verification) =>
+        {
+            if (body?.Assertion() is not { } assertion)
+            {
+                return Error(StatusCodes.Status400BadRequest, ErrorCodes.Validation, "assertion: the PublicKeyCredential of navigator.credentials.get is required (base64url fields)");
+            }
+
+            return await VerifyAsync(() => verification.ApproveWithWebAuthnAsync(paymentId, assertion));
+        });
 
         app.MapPost("/api/offers/{paymentId}/decline", (string paymentId, PayerVerification verification) =>
             VerifyAsync(() => verification.DeclineAsync(paymentId)));
     }
 
-    private static async Task<IResult> VerifyAsync(Func<Task<VerificationResult>> act)
+    internal static async Task<IResult> VerifyAsync(Func<Task<VerificationResult>> act)
     {
         try
         {
@@ -58,6 +66,6 @@ internal static class PayerApi
         }
     }
 
-    private static IResult Error(int status, string code, string message) =>
+    internal static IResult Error(int status, string code, string message) =>
         Results.Json(ErrorView.Of(code, message), HandoffJson.Options, statusCode: status);
 }

@@ -25,6 +25,11 @@ public enum DeviceRole
 public enum AuthMethod
 {
     Pin = 0,
+
+    /// <summary>
+    /// The device's platform authenticator (fingerprint, face) verified the person: a WebAuthn assertion of the
+    /// credential the device registered, with user verification, over the transaction itself.
+    /// </summary>
     Biometric = 1,
 }
 

@@ -29,6 +29,34 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("Heartbeat")]
     Task HeartbeatAsync();
 
+    /// <summary>
+    /// Starts registering the device's platform credential, for its payer page at <paramref name="origin"/>
+    /// (http://localhost:PORT): the WebAuthn creation options (JSON, for <c>navigator.credentials.create</c>) with a
+    /// fresh challenge this grain keeps for two minutes. Only the device itself, in its own session.
+    /// </summary>
+    [Alias("BeginWebAuthnRegistration")]
+    Task<string> BeginWebAuthnRegistrationAsync(string origin);
+
+    /// <summary>
+    /// Completes the registration begun with <see cref="BeginWebAuthnRegistrationAsync"/>: the attestation is checked
+    /// (challenge, origin, relying party, user verified) and its credential becomes the device's, in place of any
+    /// earlier one; the device then lists <see cref="AuthMethod.Biometric"/>. Only the device itself.
+    /// </summary>
+    [Alias("CompleteWebAuthnRegistration")]
+    Task<DeviceStatus> CompleteWebAuthnRegistrationAsync(WebAuthnAttestation attestation);
+
+    /// <summary>The device's registered platform credential, or null when it has none. Only the device itself.</summary>
+    [Alias("GetWebAuthnCredential")]
+    Task<WebAuthnCredentialInfo?> GetWebAuthnCredentialAsync();
+
+    /// <summary>
+    /// Checks an assertion of the device's registered credential over <paramref name="challenge"/> (the payment's
+    /// authority computes it from its own record): signature, challenge, origin, relying party, user verified, and a
+    /// signature counter above the last one, which it then stores. Refused (forbidden) otherwise.
+    /// </summary>
+    [Alias("VerifyWebAuthnAssertion"), AuthorityOnly]
+    Task VerifyWebAuthnAssertionAsync(WebAuthnAssertion assertion, byte[] challenge);
+
     /// <summary>Gives the device a new display name (admin).</summary>
     [Alias("Rename"), NoSession]
     Task<DeviceStatus> RenameAsync(string adminToken, string displayName);

@@ -96,7 +96,10 @@ public sealed record PaymentOffer(
     [property: Id(6)] DateTimeOffset Deadline,
     [property: Id(7)] string Nonce);
 
-/// <summary>The payer device's statement that its person verified this exact transaction.</summary>
+/// <summary>
+/// The payer device's statement that its person verified this exact transaction; a biometric approval also carries
+/// the platform authenticator's assertion over it (<see cref="Security.Signing.ApprovalChallenge"/>).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentApproval")]
 public sealed record PaymentApproval(
     [property: Id(0)] string PaymentId,
@@ -104,7 +107,8 @@ public sealed record PaymentApproval(
     [property: Id(2)] string Nonce,
     [property: Id(3)] AuthMethod Method,
     [property: Id(4)] DateTimeOffset VerifiedAt,
-    [property: Id(5)] byte[]? Signature = null);
+    [property: Id(5)] byte[]? Signature = null,
+    [property: Id(6)] WebAuthnAssertion? Assertion = null);
 
 /// <summary>The outcome of one verification attempt on the payer device.</summary>
 [GenerateSerializer, Alias("handoff.VerificationOutcome")]

@@ -1,8 +1,12 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
+using System.Text.Json;
+using Fido2NetLib;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
 using Handoff.Grains.Placement;
 using Handoff.Grains.Security;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Handoff.Grains;
@@ -22,21 +26,30 @@ public sealed class DeviceRecord
 
     [Id(3)]
     public bool Removed { get; set; }
+
+    /// <summary>The device's platform credential, for biometric approvals; null until its payer page registers one.</summary>
+    [Id(4)]
+    public WebAuthnCredentialRecord? WebAuthnCredential { get; set; }
 }
 
-/// <summary>One device: profile, public key and presence (payers by their silo, initiators by heartbeat).</summary>
-public sealed class DeviceGrain(
+/// <summary>One device: profile, public key, platform credential and presence (payers by their silo, initiators by heartbeat).</summary>
+public sealed partial class DeviceGrain(
     [PersistentState("device", HandoffOptions.StorageName)] IPersistentState<DeviceRecord> record,
     PayerSiloLocator payers,
     AdminToken admin,
     SessionAuthority sessions,
     TimeProvider time,
-    IOptions<HandoffOptions> options) : Grain, IDeviceGrain
+    IOptions<HandoffOptions> options,
+    ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
     private static readonly TimeSpan ChallengeLifetime = TimeSpan.FromMinutes(2);
     private const int MaxOpenChallenges = 16;
 
+    // A person registers one credential at a time; a few open ceremonies cover a page opened twice.
+    private const int MaxOpenRegistrations = 4;
+
     private readonly Dictionary<string, DateTimeOffset> _challenges = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PendingRegistration> _registrations = new(StringComparer.Ordinal);
     private DateTimeOffset _lastSeen = DateTimeOffset.MinValue;
 
     private DeviceRegistration? Active => record.State is { Registration: { } registration, Removed: false } ? registration : null;
@@ -57,6 +70,9 @@ public sealed class DeviceGrain(
         record.State.Registration = registration;
         record.State.PublicKey = publicKey;
         record.State.Removed = false;
+
+        // A new pairing is a new device key: a platform credential made under the old one does not carry over.
+        record.State.WebAuthnCredential = null;
         record.State.RegisteredAt = time.GetUtcNow();
         await record.WriteStateAsync();
         _lastSeen = time.GetUtcNow();
@@ -111,6 +127,83 @@ public sealed class DeviceGrain(
         return Task.CompletedTask;
     }
 
+    public Task<string> BeginWebAuthnRegistrationAsync(string origin)
+    {
+        var registration = RequireSelf();
+        if (!WebAuthn.IsOrigin(origin))
+        {
+            throw new ValidationException("origin", $"'{origin}' is not a payer page's origin: http://localhost:PORT", ErrorCodes.Validation);
+        }
+
+        var now = time.GetUtcNow();
+        foreach (var stale in _registrations.Where(pending => pending.Value.ExpiresAt <= now).Select(pending => pending.Key).ToList())
+        {
+            _registrations.Remove(stale);
+        }
+
+        if (_registrations.Count >= MaxOpenRegistrations)
+        {
+            // Bounded: ceremonies begun and never completed cannot grow this grain.
+            _registrations.Remove(_registrations.MinBy(pending => pending.Value.ExpiresAt).Key);
+        }
+
+        var creation = WebAuthnRelyingParty.CreationOptions(registration.DeviceId, registration.DisplayName, RandomNumberGenerator.GetBytes(16));
+        _registrations[Base64Url.EncodeToString(creation.Challenge)] = new PendingRegistration(creation, origin, now + ChallengeLifetime);
+        return Task.FromResult(creation.ToJson());
+    }
+
+    public async Task<DeviceStatus> CompleteWebAuthnRegistrationAsync(WebAuthnAttestation attestation)
+    {
+        var registration = RequireSelf();
+
+        // A begun ceremony counts once, whatever the outcome: an attestation is never taken twice.
+        var now = time.GetUtcNow();
+        if (ChallengeOf(attestation.ClientDataJson) is not { } challenge
+            || !_registrations.Remove(challenge, out var pending)
+            || pending.ExpiresAt <= now)
+        {
+            throw new ForbiddenException($"biometric: no registration of device '{registration.DeviceId}' is waiting for that challenge (begin again)");
+        }
+
+        var credential = await WebAuthnRelyingParty.VerifyAttestationAsync(pending.Options, pending.Origin, attestation, now);
+        record.State.WebAuthnCredential = credential;
+        await record.WriteStateAsync();
+        LogCredentialRegistered(logger, registration.DeviceId, credential.Origin);
+        return Status(registration);
+    }
+
+    public Task<WebAuthnCredentialInfo?> GetWebAuthnCredentialAsync()
+    {
+        RequireSelf();
+        return Task.FromResult(record.State.WebAuthnCredential is { } credential
+            ? new WebAuthnCredentialInfo(credential.CredentialId, credential.Origin, credential.RegisteredAt)
+            : null);
+    }
+
+    public async Task VerifyWebAuthnAssertionAsync(WebAuthnAssertion assertion, byte[] challenge)
+    {
+        var deviceId = this.GetPrimaryKeyString();
+        if (Active is null || record.State.WebAuthnCredential is not { } credential)
+        {
+            throw new ForbiddenException($"biometric: device '{deviceId}' has no registered platform credential");
+        }
+
+        // One check at a time (this grain's turn): the counter read, compared and stored can never race another assertion.
+        uint signCount;
+        try
+        {
+            signCount = await WebAuthnRelyingParty.VerifyAssertionAsync(credential, assertion, challenge);
+        }
+        catch (ForbiddenException refused)
+        {
+            LogAssertionRefused(logger, deviceId, refused.Message);
+            throw;
+        }
+
+        credential.SignCount = signCount;
+        await record.WriteStateAsync();
+    }
+
     public async Task<DeviceStatus> RenameAsync(string adminToken, string displayName)
     {
         admin.Require(adminToken);
@@ -128,7 +221,43 @@ public sealed class DeviceGrain(
         {
             record.State.Removed = true;
             record.State.PublicKey = null;
+            record.State.WebAuthnCredential = null;
             await record.WriteStateAsync();
+        }
+    }
+
+    /// <summary>The device's registration, when the verified caller is this very device (not the hub, not the administrator).</summary>
+    private DeviceRegistration RequireSelf()
+    {
+        var deviceId = this.GetPrimaryKeyString();
+        if (Active is not { } registration || CallerContext.Device != deviceId)
+        {
+            throw new ForbiddenException($"only device '{deviceId}' itself registers and reads its platform credential");
+        }
+
+        return registration;
+    }
+
+    /// <summary>The challenge the client data carries (base64url, as the browser wrote it), or null when it carries none.</summary>
+    private static string? ChallengeOf(byte[]? clientDataJson)
+    {
+        if (clientDataJson is not { Length: > 0 and <= WebAuthn.MaxFieldLength })
+        {
+            return null;
+        }
+
+        try
+        {
+            using var clientData = JsonDocument.Parse(clientDataJson);
+            return clientData.RootElement.ValueKind == JsonValueKind.Object
+                && clientData.RootElement.TryGetProperty("challenge", out var challenge)
+                && challenge.ValueKind == JsonValueKind.String
+                    ? challenge.GetString()
+                    : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 
@@ -143,9 +272,33 @@ public sealed class DeviceGrain(
             registration.DisplayName,
             registration.Kind,
             registration.Role,
-            registration.Capabilities,
+            CapabilitiesOf(registration),
             online,
             record.State.RegisteredAt,
             record.State.PublicKey);
     }
+
+    /// <summary>
+    /// What the device can do. It lists the biometric method exactly when the household holds a platform credential
+    /// of it: a device cannot claim biometric at pairing, only register it.
+    /// </summary>
+    private DeviceCapabilities CapabilitiesOf(DeviceRegistration registration)
+    {
+        var claimed = registration.Capabilities;
+        IReadOnlyList<AuthMethod> methods = [.. claimed.AuthMethods.Where(method => method != AuthMethod.Biometric)];
+        if (record.State.WebAuthnCredential is not null && claimed.CanPay)
+        {
+            methods = [.. methods, AuthMethod.Biometric];
+        }
+
+        return claimed with { AuthMethods = methods };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId}: platform credential registered for {Origin}")]
+    private static partial void LogCredentialRegistered(ILogger logger, string deviceId, string origin);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId}: assertion refused ({Reason})")]
+    private static partial void LogAssertionRefused(ILogger logger, string deviceId, string reason);
+
+    private sealed record PendingRegistration(CredentialCreateOptions Options, string Origin, DateTimeOffset ExpiresAt);
 }

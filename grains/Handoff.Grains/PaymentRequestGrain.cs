@@ -277,6 +277,11 @@ public sealed partial class PaymentRequestGrain(
                 : PaymentNotCompletedException.For(State.ToSnapshot(PaymentId));
         }
 
+        if (approval.Method == AuthMethod.Biometric)
+        {
+            await RequireBiometricAsync(approval);
+        }
+
         var now = time.GetUtcNow();
         State.Move(PaymentId, PaymentState.Authorized, now, approval.PayerDeviceId, $"verified by {(approval.Method == AuthMethod.Pin ? "PIN" : "biometric")} on payer device");
         State.Move(PaymentId, PaymentState.Charging, now, Hub, "charge sent to ledger");
@@ -557,6 +562,21 @@ public sealed partial class PaymentRequestGrain(
         {
             throw new ForbiddenException($"the {what} for payment '{PaymentId}' is not signed by device '{deviceId}'");
         }
+    }
+
+    /// <summary>
+    /// Refuses a biometric approval unless the payer's platform credential asserted, with the person verified, over
+    /// this transaction as this record has it: the challenge is computed here, never taken from the device.
+    /// </summary>
+    private async Task RequireBiometricAsync(PaymentApproval approval)
+    {
+        if (approval.Assertion is not { } assertion)
+        {
+            throw new ForbiddenException($"the biometric approval of payment '{PaymentId}' carries no WebAuthn assertion");
+        }
+
+        var challenge = Signing.ApprovalChallenge(State.ToOffer(PaymentId));
+        await GrainFactory.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyWebAuthnAssertionAsync(assertion, challenge);
     }
 
     private PaymentRequestInput RequireExisting() =>

@@ -175,6 +175,16 @@ public sealed class AttackTests(HouseholdCluster household)
             return new PaymentApproval(paymentId, HouseholdCluster.Phone1.Id, "00", AuthMethod.Pin, DateTimeOffset.UnixEpoch, new byte[64]);
         }
 
+        if (type == typeof(WebAuthnAssertion))
+        {
+            return new WebAuthnAssertion(new byte[16], "{}"u8.ToArray(), new byte[37], new byte[70]);
+        }
+
+        if (type == typeof(WebAuthnAttestation))
+        {
+            return new WebAuthnAttestation(new byte[16], "{}"u8.ToArray(), new byte[64]);
+        }
+
         if (type == typeof(ChargeRequest))
         {
             return new ChargeRequest(paymentId, "payer:phone-1", "merchant:attacker", 9_999m, "CNY");

@@ -142,17 +142,6 @@ public sealed class TrustTests(HouseholdCluster household)
         Assert.Equal(PaymentState.Completed, released.Payment!.State);
     }
 
-    [Fact]
-    public async Task A_biometric_assertion_approves_with_the_device_key_and_no_pin()
-    {
-        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
-
-        var result = await household.Person(HouseholdCluster.Phone1.Id).ApproveWithBiometricAsync(payment.PaymentId);
-
-        Assert.Equal(PaymentState.Completed, result.Payment!.State);
-        Assert.Contains(result.Payment.History, step => step.Cause == "verified by biometric on payer device");
-    }
-
     private async Task PairNewAsync(string deviceId, string code)
     {
         using var key = Signing.NewKey();

@@ -143,9 +143,14 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_fingerprint_button_pays_with_the_device_key_and_no_pin()
+    public async Task The_fingerprint_button_pays_with_the_registered_platform_credential_and_no_pin()
     {
-        await OpenBothAsync();
+        // The phone's fingerprint is WebAuthn: its page is opened at localhost, where the platform authenticator answers.
+        await VirtualAuthenticator.AddAsync(_phoneContext, Phone);
+        await Tv.GotoAsync(household.InitiatorUrl);
+        await Phone.GotoAsync(household.PayerPageUrl);
+        await Expect(Phone.Locator("#connection")).ToHaveTextAsync("connected");
+        await VirtualAuthenticator.SetUpOnPageAsync(Phone, "phone-1", WebHousehold.PhoneName);
         await AddAsync("Celadon teapot");
         await Tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
         await Expect(Phone.Locator("#total")).ToHaveTextAsync("120.00 CNY");
@@ -154,6 +159,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
 
         await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Paid");
         await Expect(Tv.Locator("#receipt-title")).ToHaveTextAsync("Paid — thank you");
+        await Expect(Tv.Locator("li[data-step=verified]")).ToHaveAttributeAsync("data-done", "true");
     }
 
     [Fact]

@@ -46,6 +46,9 @@ public sealed class WebHousehold : IAsyncLifetime
 
     public string PayerUrl => $"http://127.0.0.1:{PayerHttpPort}/";
 
+    /// <summary>The phone's page where its platform authenticator answers: WebAuthn takes localhost, never an IP, as relying party.</summary>
+    public string PayerPageUrl => $"http://localhost:{PayerHttpPort}/";
+
     public string InitiatorUrl => $"http://127.0.0.1:{InitiatorHttpPort}/";
 
     public async Task InitializeAsync()

@@ -1,5 +1,6 @@
 // The payment sheet of a payer device. Offers arrive by push (Server-Sent Events from
-// /api/sheet/events); the person approves with a PIN or declines through the agent's JSON API.
+// /api/sheet/events); the person approves with a PIN or the platform authenticator (WebAuthn), or
+// declines, through the agent's JSON API.
 'use strict';
 
 (() => {
@@ -219,21 +220,181 @@
     }
   }
 
-  // The platform's biometric unlock releases the device key; the agent signs the approval with it.
+  // WebAuthn's binary fields travel as base64url text between the agent and this page.
+  function fromBase64Url(text) {
+    const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
+    const binary = atob(base64 + '==='.slice((base64.length + 3) % 4));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  }
+
+  function toBase64Url(buffer) {
+    let binary = '';
+    for (const byte of new Uint8Array(buffer)) {
+      binary += String.fromCharCode(byte);
+    }
+
+    return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  // A PublicKeyCredential in the WebAuthn JSON shape, as the agent reads it.
+  function credentialJson(credential) {
+    const response = {};
+    for (const field of ['clientDataJSON', 'attestationObject', 'authenticatorData', 'signature', 'userHandle']) {
+      if (credential.response[field]) {
+        response[field] = toBase64Url(credential.response[field]);
+      }
+    }
+
+    return { id: credential.id, rawId: toBase64Url(credential.rawId), type: credential.type, response };
+  }
+
+  // What a refused or failed authenticator prompt means to the person.
+  function ceremonyProblem(error) {
+    if (error?.name === 'NotAllowedError') {
+      return 'The fingerprint was not confirmed. Nothing was charged.';
+    }
+
+    if (error?.name === 'SecurityError') {
+      return `The fingerprint works only on ${webauthn?.origin ?? 'http://localhost'}: open this page there.`;
+    }
+
+    return `The fingerprint could not be used (${error?.message ?? error}).`;
+  }
+
+  // The platform authenticator signs this very transaction: its challenge is the hash of the statement
+  // the device key signs (payment, parties, amount, merchant, nonce), which the agent computes; the
+  // authority checks the assertion against the credential registered for this device.
   async function biometric() {
     if (busy || shown?.kind !== 'sheet') {
       return;
     }
 
     const paymentId = shown.paymentId;
+    const path = `api/offers/${encodeURIComponent(paymentId)}`;
     $('pin-error').textContent = '';
     setBusy(true);
     try {
-      settle(paymentId, await post(`api/offers/${encodeURIComponent(paymentId)}/approve-biometric`));
+      const options = await post(`${path}/webauthn-options`);
+      if (!options.ok) {
+        settle(paymentId, options);
+        return;
+      }
+
+      let credential;
+      try {
+        credential = await navigator.credentials.get({
+          publicKey: {
+            challenge: fromBase64Url(options.data.challenge),
+            rpId: options.data.rpId,
+            allowCredentials: options.data.allowCredentials.map((allowed) => ({ ...allowed, id: fromBase64Url(allowed.id) })),
+            userVerification: options.data.userVerification,
+            timeout: options.data.timeout,
+          },
+        });
+      } catch (error) {
+        $('pin-error').textContent = ceremonyProblem(error);
+        return;
+      }
+
+      settle(paymentId, await post(`${path}/approve-webauthn`, credentialJson(credential)));
     } catch {
       $('pin-error').textContent = 'Could not reach the payment program on this device. Try again.';
     } finally {
       setBusy(false);
+    }
+  }
+
+  // What the agent says about its devices' platform credentials, and the origin they are made for.
+  let webauthn = null;
+
+  async function loadSetup() {
+    try {
+      const response = await fetch('api/webauthn');
+      webauthn = response.ok ? await response.json() : null;
+    } catch {
+      webauthn = null;
+    }
+
+    renderSetup();
+  }
+
+  function renderSetup(message) {
+    const setup = $('setup');
+    setup.hidden = webauthn === null;
+    if (webauthn === null) {
+      return;
+    }
+
+    const here = location.origin === webauthn.origin;
+    $('setup-status').textContent = message
+      ?? (here ? 'Set up once per device: then the fingerprint pays without the PIN.' : `The fingerprint works only on ${webauthn.origin}.`);
+    const list = $('setup-devices');
+    list.replaceChildren(...webauthn.devices.map((device) => {
+      const item = document.createElement('li');
+      item.dataset.device = device.id;
+      const name = document.createElement('span');
+      name.textContent = device.displayName;
+      item.append(name);
+      if (device.registered) {
+        const ready = document.createElement('span');
+        ready.className = 'ready';
+        ready.textContent = 'set up';
+        item.append(ready);
+      }
+
+      if (here) {
+        // Setting up again (a new phone, a reset authenticator) replaces the credential the household keeps.
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'secondary';
+        button.textContent = device.registered ? 'Set up again' : 'Set up fingerprint';
+        button.setAttribute('aria-label', `Set up fingerprint for ${device.displayName}`);
+        button.addEventListener('click', () => register(device));
+        item.append(button);
+      } else if (!device.registered) {
+        const link = document.createElement('a');
+        link.href = webauthn.origin + location.pathname;
+        link.textContent = 'open there to set up';
+        item.append(link);
+      }
+
+      return item;
+    }));
+  }
+
+  // Registers a platform credential for one device: the hub makes the options and checks the attestation.
+  async function register(device) {
+    try {
+      const options = await post('api/webauthn/register/options', { device: device.id });
+      if (!options.ok) {
+        renderSetup(options.data.error?.message ?? `Could not start (HTTP ${options.status}).`);
+        return;
+      }
+
+      const publicKey = {
+        ...options.data,
+        challenge: fromBase64Url(options.data.challenge),
+        user: { ...options.data.user, id: fromBase64Url(options.data.user.id) },
+        excludeCredentials: (options.data.excludeCredentials ?? []).map((excluded) => ({ ...excluded, id: fromBase64Url(excluded.id) })),
+      };
+      let credential;
+      try {
+        credential = await navigator.credentials.create({ publicKey });
+      } catch (error) {
+        renderSetup(ceremonyProblem(error));
+        return;
+      }
+
+      const registered = await post('api/webauthn/register', { device: device.id, ...credentialJson(credential) });
+      if (!registered.ok) {
+        renderSetup(registered.data.error?.message ?? `Could not set it up (HTTP ${registered.status}).`);
+        return;
+      }
+
+      await loadSetup();
+      renderSetup(`Fingerprint set up for ${device.displayName}.`);
+    } catch {
+      renderSetup('Could not reach the payment program on this device. Try again.');
     }
   }
 
@@ -329,5 +490,6 @@
     setInterval(tick, 250);
     render();
     listen();
+    loadSetup();
   });
 })();

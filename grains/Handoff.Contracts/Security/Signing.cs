@@ -52,6 +52,13 @@ public static class Signing
         offer.Nonce,
         method.ToString());
 
+    /// <summary>
+    /// The WebAuthn challenge of a biometric approval: SHA-256 of the very statement the device key signs, so the
+    /// platform authenticator's assertion is over this transaction (payment, household, parties, amount, currency,
+    /// merchant, nonce) and no other, as in W3C Secure Payment Confirmation.
+    /// </summary>
+    public static byte[] ApprovalChallenge(PaymentOffer offer) => SHA256.HashData(Approval(offer, AuthMethod.Biometric));
+
     /// <summary>An initiator's request for a payment, as it asked for it.</summary>
     public static byte[] Request(PaymentRequestInput input) => Statement(
         "request/v1",

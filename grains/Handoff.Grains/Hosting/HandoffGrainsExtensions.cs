@@ -89,6 +89,7 @@ public static class HandoffGrainsExtensions
         services.TryAddSingleton<IDeviceSigner>(provider => provider.GetRequiredService<KeyRingSigner>());
         services.TryAddSingleton<DeviceSessions>();
         services.TryAddSingleton<PayerVerification>();
+        services.TryAddSingleton<PlatformCredentials>();
         services.AddSingleton<IOutgoingGrainCallFilter, PayerSessionFilter>();
         return services;
     }

@@ -41,11 +41,32 @@ public sealed partial class PayerVerification(
         return InTurnAsync(paymentId, offer => CheckPinAsync(offer, pin));
     }
 
-    /// <summary>The device's platform check of the person passed (the local biometric prompt).</summary>
-    public Task<VerificationResult> ApproveWithBiometricAsync(string paymentId) =>
+    /// <summary>
+    /// The device's platform authenticator verified the person for <paramref name="paymentId"/>: its WebAuthn
+    /// assertion over the transaction's challenge (<see cref="WebAuthnRequestAsync"/>) goes to the payment's
+    /// authority with the device key's approval, and the authority checks both. Nothing is judged here: a forged or
+    /// stale assertion is refused there, and the payment stays as it was.
+    /// </summary>
+    public Task<VerificationResult> ApproveWithWebAuthnAsync(string paymentId, WebAuthnAssertion assertion) =>
         InTurnAsync(paymentId, offer => verifier.LockedUntil(offer.PayerDeviceId, time.GetUtcNow()) is { } lockedUntil
             ? Task.FromResult(new VerificationResult(VerificationOutcome.Locked, 0, null, lockedUntil))
-            : ApproveAsync(offer, AuthMethod.Biometric));
+            : ApproveAsync(offer, AuthMethod.Biometric, assertion));
+
+    /// <summary>
+    /// What the sheet asks the platform authenticator to sign for <paramref name="paymentId"/>: the transaction's
+    /// challenge and the device's registered credential (none yet: null). Null when the payment is not on this sheet.
+    /// </summary>
+    public async Task<WebAuthnRequest?> WebAuthnRequestAsync(string paymentId)
+    {
+        if (!sheet.TryGet(paymentId, out var offer))
+        {
+            return null;
+        }
+
+        var deviceId = offer!.PayerDeviceId;
+        var credential = await sessions.CallAsync(deviceId, () => grains.GetGrain<IDeviceGrain>(deviceId).GetWebAuthnCredentialAsync());
+        return new WebAuthnRequest(offer.PaymentId, deviceId, Signing.Approval(offer, AuthMethod.Biometric), Signing.ApprovalChallenge(offer), credential?.CredentialId);
+    }
 
     /// <summary>The person declined on the sheet.</summary>
     public Task<VerificationResult> DeclineAsync(string paymentId) =>
@@ -102,11 +123,12 @@ public sealed partial class PayerVerification(
             : new VerificationResult(VerificationOutcome.Locked, triesLeft, null, locked);
     }
 
-    private async Task<VerificationResult> ApproveAsync(PaymentOffer offer, AuthMethod method)
+    private async Task<VerificationResult> ApproveAsync(PaymentOffer offer, AuthMethod method, WebAuthnAssertion? assertion = null)
     {
         var approval = new PaymentApproval(offer.PaymentId, offer.PayerDeviceId, offer.Nonce, method, time.GetUtcNow())
         {
             Signature = signer.Sign(offer.PayerDeviceId, Signing.Approval(offer, method)),
+            Assertion = assertion,
         };
         await faults.ReachedAsync(FaultPoints.ApprovedNotSent);
         try
@@ -157,3 +179,9 @@ public sealed partial class PayerVerification(
     [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: wrong PIN on device {DeviceId}, {TriesLeft} tries left")]
     private static partial void LogWrongPin(ILogger logger, string paymentId, string deviceId, int triesLeft);
 }
+
+/// <summary>What a payer page passes to <c>navigator.credentials.get</c> for one offer on its sheet.</summary>
+/// <param name="Statement">The transaction statement the device key signs, which the challenge hashes: what the person confirms.</param>
+/// <param name="Challenge">SHA-256 of <paramref name="Statement"/> (<see cref="Signing.ApprovalChallenge"/>).</param>
+/// <param name="CredentialId">The device's registered platform credential, or null when it has registered none.</param>
+public sealed record WebAuthnRequest(string PaymentId, string DeviceId, byte[] Statement, byte[] Challenge, byte[]? CredentialId);

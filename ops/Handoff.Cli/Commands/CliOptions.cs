@@ -105,6 +105,9 @@ internal static class CliOptions
         : File.Exists(AdminTokenFile.PathIn(DataFolderOf(parsed))) ? AdminTokenFile.Read(DataFolderOf(parsed))
         : null;
 
+    /// <summary>The identity of reads that have neither the admin token nor a device key.</summary>
+    public const string ReadOnlyDevice = "handoff-cli";
+
     /// <summary>
     /// Who the CLI's reads speak as: the household's administrator when this machine has the hub's admin token,
     /// else the first paired device whose key is in the keys folder. Neither: refused, naming both places.
@@ -120,10 +123,9 @@ internal static class CliOptions
         var device = Directory.Exists(keys)
             ? Directory.EnumerateFiles(keys, "*.key").Select(Path.GetFileNameWithoutExtension).Where(Contracts.DeviceIds.IsValid).Order(StringComparer.Ordinal).FirstOrDefault()
             : null;
-        return device is not null
-            ? (null, device)
-            : throw new Contracts.ForbiddenException(
-                $"reading the household needs the hub's admin token (HANDOFF_ADMIN_TOKEN, or {AdminTokenFile.FileName} in {DataFolderOf(parsed)}) or a paired device's key (none in {keys})");
+        // Neither: the reads go as no device at all, and the household (once it is reached) refuses them; a hub
+        // that is not running is reported first, since that is what the person has to fix.
+        return (null, device ?? ReadOnlyDevice);
     }
 
     // --data where the command has it; the same default (HANDOFF_DATA, the nearest .handoff/) where it does not.

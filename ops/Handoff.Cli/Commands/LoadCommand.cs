@@ -18,7 +18,7 @@ internal static class LoadCommand
         var duration = CliValues.Duration("--duration", "How long to start handoffs for, e.g. 20s or 2m (default 10s, unless --count)");
         var warmup = CliValues.Duration("--warmup", "Handoffs first, left out of throughput and latency (JIT, pools, activations)", "5s");
         var count = new Option<long?>("--count") { Description = "Handoffs to run (soak: default 1000000)" };
-        var pinShare = new Option<double>("--pin-share") { Description = "Share of approvals by PIN, 0..1 (PBKDF2 on the device); the rest are biometric", DefaultValueFactory = _ => 0 };
+        var pinShare = new Option<double>("--pin-share") { Description = "Share of approvals by PIN, 0..1 (PBKDF2 on the device); the rest are biometric (WebAuthn)", DefaultValueFactory = _ => 0 };
         var storage = new Option<string?>("--storage") { Description = "memory (default), sqlite, or postgres (default when --postgres is given)" };
         var data = new Option<string?>("--data") { Description = "SQLite data folder (default: a temporary folder, removed afterwards)" };
         var soak = new Option<bool>("--soak") { Description = "Soak: long run, memory (GC heap, working set) and activations sampled; reports whether memory stays flat" };

@@ -122,7 +122,7 @@ internal static partial class UpCommand
 
         Open in a browser:
           the TV's shop         http://127.0.0.1:{ServeCommands.InitiatorHttpPort}/
-          the phone's sheet     http://127.0.0.1:{ServeCommands.PayerHttpPort}/
+          the phone's sheet     http://localhost:{ServeCommands.PayerHttpPort}/   (localhost, not the IP: the fingerprint needs it)
           the hub               http://127.0.0.1:{ServeCommands.HubHttpPort}/?household={household}
           a payment's trace     http://127.0.0.1:{ServeCommands.HubHttpPort}/traces   (or: ./handoff trace <paymentId>)
 

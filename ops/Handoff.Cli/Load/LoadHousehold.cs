@@ -49,6 +49,11 @@ internal sealed class LoadHousehold : IAsyncDisposable
     /// <summary>Grain calls and payer-side outcomes, counted inside the silos.</summary>
     public LoadProbe Probe { get; } = new();
 
+    /// <summary>The simulated payer devices' platform authenticators, registered with the hub like a payer page's.</summary>
+    public SoftwareAuthenticators Authenticators { get; } = new();
+
+    private PlatformCredentials _payerCredentials = null!;
+
     /// <summary>Starts the silos and the client and pairs every simulated device.</summary>
     /// <param name="configureHub">Extra hub configuration (the bench adds its ping grain's placement here).</param>
     public static async Task<LoadHousehold> StartAsync(LoadSettings settings, CancellationToken cancellationToken, Action<ISiloBuilder>? configureHub = null)
@@ -96,11 +101,13 @@ internal sealed class LoadHousehold : IAsyncDisposable
         var payer = SiloHost(settings, silo =>
         {
             silo.Services.AddSingleton(new SimulatedPerson.Mix(settings.PinShare));
+            silo.Services.AddSingleton(Authenticators);
             silo.Services.AddSingleton<IPaymentSheet, SimulatedPerson>();
             silo.UseHouseholdNetwork(new HouseholdNetwork(IPAddress.Loopback, FreePort(), FreePort(), new IPEndPoint(IPAddress.Loopback, hubSilo), clusterId));
             silo.AddHandoffPayer(devices);
         });
         await StartAsync(payer, cancellationToken);
+        _payerCredentials = payer.Services.GetRequiredService<PlatformCredentials>();
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         Quiet(builder.Logging);
@@ -152,6 +159,9 @@ internal sealed class LoadHousehold : IAsyncDisposable
             var device = devices.First(d => d.Id == payerId);
             code = await admin.CreatePairingCodeAsync(AdminToken);
             await new HandoffClient(Client, simulated.Id, payerId).PairAsync(code.Code, device.DisplayName, device.Kind, DeviceRole.Payer, device.PublicKey);
+
+            // As the payer agent does for its page: the device itself registers, the hub checks the attestation.
+            await Authenticators.RegisterAsync(payerId, _payerCredentials);
         }
 
         // The payer silo's metadata must have reached the hub before the first offer.
@@ -266,6 +276,7 @@ internal sealed class LoadHousehold : IAsyncDisposable
         }
 
         _hosts.Clear();
+        Authenticators.Dispose();
         if (_temporaryData is not null)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -301,9 +312,14 @@ internal sealed class LoadProbe : IIncomingGrainCallFilter
 
 /// <summary>
 /// The person in front of each simulated payer device: approves every offer the moment it is shown,
-/// by PIN or by biometric according to the run's mix.
+/// by PIN or by biometric (the device's software platform authenticator) according to the run's mix.
 /// </summary>
-internal sealed class SimulatedPerson(PaymentSheetBoard board, IServiceProvider services, SimulatedPerson.Mix mix, LoadProbe probe) : IPaymentSheet
+internal sealed class SimulatedPerson(
+    PaymentSheetBoard board,
+    IServiceProvider services,
+    SimulatedPerson.Mix mix,
+    SoftwareAuthenticators authenticators,
+    LoadProbe probe) : IPaymentSheet
 {
     // Resolved on first use: the verification depends on the board, and the board's sheet is this very person.
     private PayerVerification Verification => services.GetRequiredService<PayerVerification>();
@@ -328,7 +344,7 @@ internal sealed class SimulatedPerson(PaymentSheetBoard board, IServiceProvider 
         {
             var result = Random.Shared.NextDouble() < mix.PinShare
                 ? await Verification.ApproveWithPinAsync(offer.PaymentId, LoadHousehold.Pin)
-                : await Verification.ApproveWithBiometricAsync(offer.PaymentId);
+                : await ApproveWithAuthenticatorAsync(offer);
             if (result.Outcome != VerificationOutcome.Approved)
             {
                 probe.ApprovalProblem("approve_" + result.Outcome.ToString().ToLowerInvariant());
@@ -338,6 +354,14 @@ internal sealed class SimulatedPerson(PaymentSheetBoard board, IServiceProvider 
         {
             probe.ApprovalProblem("approve_" + LoadRunner.Reason(exception));
         }
+    }
+
+    // The assertion is over the transaction's challenge, as a payer page asks for it; the hub verifies it.
+    private Task<VerificationResult> ApproveWithAuthenticatorAsync(PaymentOffer offer)
+    {
+        var authenticator = authenticators.Of(offer.PayerDeviceId);
+        return authenticator.PromptAsync(() =>
+            Verification.ApproveWithWebAuthnAsync(offer.PaymentId, authenticator.Assert(Signing.ApprovalChallenge(offer))));
     }
 
     /// <summary>The share of approvals made by PIN.</summary>

@@ -29,7 +29,7 @@ internal sealed record LoadSettings
     /// <summary>How many handoffs to start; null when <see cref="Duration"/> bounds the run.</summary>
     public long? Count { get; init; }
 
-    /// <summary>Share of approvals by PIN (PBKDF2 on the device); the rest are biometric (a device-key assertion).</summary>
+    /// <summary>Share of approvals by PIN (PBKDF2 on the device); the rest are biometric (a WebAuthn assertion of a software platform authenticator, verified by the hub).</summary>
     public double PinShare { get; init; }
 
     public HubStorageKind Storage { get; init; } = HubStorageKind.Memory;
