@@ -60,9 +60,22 @@ public sealed class TracedHousehold : IAsyncLifetime
                 silo.AddHandoffHub(HubStorage.Memory);
             }
         });
-        builder.ConfigureClient(client => client.AddActivityPropagation());
+        // The client learns the grain types from the silo it connected to, which may be the payer silo before it
+        // knows the hub's; Orleans asks again only every minute by default, so ask often and wait for the hub's.
+        builder.ConfigureClient(client => client.AddActivityPropagation()
+            .Configure<Orleans.Configuration.TypeManagementOptions>(types => types.TypeMapRefreshInterval = TimeSpan.FromMilliseconds(500)));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+        var known = System.Diagnostics.Stopwatch.StartNew();
+        while (!Resolves())
+        {
+            if (known.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("timed out after 30 s waiting for the client to know the hub's grain types (IHouseholdGrain)");
+            }
+
+            await Task.Delay(50);
+        }
 
         var tvKey = Signing.NewKey();
         _keys.Add(Tv, tvKey);
@@ -81,6 +94,19 @@ public sealed class TracedHousehold : IAsyncLifetime
             }
 
             await Task.Delay(50);
+        }
+    }
+
+    private bool Resolves()
+    {
+        try
+        {
+            Cluster.Client.GetGrain<IHouseholdGrain>(Home);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 
