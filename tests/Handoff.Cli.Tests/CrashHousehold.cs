@@ -13,12 +13,12 @@ public sealed class CrashHousehold : IAsyncDisposable
 {
     public const string Pin = "2580";
 
-    private readonly int _hubSiloPort = Cli.FreePort();
-    private readonly int _gatewayPort = Cli.FreePort();
-    private readonly int _hubHttpPort = Cli.FreePort();
-    private readonly int _payerSiloPort = Cli.FreePort();
-    private readonly int _payerHttpPort = Cli.FreePort();
-    private readonly int _initiatorHttpPort = Cli.FreePort();
+    private readonly int _hubSiloPort = LoopbackPorts.Reserve();
+    private readonly int _gatewayPort = LoopbackPorts.Reserve();
+    private readonly int _hubHttpPort = LoopbackPorts.Reserve();
+    private readonly int _payerSiloPort = LoopbackPorts.Reserve();
+    private readonly int _payerHttpPort = LoopbackPorts.Reserve();
+    private readonly int _initiatorHttpPort = LoopbackPorts.Reserve();
 
     public string Household { get; } = "crash-" + Guid.NewGuid().ToString("n")[..8];
 
@@ -75,14 +75,14 @@ public sealed class CrashHousehold : IAsyncDisposable
 
     private async Task<string> PairingCodeAsync()
     {
-        var pair = await Cli.RunAsync("pair", "--json", "--household", Household, "--gateway", $"127.0.0.1:{_gatewayPort}", "--data", DataDirectory);
+        var pair = await CliRunner.RunAsync("pair", "--json", "--household", Household, "--gateway", $"127.0.0.1:{_gatewayPort}", "--data", DataDirectory);
         Assert.True(pair.ExitCode == 0, pair.ToString());
         return pair.Json.GetProperty("code").GetString()!;
     }
 
     /// <summary>Runs <c>handoff</c> against this household.</summary>
     public Task<CliResult> RunAsync(params string[] args) =>
-        Cli.RunAsync([.. args, "--household", Household, "--gateway", $"127.0.0.1:{_gatewayPort}", "--keys", KeysDirectory]);
+        CliRunner.RunAsync(new Dictionary<string, string> { ["HANDOFF_DATA"] = DataDirectory }, [.. args, "--household", Household, "--gateway", $"127.0.0.1:{_gatewayPort}", "--keys", KeysDirectory]);
 
     public string PaymentIdOf(string order) => PaymentIds.For(Household, "tv-1", order);
 
@@ -139,13 +139,13 @@ public sealed class CrashHousehold : IAsyncDisposable
 
     public async Task<JsonElement> LedgerCheckAsync()
     {
-        var check = await Cli.RunAsync("ledger", "check", "--data", DataDirectory, "--json");
+        var check = await CliRunner.RunAsync("ledger", "check", "--data", DataDirectory, "--json");
         Assert.True(check.ExitCode == 0, $"ledger check failed: {check}");
         return check.Json;
     }
 
     public Task WaitForAsync(Func<Task<bool>> condition, string what) =>
-        Cli.WaitUntilAsync(condition, what, TimeSpan.FromSeconds(90), () => $"--- hub ---\n{Hub?.Output}\n--- payer ---\n{Payer?.Output}");
+        BoundedWait.UntilAsync(condition, what, TimeSpan.FromSeconds(90), () => $"--- hub ---\n{Hub?.Output}\n--- payer ---\n{Payer?.Output}");
 
     public async ValueTask DisposeAsync()
     {

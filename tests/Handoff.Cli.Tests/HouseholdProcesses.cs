@@ -9,11 +9,11 @@ public sealed class HouseholdProcesses : IAsyncLifetime
 
     public string Household { get; } = "e2e-" + Guid.NewGuid().ToString("n")[..8];
 
-    public int HubSiloPort { get; } = Cli.FreePort();
+    public int HubSiloPort { get; } = LoopbackPorts.Reserve();
 
-    public int GatewayPort { get; } = Cli.FreePort();
+    public int GatewayPort { get; } = LoopbackPorts.Reserve();
 
-    public int PayerHttpPort { get; } = Cli.FreePort();
+    public int PayerHttpPort { get; } = LoopbackPorts.Reserve();
 
     public CliProcess Hub { get; private set; } = null!;
 
@@ -35,21 +35,21 @@ public sealed class HouseholdProcesses : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Hub = await CliProcess.StartAsync(
-            "hub", "hub", "--household", Household, "--data", DataDirectory, "--silo-port", Port(HubSiloPort), "--gateway-port", Port(GatewayPort), "--http-port", Port(Cli.FreePort()));
+            "hub", "hub", "--household", Household, "--data", DataDirectory, "--silo-port", Port(HubSiloPort), "--gateway-port", Port(GatewayPort), "--http-port", Port(LoopbackPorts.Reserve()));
         Payer = await CliProcess.StartAsync(
             "payer", "payer", "--household", Household, "--device", "phone-1", "--name", "Test phone", "--pin", Pin, "--pair", await PairingCodeAsync(),
-            "--keys", KeysDirectory, "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(Cli.FreePort()), "--http-port", Port(PayerHttpPort));
+            "--keys", KeysDirectory, "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(LoopbackPorts.Reserve()), "--http-port", Port(PayerHttpPort));
         await WaitForAsync(async () => await OnlineCountAsync() == 1, "phone-1 to pair and come online");
         Initiator = await CliProcess.StartAsync(
             "initiator", "initiator", "--household", Household, "--device", "tv-1", "--name", "Test TV", "--pair", await PairingCodeAsync(),
-            "--keys", KeysDirectory, "--gateway", Gateway, "--http-port", Port(Cli.FreePort()));
+            "--keys", KeysDirectory, "--gateway", Gateway, "--http-port", Port(LoopbackPorts.Reserve()));
         await WaitForAsync(async () => await OnlineCountAsync() == 2, "phone-1 and tv-1 to be paired and online");
     }
 
     /// <summary>A one-time pairing code from the hub, as its owner gets one with <c>handoff pair</c>.</summary>
     public async Task<string> PairingCodeAsync()
     {
-        var pair = await Cli.RunAsync("pair", "--json", "--household", Household, "--gateway", Gateway, "--data", DataDirectory);
+        var pair = await CliRunner.RunAsync("pair", "--json", "--household", Household, "--gateway", Gateway, "--data", DataDirectory);
         Assert.True(pair.ExitCode == 0, pair.ToString());
         return pair.Json.GetProperty("code").GetString()!;
     }
@@ -75,9 +75,9 @@ public sealed class HouseholdProcesses : IAsyncLifetime
 
     /// <summary>Runs <c>handoff</c> against this household.</summary>
     public Task<CliResult> RunAsync(params string[] args) =>
-        Cli.RunAsync([.. args, "--household", Household, "--gateway", Gateway, "--keys", KeysDirectory]);
+        CliRunner.RunAsync(new Dictionary<string, string> { ["HANDOFF_DATA"] = DataDirectory }, [.. args, "--household", Household, "--gateway", Gateway, "--keys", KeysDirectory]);
 
-    public Task WaitForAsync(Func<Task<bool>> condition, string what) => Cli.WaitUntilAsync(
+    public Task WaitForAsync(Func<Task<bool>> condition, string what) => BoundedWait.UntilAsync(
         condition,
         what,
         TimeSpan.FromSeconds(60),

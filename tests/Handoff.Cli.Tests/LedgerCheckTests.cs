@@ -33,7 +33,7 @@ public sealed class LedgerCheckTests : IDisposable
         await PaymentAsync("p-open", "home", PaymentState.Displayed, 3m);
         await ChargeAsync("home", 1, "p-ok", 10m);
 
-        var check = await Cli.RunAsync("ledger", "check", "--data", _data, "--json");
+        var check = await CliRunner.RunAsync("ledger", "check", "--data", _data, "--json");
 
         Assert.True(check.ExitCode == 0, check.ToString());
         Assert.Equal(1, check.Json.GetProperty("charges").GetInt32());
@@ -69,7 +69,7 @@ public sealed class LedgerCheckTests : IDisposable
             VALUES ('handoff', 'ledger', 0, 0, 'legacy', '{"balances":{},"charges":{}}', 1, '2026-11-28T12:00:00Z');
             """);
 
-        var check = await Cli.RunAsync("ledger", "check", "--data", _data, "--json");
+        var check = await CliRunner.RunAsync("ledger", "check", "--data", _data, "--json");
 
         Assert.True(check.ExitCode == 1, check.ToString());
         var error = check.Json.GetProperty("error");
@@ -93,7 +93,7 @@ public sealed class LedgerCheckTests : IDisposable
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), violations.Order(StringComparer.Ordinal));
 
-        var text = await Cli.RunAsync("ledger", "check", "--data", _data);
+        var text = await CliRunner.RunAsync("ledger", "check", "--data", _data);
         Assert.Equal(1, text.ExitCode);
         Assert.Contains($"ledger check FAILED: {expected.Length} violation(s)", text.Stderr, StringComparison.Ordinal);
     }

@@ -24,11 +24,11 @@ public sealed partial class NewcomerTests(HouseholdProcesses household) : IDispo
         string[] args =
         [
             "hub", "--household", household.Household, "--data", data,
-            "--silo-port", Port(household.HubSiloPort), "--gateway-port", Port(household.GatewayPort), "--http-port", Port(Cli.FreePort()),
+            "--silo-port", Port(household.HubSiloPort), "--gateway-port", Port(household.GatewayPort), "--http-port", Port(LoopbackPorts.Reserve()),
         ];
 
-        var text = await Cli.RunAsync(args);
-        var json = await Cli.RunAsync([.. args, "--json"]);
+        var text = await CliRunner.RunAsync(args);
+        var json = await CliRunner.RunAsync([.. args, "--json"]);
 
         Assert.True(text.ExitCode == 1, text.ToString());
         Assert.Equal(string.Empty, text.Stdout);
@@ -46,11 +46,11 @@ public sealed partial class NewcomerTests(HouseholdProcesses household) : IDispo
         string[] args =
         [
             "initiator", "--household", household.Household, "--gateway", household.Gateway, "--device", "tv-stranger",
-            "--keys", Path.Combine(_folder, "keys"), "--http-port", Port(Cli.FreePort()),
+            "--keys", Path.Combine(_folder, "keys"), "--http-port", Port(LoopbackPorts.Reserve()),
         ];
 
-        var text = await Cli.RunAsync(args);
-        var json = await Cli.RunAsync([.. args, "--json"]);
+        var text = await CliRunner.RunAsync(args);
+        var json = await CliRunner.RunAsync([.. args, "--json"]);
 
         Assert.True(text.ExitCode == 1, text.ToString());
         Assert.DoesNotContain("ready", text.Stdout, StringComparison.Ordinal);
@@ -117,7 +117,7 @@ public sealed partial class NewcomerTests(HouseholdProcesses household) : IDispo
     {
         var keys = Path.Combine(_folder, "empty-keys");
 
-        var text = await Cli.RunAsync(
+        var text = await CliRunner.RunAsync(
             "pay", "--from", "tv-1", "--to", "phone-1", "--amount", "1", "--currency", "EUR", "--merchant", "Kiosk",
             "--household", household.Household, "--gateway", household.Gateway, "--keys", keys);
 
@@ -151,8 +151,8 @@ public sealed partial class NewcomerTests(HouseholdProcesses household) : IDispo
     {
         var command = args[0];
 
-        var text = await Cli.RunAsync(args);
-        var json = await Cli.RunAsync([.. args, "--json"]);
+        var text = await CliRunner.RunAsync(args);
+        var json = await CliRunner.RunAsync([.. args, "--json"]);
 
         Assert.True(text.ExitCode == 2, text.ToString());
         Assert.Equal(
@@ -169,8 +169,8 @@ public sealed partial class NewcomerTests(HouseholdProcesses household) : IDispo
     [InlineData("payer", "phone, watch")]
     public async Task A_kind_that_is_not_one_lists_the_kinds_there_are(string command, string kinds)
     {
-        var text = await Cli.RunAsync(command, "--device", "d-1", "--kind", "foo");
-        var json = await Cli.RunAsync(command, "--device", "d-1", "--kind", "foo", "--json");
+        var text = await CliRunner.RunAsync(command, "--device", "d-1", "--kind", "foo");
+        var json = await CliRunner.RunAsync(command, "--device", "d-1", "--kind", "foo", "--json");
 
         Assert.True(text.ExitCode == 2, text.ToString());
         Assert.Equal($"error: --kind: 'foo' is not one of {kinds} (see 'handoff {command} --help')", text.Stderr.TrimEnd());
@@ -271,7 +271,7 @@ public sealed partial class NewcomerTests(HouseholdProcesses household) : IDispo
     [InlineData("help", "ledger", "check")]
     public async Task Help_is_a_command(params string[] args)
     {
-        var help = await Cli.RunAsync(args);
+        var help = await CliRunner.RunAsync(args);
 
         Assert.True(help.ExitCode == 0, help.ToString());
         Assert.Contains("Usage:", help.Stdout, StringComparison.Ordinal);
@@ -288,36 +288,8 @@ public sealed partial class NewcomerTests(HouseholdProcesses household) : IDispo
     /// <summary>Runs <c>handoff</c> in <paramref name="folder"/>, with none of the folder variables of the test's own environment.</summary>
     internal static Task<CliResult> RunInAsync(string folder, params string[] args) => RunInAsync(folder, new Dictionary<string, string?>(), args);
 
-    internal static async Task<CliResult> RunInAsync(string folder, IReadOnlyDictionary<string, string?> environment, params string[] args)
-    {
-        var start = Cli.StartInfo(args);
-        start.WorkingDirectory = folder;
-        foreach (var variable in new[] { "HANDOFF_DATA", "HANDOFF_KEYS", "HANDOFF_HOUSEHOLD", "HANDOFF_GATEWAY" })
-        {
-            start.Environment.Remove(variable);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'handoff {string.Join(' ', args)}' in {folder} did not finish within 60 s");
-        }
-
-        return new CliResult(process.ExitCode, await stdout, await stderr);
-    }
+    internal static Task<CliResult> RunInAsync(string folder, IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        CliRunner.RunInAsync(folder, environment, args);
 
     [GeneratedRegex(@"^  tv-1 -> phone-1, order [0-9a-f]{32}, deadline \d\d:\d\d:\d\d$")]
     private static partial Regex DeadlineLine();
@@ -336,11 +308,11 @@ public sealed class NoHouseholdTests : IDisposable
     [Fact]
     public async Task Devices_with_the_hub_stopped_says_so_at_once_naming_the_address()
     {
-        var gateway = $"127.0.0.1:{Cli.FreePort()}";
+        var gateway = $"127.0.0.1:{LoopbackPorts.Reserve()}";
         var timer = Stopwatch.StartNew();
 
-        var text = await Cli.RunAsync("devices", "--gateway", gateway);
-        var json = await Cli.RunAsync("devices", "--gateway", gateway, "--json");
+        var text = await CliRunner.RunAsync("devices", "--gateway", gateway);
+        var json = await CliRunner.RunAsync("devices", "--gateway", gateway, "--json");
 
         Assert.True(text.ExitCode == 1, text.ToString());
         Assert.Equal(string.Empty, text.Stdout);
@@ -355,8 +327,8 @@ public sealed class NoHouseholdTests : IDisposable
     {
         var missing = Path.Combine(_folder, "pin.txt");
 
-        var text = await Cli.RunAsync("payer", "--device", "phone-9", "--pin-file", missing, "--keys", Path.Combine(_folder, "keys"));
-        var json = await Cli.RunAsync("payer", "--device", "phone-9", "--pin-file", missing, "--keys", Path.Combine(_folder, "keys"), "--json");
+        var text = await CliRunner.RunAsync("payer", "--device", "phone-9", "--pin-file", missing, "--keys", Path.Combine(_folder, "keys"));
+        var json = await CliRunner.RunAsync("payer", "--device", "phone-9", "--pin-file", missing, "--keys", Path.Combine(_folder, "keys"), "--json");
 
         Assert.True(text.ExitCode == 1, text.ToString());
         Assert.Equal($"error: pin-file: no file {missing}", text.Stderr.TrimEnd());

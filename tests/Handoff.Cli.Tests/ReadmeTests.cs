@@ -51,7 +51,7 @@ public sealed partial class ReadmeTests
 
     private static async Task<Help> HelpOfAsync(string[] command)
     {
-        var result = await Cli.RunAsync([.. command, "--help"]);
+        var result = await CliRunner.RunAsync([.. command, "--help"]);
         Assert.True(result.ExitCode == 0, result.ToString());
         var section = string.Empty;
         var options = new HashSet<string>();

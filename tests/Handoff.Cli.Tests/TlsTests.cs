@@ -11,8 +11,8 @@ public sealed class TlsTests : IAsyncLifetime
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("handoff-tls-").FullName;
     private readonly string _household = "tls-" + Guid.NewGuid().ToString("n")[..8];
-    private readonly int _hubSiloPort = Cli.FreePort();
-    private readonly int _gatewayPort = Cli.FreePort();
+    private readonly int _hubSiloPort = LoopbackPorts.Reserve();
+    private readonly int _gatewayPort = LoopbackPorts.Reserve();
     private CliProcess? _hub;
     private CliProcess? _payer;
 
@@ -24,7 +24,7 @@ public sealed class TlsTests : IAsyncLifetime
     {
         _hub = await CliProcess.StartAsync(
             "hub", "hub", "--household", _household, "--tls", "on", "--data", Data, "--silo-port", Port(_hubSiloPort),
-            "--gateway-port", Port(_gatewayPort), "--http-port", Port(Cli.FreePort()));
+            "--gateway-port", Port(_gatewayPort), "--http-port", Port(LoopbackPorts.Reserve()));
     }
 
     public async Task DisposeAsync()
@@ -71,16 +71,16 @@ public sealed class TlsTests : IAsyncLifetime
     public async Task A_payer_silo_with_the_certificate_joins_over_tls_and_a_handoff_completes()
     {
         var keys = Path.Combine(_folder, "keys");
-        var payerHttp = Cli.FreePort();
+        var payerHttp = LoopbackPorts.Reserve();
         _payer = await CliProcess.StartAsync(
             "payer", "payer", "--household", _household, "--device", "phone-1", "--pin", "8642", "--pair", await CodeAsync(), "--keys", keys,
-            "--certificate", Certificate, "--hub-silo", $"127.0.0.1:{_hubSiloPort}", "--silo-port", Port(Cli.FreePort()), "--http-port", Port(payerHttp));
+            "--certificate", Certificate, "--hub-silo", $"127.0.0.1:{_hubSiloPort}", "--silo-port", Port(LoopbackPorts.Reserve()), "--http-port", Port(payerHttp));
         await WaitForAsync(async () => (await RunAsync("devices", "--json", "--certificate", Certificate)).Json.GetArrayLength() == 1, "phone-1 to pair");
 
         // The TV is an Orleans client: its gateway connection is TLS with the same certificate.
         await using var initiator = await CliProcess.StartAsync(
             "initiator", "initiator", "--household", _household, "--device", "tv-1", "--pair", await CodeAsync(), "--keys", keys,
-            "--certificate", Certificate, "--gateway", $"127.0.0.1:{_gatewayPort}", "--http-port", Port(Cli.FreePort()));
+            "--certificate", Certificate, "--gateway", $"127.0.0.1:{_gatewayPort}", "--http-port", Port(LoopbackPorts.Reserve()));
         await WaitForAsync(async () => (await RunAsync("devices", "--json", "--certificate", Certificate)).Json.EnumerateArray().Count(d => d.GetProperty("online").GetBoolean()) == 2, "both devices online over TLS");
 
         var pay = await RunAsync("pay", "--from", "tv-1", "--to", "phone-1", "--amount", "2.50", "--currency", "EUR", "--merchant", "Kiosk", "--keys", keys, "--certificate", Certificate, "--json");
@@ -101,10 +101,10 @@ public sealed class TlsTests : IAsyncLifetime
     }
 
     private Task<CliResult> RunAsync(params string[] args) =>
-        Cli.RunAsync([.. args, "--household", _household, "--gateway", $"127.0.0.1:{_gatewayPort}"]);
+        CliRunner.RunAsync(new Dictionary<string, string> { ["HANDOFF_DATA"] = Data }, [.. args, "--household", _household, "--gateway", $"127.0.0.1:{_gatewayPort}"]);
 
     private Task WaitForAsync(Func<Task<bool>> condition, string what) =>
-        Cli.WaitUntilAsync(condition, what, TimeSpan.FromSeconds(60), () => $"--- hub ---\n{_hub?.Output}\n--- payer ---\n{_payer?.Output}");
+        BoundedWait.UntilAsync(condition, what, TimeSpan.FromSeconds(60), () => $"--- hub ---\n{_hub?.Output}\n--- payer ---\n{_payer?.Output}");
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 }

@@ -76,15 +76,10 @@ public sealed class HouseholdCluster : IAsyncLifetime
                 silo.AddHandoffHub(HubStorage.Sqlite(_dataDirectory));
             }
         });
-        // The client learns the grain types from the silo it connected to, which may be a payer silo that does not
-        // know the hub's yet; it asks again after TypeMapRefreshInterval (Orleans' default: a minute, longer than the
-        // wait below, which failed the whole collection's start on a busy machine).
-        builder.ConfigureClient(client => client.Configure<TypeManagementOptions>(types => types.TypeMapRefreshInterval = TimeSpan.FromMilliseconds(500)));
+        builder.ConfigureClient(client => client.RefreshOften());
         Cluster = builder.Build();
         await Cluster.DeployAsync();
-
-        // The client learns the grain types from the silo it connected to; a payer silo may not have the hub's yet.
-        await WaitUntilAsync(() => Task.FromResult(Resolves<IHouseholdGrain>()), "the client to know the hub's grains");
+        await ClientGrainTypes.WaitForAsync<IHouseholdGrain>(Cluster.Client);
 
         await PairAsync(Home, Tv, "Living room TV", DeviceKind.Tv, DeviceRole.Initiator);
         await PairAsync(Other, OtherTv, "Neighbour's TV", DeviceKind.Tv, DeviceRole.Initiator);
@@ -121,19 +116,6 @@ public sealed class HouseholdCluster : IAsyncLifetime
     }
 
     public HandoffClient Tv1 => Client(Home, Tv);
-
-    private bool Resolves<TGrain>() where TGrain : IGrainWithStringKey
-    {
-        try
-        {
-            Cluster.Client.GetGrain<TGrain>("probe");
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
 
     public IPaymentAbilityGrain Ability(string deviceId) => Cluster.Client.GetGrain<IPaymentAbilityGrain>(deviceId);
 
@@ -186,20 +168,8 @@ public sealed class HouseholdCluster : IAsyncLifetime
     }
 
     /// <summary>Waits, with a bound, for a condition that the cluster reaches asynchronously.</summary>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var bound = timeout ?? TimeSpan.FromSeconds(15);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (waited.Elapsed > bound)
-            {
-                throw new TimeoutException($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
+        BoundedWait.UntilAsync(condition, what, timeout ?? TimeSpan.FromSeconds(15));
 
     private static void UseFakeGrainTime(IServiceCollection services, FakeTimeProvider time)
     {

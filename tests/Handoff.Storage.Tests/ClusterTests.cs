@@ -144,19 +144,6 @@ public sealed class ClusterTests(PostgresServer server) : IAsyncLifetime
             $"SELECT reminder_name FROM orleans_reminder WHERE service_id = '{_cluster.ServiceId}' ORDER BY 1",
             r => r.GetString(0));
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(s_patience);
-        while (!await condition())
-        {
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"waited {s_patience.TotalSeconds} s for {what}");
-            }
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) =>
+        BoundedWait.UntilAsync(condition, what, s_patience);
 }

@@ -29,7 +29,7 @@ public sealed class PostgresCluster(string connectionString) : IAsyncDisposable
     {
         if (!_ports.TryGetValue(index, out var ports))
         {
-            ports = _ports[index] = (LoopbackPorts.Free(), LoopbackPorts.Free());
+            ports = _ports[index] = (LoopbackPorts.Reserve(), LoopbackPorts.Reserve());
         }
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ApplicationName = $"silo-{index}" });

@@ -77,40 +77,29 @@ public sealed class HandoffTraceTests(TracedHousehold household) : IClassFixture
 
     private async Task<IReadOnlyList<Activity>> WaitForSpansAsync(string paymentId, string last)
     {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            var spans = household.Snapshot();
-            if (spans.Any(span => span.DisplayName == last && Tag(span, HandoffDiagnostics.PaymentIdTag) == paymentId))
+        IReadOnlyList<Activity> spans = [];
+        await BoundedWait.UntilAsync(
+            () =>
             {
-                return spans;
-            }
-
-            if (waited.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                throw new TimeoutException($"timed out waiting for span '{last}' of payment {paymentId}; have: {string.Join(", ", spans.Select(span => span.DisplayName))}");
-            }
-
-            await Task.Delay(50);
-        }
+                spans = household.Snapshot();
+                return Task.FromResult(spans.Any(span => span.DisplayName == last && Tag(span, HandoffDiagnostics.PaymentIdTag) == paymentId));
+            },
+            $"span '{last}' of payment {paymentId}",
+            TimeSpan.FromSeconds(10),
+            () => "have: " + string.Join(", ", spans.Select(span => span.DisplayName)));
+        return spans;
     }
 
     /// <summary>What the phone's sheet does when the person types the PIN: the verification in the phone's own process.</summary>
     private async Task<PaymentState?> ApproveOnPhoneAsync(string paymentId, string pin)
     {
-        var waited = Stopwatch.StartNew();
         var services = household.Cluster.GetSiloServiceProvider(household.PayerSilo.SiloAddress);
         var sheet = services.GetRequiredService<PaymentSheetBoard>();
         var ability = services.GetRequiredService<PayerVerification>();
-        while (!sheet.Shows(paymentId))
-        {
-            if (waited.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                throw new TimeoutException($"timed out waiting for payment {paymentId} on {TracedHousehold.Phone.Id}'s sheet");
-            }
-
-            await Task.Delay(50);
-        }
+        await BoundedWait.UntilAsync(
+            () => Task.FromResult(sheet.Shows(paymentId)),
+            $"payment {paymentId} on {TracedHousehold.Phone.Id}'s sheet",
+            TimeSpan.FromSeconds(10));
 
         var result = await ability.ApproveWithPinAsync(paymentId, pin);
         return result.Payment?.State;

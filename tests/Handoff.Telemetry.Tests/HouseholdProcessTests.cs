@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Handoff.Cli.Tests;
-using CliRunner = Handoff.Cli.Tests.Cli;
 
 namespace Handoff.Telemetry.Tests;
 
@@ -13,11 +11,11 @@ public sealed class ObservedHousehold : IAsyncLifetime
 
     public string Household { get; } = "obs-" + Guid.NewGuid().ToString("n")[..8];
 
-    public int GatewayPort { get; } = CliRunner.FreePort();
+    public int GatewayPort { get; } = LoopbackPorts.Reserve();
 
-    public int HubHttpPort { get; } = CliRunner.FreePort();
+    public int HubHttpPort { get; } = LoopbackPorts.Reserve();
 
-    public int PayerHttpPort { get; } = CliRunner.FreePort();
+    public int PayerHttpPort { get; } = LoopbackPorts.Reserve();
 
     public CliProcess Hub { get; private set; } = null!;
 
@@ -37,7 +35,7 @@ public sealed class ObservedHousehold : IAsyncLifetime
     private async Task<string> PairingCodeAsync()
     {
         // The hub must answer, and the previous device must have used its code before the next one is issued.
-        await CliRunner.WaitUntilAsync(
+        await BoundedWait.UntilAsync(
             async () => await RunAsync("devices", "--json") is { ExitCode: 0 } devices && devices.Json.GetArrayLength() == _paired,
             $"the hub to answer with {_paired} paired devices",
             TimeSpan.FromSeconds(60),
@@ -53,17 +51,17 @@ public sealed class ObservedHousehold : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var hubSiloPort = CliRunner.FreePort();
+        var hubSiloPort = LoopbackPorts.Reserve();
         Hub = await CliProcess.StartAsync(
             "hub", "hub", "--household", Household, "--storage", "memory", "--data", DataDirectory, "--silo-port", Port(hubSiloPort),
             "--gateway-port", Port(GatewayPort), "--http-port", Port(HubHttpPort));
         Payer = await CliProcess.StartAsync(
             "payer", "payer", "--household", Household, "--device", "phone-1", "--pin", Pin, "--pair", await PairingCodeAsync(), "--keys", KeysDirectory,
-            "--hub-silo", $"127.0.0.1:{hubSiloPort}", "--silo-port", Port(CliRunner.FreePort()), "--http-port", Port(PayerHttpPort));
+            "--hub-silo", $"127.0.0.1:{hubSiloPort}", "--silo-port", Port(LoopbackPorts.Reserve()), "--http-port", Port(PayerHttpPort));
         Initiator = await CliProcess.StartAsync(
             "initiator", "initiator", "--household", Household, "--device", "tv-1", "--pair", await PairingCodeAsync(), "--keys", KeysDirectory,
-            "--gateway", $"127.0.0.1:{GatewayPort}", "--http-port", Port(CliRunner.FreePort()));
-        await CliRunner.WaitUntilAsync(
+            "--gateway", $"127.0.0.1:{GatewayPort}", "--http-port", Port(LoopbackPorts.Reserve()));
+        await BoundedWait.UntilAsync(
             async () => await RunAsync("devices", "--json") is { ExitCode: 0 } devices
                 && devices.Json.EnumerateArray().Count(device => device.GetProperty("online").GetBoolean()) == 2,
             "phone-1 and tv-1 to be online",
@@ -83,7 +81,7 @@ public sealed class ObservedHousehold : IAsyncLifetime
     }
 
     public Task<CliResult> RunAsync(params string[] args) =>
-        CliRunner.RunAsync([.. args, "--household", Household, "--gateway", $"127.0.0.1:{GatewayPort}", "--keys", KeysDirectory]);
+        CliRunner.RunAsync(new Dictionary<string, string> { ["HANDOFF_DATA"] = DataDirectory }, [.. args, "--household", Household, "--gateway", $"127.0.0.1:{GatewayPort}", "--keys", KeysDirectory]);
 
     /// <summary>Pays 12.50 from tv-1 to phone-1 and approves on the phone's agent; returns the completed payment's id.</summary>
     public async Task<string> HandoffAsync()
@@ -92,7 +90,7 @@ public sealed class ObservedHousehold : IAsyncLifetime
         Assert.True(pay.ExitCode == 0, pay.ToString());
         var paymentId = pay.Json.GetProperty("paymentId").GetString()!;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{PayerHttpPort}") };
-        await CliRunner.WaitUntilAsync(
+        await BoundedWait.UntilAsync(
             async () => (await http.GetFromJsonAsync<JsonElement>("/api/offers")).EnumerateArray().Any(offer => offer.GetProperty("paymentId").GetString() == paymentId),
             $"payment {paymentId} on phone-1's sheet",
             TimeSpan.FromSeconds(30),

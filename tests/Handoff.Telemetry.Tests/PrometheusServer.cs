@@ -3,8 +3,6 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Handoff.Cli.Tests;
-using CliRunner = Handoff.Cli.Tests.Cli;
 
 namespace Handoff.Telemetry.Tests;
 
@@ -58,7 +56,7 @@ public sealed class PrometheusServer : IAsyncDisposable
                 static_configs:
                   - targets: ['{target}']
             """);
-        var port = CliRunner.FreePort();
+        var port = LoopbackPorts.Reserve();
         var start = new ProcessStartInfo(Binary)
         {
             RedirectStandardOutput = true,
@@ -97,10 +95,8 @@ public sealed class PrometheusServer : IAsyncDisposable
             : double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
     }
 
-    public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+    public Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout) => BoundedWait.UntilAsync(
+        async () =>
         {
             if (_process.HasExited)
             {
@@ -109,24 +105,16 @@ public sealed class PrometheusServer : IAsyncDisposable
 
             try
             {
-                if (await condition())
-                {
-                    return;
-                }
+                return await condition();
             }
             catch (HttpRequestException)
             {
-                // Not listening yet.
+                return false; // Not listening yet.
             }
-
-            if (waited.Elapsed > timeout)
-            {
-                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0} s waiting for {what}:\n{Output}");
-            }
-
-            await Task.Delay(250);
-        }
-    }
+        },
+        what,
+        timeout,
+        () => Output);
 
     public async ValueTask DisposeAsync()
     {

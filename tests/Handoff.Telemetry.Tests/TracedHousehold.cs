@@ -60,22 +60,10 @@ public sealed class TracedHousehold : IAsyncLifetime
                 silo.AddHandoffHub(HubStorage.Memory);
             }
         });
-        // The client learns the grain types from the silo it connected to, which may be the payer silo before it
-        // knows the hub's; Orleans asks again only every minute by default, so ask often and wait for the hub's.
-        builder.ConfigureClient(client => client.AddActivityPropagation()
-            .Configure<Orleans.Configuration.TypeManagementOptions>(types => types.TypeMapRefreshInterval = TimeSpan.FromMilliseconds(500)));
+        builder.ConfigureClient(client => client.AddActivityPropagation().RefreshOften());
         Cluster = builder.Build();
         await Cluster.DeployAsync();
-        var known = System.Diagnostics.Stopwatch.StartNew();
-        while (!Resolves())
-        {
-            if (known.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException("timed out after 30 s waiting for the client to know the hub's grain types (IHouseholdGrain)");
-            }
-
-            await Task.Delay(50);
-        }
+        await ClientGrainTypes.WaitForAsync<IHouseholdGrain>(Cluster.Client);
 
         var tvKey = Signing.NewKey();
         _keys.Add(Tv, tvKey);
@@ -84,30 +72,10 @@ public sealed class TracedHousehold : IAsyncLifetime
         await Client(Tv).PairAsync(code.Code, "Living room TV", DeviceKind.Tv, DeviceRole.Initiator, Signing.PublicKeyOf(tvKey));
         code = await Client("admin").CreatePairingCodeAsync(AdminToken);
         await Client(Phone.Id).PairAsync(code.Code, Phone.DisplayName, Phone.Kind, DeviceRole.Payer, Phone.PublicKey);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        var bound = TimeSpan.FromSeconds(15);
-        while (!(await Client(Tv).ListPayerDevicesAsync()).Any(device => device.DeviceId == Phone.Id && device.Online))
-        {
-            if (waited.Elapsed > bound)
-            {
-                throw new TimeoutException($"timed out waiting for {Phone.Id} to show online (silo metadata reaching the hub)");
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    private bool Resolves()
-    {
-        try
-        {
-            Cluster.Client.GetGrain<IHouseholdGrain>(Home);
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
+        await BoundedWait.UntilAsync(
+            async () => (await Client(Tv).ListPayerDevicesAsync()).Any(device => device.DeviceId == Phone.Id && device.Online),
+            $"{Phone.Id} to show online (silo metadata reaching the hub)",
+            TimeSpan.FromSeconds(15));
     }
 
     public async Task DisposeAsync()

@@ -293,7 +293,7 @@ public sealed class LocalApiAttackTests(WebHousehold household) : IAsyncLifetime
     public async Task The_seventeenth_event_stream_is_refused_and_a_closed_one_frees_its_place()
     {
         // A payer agent of its own, so that no page of another test holds one of its streams.
-        var port = Cli.FreePort();
+        var port = LoopbackPorts.Reserve();
         await using var carol = await household.StartPayerAsync("phone-3", "Carol's phone", port);
         try
         {
@@ -469,7 +469,7 @@ public sealed class LocalApiAttackTests(WebHousehold household) : IAsyncLifetime
 
         public EvilSite()
         {
-            var port = Cli.FreePort();
+            var port = LoopbackPorts.Reserve();
             Origin = $"http://127.0.0.1:{Port(port)}";
             _listener.Prefixes.Add($"{Origin}/");
             _listener.Start();

@@ -10,7 +10,7 @@ public static class Screens
 {
     public static string ArtifactsDirectory { get; } = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts")).FullName;
 
-    public static string DocsDirectory { get; } = Path.Combine(Cli.RepositoryRoot, "docs", "screenshots");
+    public static string DocsDirectory { get; } = Path.Combine(CliRunner.RepositoryRoot, "docs", "screenshots");
 
     /// <summary>Captures the TV's and the phone's pages as <c>{moment}-tv.png</c>, <c>{moment}-phone.png</c> and the pair <c>{moment}.png</c>.</summary>
     public static async Task CaptureAsync(IBrowser browser, string moment, IPage tv, IPage phone)

@@ -22,15 +22,15 @@ public sealed class WebHousehold : IAsyncLifetime
 
     public string Household { get; } = "web-" + Guid.NewGuid().ToString("n")[..8];
 
-    public int HubSiloPort { get; } = Cli.FreePort();
+    public int HubSiloPort { get; } = LoopbackPorts.Reserve();
 
-    public int GatewayPort { get; } = Cli.FreePort();
+    public int GatewayPort { get; } = LoopbackPorts.Reserve();
 
-    public int HubHttpPort { get; } = Cli.FreePort();
+    public int HubHttpPort { get; } = LoopbackPorts.Reserve();
 
-    public int PayerHttpPort { get; } = Cli.FreePort();
+    public int PayerHttpPort { get; } = LoopbackPorts.Reserve();
 
-    public int InitiatorHttpPort { get; } = Cli.FreePort();
+    public int InitiatorHttpPort { get; } = LoopbackPorts.Reserve();
 
     public CliProcess Hub { get; private set; } = null!;
 
@@ -92,13 +92,13 @@ public sealed class WebHousehold : IAsyncLifetime
             }
         }
 
-        Directory.Delete(Cli.WorkDirectory, recursive: true);
+        Directory.Delete(CliRunner.WorkDirectory, recursive: true);
     }
 
     /// <summary>Starts one more payer agent of this household, carrying <paramref name="deviceId"/>.</summary>
     public async Task<CliProcess> StartPayerAsync(string deviceId, string name, int httpPort) => await CliProcess.StartAsync(
         deviceId, "payer", "--household", Household, "--device", deviceId, "--name", name, "--pin", Pin, "--pair", await PairingCodeAsync(),
-        "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(Cli.FreePort()), "--http-port", Port(httpPort));
+        "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(LoopbackPorts.Reserve()), "--http-port", Port(httpPort));
 
     /// <summary>A one-time pairing code from the hub, as its owner gets one with <c>handoff pair</c>.</summary>
     public async Task<string> PairingCodeAsync()
@@ -109,7 +109,7 @@ public sealed class WebHousehold : IAsyncLifetime
 
     /// <summary>Runs <c>handoff</c> against this household.</summary>
     public Task<CliResult> RunAsync(params string[] args) =>
-        Cli.RunAsync([.. args, "--household", Household, "--gateway", Gateway]);
+        CliRunner.RunAsync([.. args, "--household", Household, "--gateway", Gateway]);
 
     /// <summary>Whether the household reports the device online, as the initiator's page will see it.</summary>
     public async Task<bool> IsOnlineAsync(string deviceId)
@@ -121,7 +121,7 @@ public sealed class WebHousehold : IAsyncLifetime
 
     /// <summary>The token an agent's launch wrote beside the device keys (every process here runs with the default <c>--keys</c>).</summary>
     public static string TokenPath(string agent, int port) =>
-        Path.Combine(Cli.WorkDirectory, ".handoff", "keys", $"{agent}-{port.ToString(CultureInfo.InvariantCulture)}.token");
+        Path.Combine(CliRunner.WorkDirectory, ".handoff", "keys", $"{agent}-{port.ToString(CultureInfo.InvariantCulture)}.token");
 
     /// <summary>A client of an agent's local API as the agent's own user calls it: its Origin and its launch's token on every request.</summary>
     public static HttpClient LocalApiClient(string agent, int port)
@@ -143,20 +143,11 @@ public sealed class WebHousehold : IAsyncLifetime
         }
     }
 
-    public async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        var bound = TimeSpan.FromSeconds(60);
-        while (!await condition())
-        {
-            if (waited.Elapsed > bound)
-            {
-                throw new TimeoutException($"timed out waiting for {what}\n--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}\n--- initiator ---\n{Initiator.Output}");
-            }
-
-            await Task.Delay(200);
-        }
-    }
+    public Task WaitForAsync(Func<Task<bool>> condition, string what) => BoundedWait.UntilAsync(
+        condition,
+        what,
+        TimeSpan.FromSeconds(60),
+        () => $"--- hub ---\n{Hub.Output}\n--- payer ---\n{Payer.Output}\n--- initiator ---\n{Initiator?.Output}");
 
     private async Task<IBrowser> StartBrowserAsync()
     {

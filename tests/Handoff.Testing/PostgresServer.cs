@@ -3,16 +3,20 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Npgsql;
+using Xunit;
 
-namespace Handoff.Storage.Tests;
+namespace Handoff.Testing;
 
-/// <summary>A throwaway PostgreSQL server on a free loopback port, started from the installed server binaries.</summary>
+/// <summary>
+/// A throwaway PostgreSQL server on a reserved loopback port, started from the installed server binaries: the tests'
+/// server and the benchmark's. It is durable as a household's is (<c>fsync=on</c>, <c>synchronous_commit=on</c>).
+/// </summary>
 /// <remarks>
 /// PostgreSQL refuses to run as root, so when the tests run as root the server runs as the
 /// <c>postgres</c> OS user (through runuser), which must exist. HANDOFF_PG_BIN overrides where
 /// the binaries are looked for.
 /// </remarks>
-public sealed partial class PostgresServer : IAsyncLifetime
+public sealed partial class PostgresServer : IAsyncLifetime, IAsyncDisposable
 {
     private const string Superuser = "postgres";
     private const string ServiceUser = "postgres";
@@ -21,6 +25,15 @@ public sealed partial class PostgresServer : IAsyncLifetime
     private string? _root;
     private string? _binDir;
     private bool _started;
+
+    /// <summary>What every server runs with: durable commits, and room for a cluster's connection pools.</summary>
+    public static IReadOnlyList<string> DurableSettings { get; } = ["fsync=on", "synchronous_commit=on", "max_connections=200"];
+
+    /// <summary>The server's settings (each <c>name=value</c>); a later one wins over an earlier one of the same name.</summary>
+    public IReadOnlyList<string> Settings { get; init; } = DurableSettings;
+
+    /// <summary>The folder of the server's binaries (initdb, pg_ctl, and the clients such as pgbench).</summary>
+    public string Bin => _binDir ?? throw new InvalidOperationException("the PostgreSQL server has not been started");
 
     /// <summary>The loopback TCP port the server listens on.</summary>
     public int Port { get; private set; }
@@ -54,7 +67,7 @@ public sealed partial class PostgresServer : IAsyncLifetime
         // try on a new port covers that without hiding a server that cannot start at all.
         for (var attempt = 1; ; attempt++)
         {
-            Port = LoopbackPorts.Free();
+            Port = LoopbackPorts.Reserve();
             try
             {
                 await StartAsync();
@@ -69,6 +82,16 @@ public sealed partial class PostgresServer : IAsyncLifetime
         await using var connection = new NpgsqlConnection(AdminConnectionString);
         await connection.OpenAsync();
     }
+
+    /// <summary>A connection string to <paramref name="database"/> on this server.</summary>
+    public string ConnectionString(string database) => new NpgsqlConnectionStringBuilder
+    {
+        Host = IPAddress.Loopback.ToString(),
+        Port = Port,
+        Username = Superuser,
+        Database = database,
+        Timeout = 15,
+    }.ConnectionString;
 
     /// <summary>Creates an empty database and returns a connection string to it.</summary>
     public async Task<string> CreateDatabaseAsync(string name)
@@ -88,6 +111,8 @@ public sealed partial class PostgresServer : IAsyncLifetime
     /// <summary>Creates a database with a unique name made from <paramref name="prefix"/>.</summary>
     public Task<string> CreateUniqueDatabaseAsync(string prefix) =>
         CreateDatabaseAsync($"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)]);
+
+    ValueTask IAsyncDisposable.DisposeAsync() => new(DisposeAsync());
 
     public async Task DisposeAsync()
     {
@@ -111,27 +136,19 @@ public sealed partial class PostgresServer : IAsyncLifetime
         }
     }
 
-    private string ConnectionString(string database) => new NpgsqlConnectionStringBuilder
-    {
-        Host = IPAddress.Loopback.ToString(),
-        Port = Port,
-        Username = Superuser,
-        Database = database,
-        Timeout = 15,
-    }.ConnectionString;
-
     private async Task StartAsync()
     {
+        if (Settings.Any(setting => setting.Replace(" ", string.Empty, StringComparison.Ordinal) is "fsync=off" or "synchronous_commit=off"))
+        {
+            throw new InvalidOperationException("a test or benchmark server keeps fsync and synchronous_commit on: durability is never traded for speed");
+        }
+
         string[] options =
         [
             "-p", Port.ToString(CultureInfo.InvariantCulture),
             "-h", IPAddress.Loopback.ToString(),
             "-k", SocketDirectory,
-            // A test server needs no durability; these keep it fast on a small machine.
-            "-c", "fsync=off",
-            "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off",
-            "-c", "max_connections=200",
+            .. Settings.SelectMany(setting => new[] { "-c", setting }),
         ];
         var log = Path.Combine(Root, "server.log");
         try
@@ -179,7 +196,14 @@ public sealed partial class PostgresServer : IAsyncLifetime
     private static bool HasServer(string dir) =>
         File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")) && File.Exists(Path.Combine(dir, "postgres"));
 
-    private static async Task RunAsync(string program, IReadOnlyList<string> arguments, bool asServiceUser)
+    /// <summary>Runs one of the server's client programs (such as pgbench) against this server; returns its output.</summary>
+    public Task<string> ClientAsync(string program, IReadOnlyList<string> arguments, TimeSpan timeout) =>
+        RunAsync(Path.Combine(Bin, program), [.. arguments, "-h", IPAddress.Loopback.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", Superuser], asServiceUser: false, timeout);
+
+    private static Task<string> RunAsync(string program, IReadOnlyList<string> arguments, bool asServiceUser) =>
+        RunAsync(program, arguments, asServiceUser, s_commandTimeout);
+
+    private static async Task<string> RunAsync(string program, IReadOnlyList<string> arguments, bool asServiceUser, TimeSpan bound)
     {
         var start = new ProcessStartInfo
         {
@@ -213,7 +237,7 @@ public sealed partial class PostgresServer : IAsyncLifetime
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {program}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(s_commandTimeout);
+        using var timeout = new CancellationTokenSource(bound);
         try
         {
             await process.WaitForExitAsync(timeout.Token);
@@ -221,23 +245,15 @@ public sealed partial class PostgresServer : IAsyncLifetime
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', arguments)} did not finish within {s_commandTimeout.TotalSeconds} s");
+            throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', arguments)} did not finish within {bound.TotalSeconds} s");
         }
 
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"{Path.GetFileName(program)} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await stderr}{await stdout}");
-        }
+        var output = await stdout + await stderr;
+        return process.ExitCode == 0
+            ? output
+            : throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', arguments)} exited with {process.ExitCode}: {output}");
     }
 
     [GeneratedRegex("^[a-z][a-z0-9_]{0,62}$")]
     private static partial Regex DatabaseName();
-}
-
-/// <summary>Shares one PostgreSQL server among the test classes of the collection.</summary>
-[CollectionDefinition(Name)]
-public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
-{
-    public const string Name = "postgres";
 }
