@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using Handoff.Cli.Load;
 using Handoff.Contracts.Security;
 using Handoff.Silo.Hosting;
+using Handoff.Testing;
 using HdrHistogram;
 using Npgsql;
 
@@ -82,7 +83,8 @@ internal static partial class BenchRun
         double? commitsPerHandoff = null;
         if (!skipPostgres)
         {
-            await using var server = await ThrowawayPostgres.StartAsync();
+            await using var server = new PostgresServer { Settings = PostgresSettings };
+            await server.InitializeAsync();
             var database = await server.CreateDatabaseAsync("handoff_bench");
             var durable = await HandoffAsync(settings with { Storage = HubStorageKind.Postgres, Postgres = database }, output, database);
             postgres = durable.Phase;
@@ -264,16 +266,19 @@ internal static partial class BenchRun
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    private static async Task<BenchPhase> PgbenchAsync(ThrowawayPostgres server, double seconds)
+    /// <summary>The server both the handoff phase and pgbench run on: durable commits (as ever), room for 16 pgbench clients and the silos' pools.</summary>
+    private static readonly IReadOnlyList<string> PostgresSettings = [.. PostgresServer.DurableSettings, "max_connections=300", "shared_buffers=256MB"];
+
+    private static async Task<BenchPhase> PgbenchAsync(PostgresServer server, double seconds)
     {
         Console.WriteLine("bench: pgbench (TPC-B-like, scale 10, 16 clients, prepared) on the same server ...");
         await server.CreateDatabaseAsync("pgbench");
-        await server.ClientAsync("pgbench", ["-i", "-s", "10", "-q", "pgbench"]);
-        var text = await server.ClientAsync("pgbench", ["-c", "16", "-j", "2", "-T", seconds.ToString("0", CultureInfo.InvariantCulture), "-M", "prepared", "pgbench"]);
+        await server.ClientAsync("pgbench", ["-i", "-s", "10", "-q", "pgbench"], TimeSpan.FromMinutes(10));
+        var text = await server.ClientAsync("pgbench", ["-c", "16", "-j", "2", "-T", seconds.ToString("0", CultureInfo.InvariantCulture), "-M", "prepared", "pgbench"], TimeSpan.FromSeconds(seconds + 120));
         var tps = double.Parse(Tps().Match(text).Groups[1].Value, CultureInfo.InvariantCulture);
         var latency = Latency().Match(text) is { Success: true } match ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench: pgbench {tps:N0} TPS"));
-        return new BenchPhase("pgbench (TPC-B-like)", Math.Round(tps), latency, 0, 0, 0, null, null, $"16 clients, scale 10, mean latency {latency:0.0} ms; {string.Join(", ", ThrowawayPostgres.Settings)}");
+        return new BenchPhase("pgbench (TPC-B-like)", Math.Round(tps), latency, 0, 0, 0, null, null, $"16 clients, scale 10, mean latency {latency:0.0} ms; {string.Join(", ", PostgresSettings)}");
     }
 
     private static double Ms(LongHistogram histogram, double percentile) =>
