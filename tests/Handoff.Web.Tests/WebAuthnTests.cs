@@ -44,8 +44,8 @@ public sealed class WebAuthnTests(WebHousehold household) : IAsyncLifetime
         }
         """;
 
-    private readonly HttpClient _payerApi = new() { BaseAddress = new Uri(household.PayerUrl) };
-    private readonly HttpClient _tvApi = new() { BaseAddress = new Uri(household.InitiatorUrl) };
+    private readonly HttpClient _payerApi = WebHousehold.LocalApiClient("payer", household.PayerHttpPort);
+    private readonly HttpClient _tvApi = WebHousehold.LocalApiClient("initiator", household.InitiatorHttpPort);
     private IBrowserContext _phoneContext = null!;
     private IBrowserContext _tvContext = null!;
     private VirtualAuthenticator _authenticator = null!;
@@ -93,7 +93,7 @@ public sealed class WebAuthnTests(WebHousehold household) : IAsyncLifetime
         await tv.GotoAsync(household.InitiatorUrl);
         await tv.GetByRole(AriaRole.Button, new() { Name = "Add Celadon teapot to order" }).ClickAsync();
         await tv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
-        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥120.00");
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("120.00 CNY");
         var paymentId = (await Phone.Locator("#sheet").GetAttributeAsync("data-payment-id"))!;
 
         await Phone.GetByRole(AriaRole.Button, new() { Name = "Use fingerprint" }).ClickAsync();
@@ -145,7 +145,7 @@ public sealed class WebAuthnTests(WebHousehold household) : IAsyncLifetime
     public async Task A_replayed_assertion_charges_nothing_more()
     {
         var first = await RequestAsync(33.00m);
-        await Expect(Phone.Locator("#total")).ToHaveTextAsync("CN¥33.00");
+        await Expect(Phone.Locator("#total")).ToHaveTextAsync("33.00 CNY");
         var sent = Phone.WaitForRequestAsync(request => request.Url.EndsWith("/approve-webauthn", StringComparison.Ordinal));
         await Phone.GetByRole(AriaRole.Button, new() { Name = "Use fingerprint" }).ClickAsync();
         var captured = (await sent).PostData!;
