@@ -34,8 +34,14 @@ fi
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-dotnet test Handoff.Orleans.sln -c Release "$@" 2>&1 | tee "$log"
+# One test project at a time (-m:1): the process, browser and PostgreSQL suites each load both cores, and two
+# of them at once made waits time out on a 2-core machine. The build before them is the one parallel step.
+dotnet build Handoff.Orleans.sln -c Release -nologo -v quiet -clp:ErrorsOnly 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if (( status == 0 )); then
+  dotnet test Handoff.Orleans.sln -c Release --no-build -m:1 "$@" 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+fi
 
 # dotnet test prints one summary per test project; add them up into one closing line.
 awk '
