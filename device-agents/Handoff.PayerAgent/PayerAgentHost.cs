@@ -27,7 +27,7 @@ public static class PayerAgentHost
     public static WebApplication Build(PayerAgentSettings settings, string localApiToken)
     {
         var builder = HouseholdHostDefaults.CreateBuilder("127.0.0.1", settings.HttpPort);
-        builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffPayer(settings.Devices)
+        builder.UseOrleans(silo => silo.UseHouseholdNetwork(settings.Network).AddHandoffPayer(settings.Devices, attemptsFolder: settings.KeysFolder)
             .AddHandoffSiloTelemetry("payer " + string.Join(",", settings.Devices.Select(device => device.Id))));
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<SiloLoss>();

@@ -50,7 +50,10 @@ public sealed class HandoffOptions
     /// <summary>Consecutive wrong PINs, across payments, after which a device's payments lock.</summary>
     public int PinLockoutAfter { get; set; } = 5;
 
-    /// <summary>How long a locked device refuses verification.</summary>
+    /// <summary>
+    /// How long a device's first lockout lasts; each next one, with no right PIN in between, lasts twice as long as
+    /// the last (up to a day). A payer agent keeps the count and the lock across restarts.
+    /// </summary>
     public TimeSpan PinLockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>

@@ -63,7 +63,8 @@ public static class HouseholdSiloExtensions
     }
 
     /// <summary>The payer role: the payment programs of <paramref name="devices"/>, tagged with their ids.</summary>
-    public static ISiloBuilder AddHandoffPayer(this ISiloBuilder silo, IReadOnlyCollection<PayerDevice> devices)
+    /// <param name="attemptsFolder">Where the devices' wrong-PIN counts and locks are kept across restarts (null: in memory only).</param>
+    public static ISiloBuilder AddHandoffPayer(this ISiloBuilder silo, IReadOnlyCollection<PayerDevice> devices, string? attemptsFolder = null)
     {
         if (devices.Count == 0)
         {
@@ -78,7 +79,7 @@ public static class HouseholdSiloExtensions
         silo.Services.AddSingleton(devices);
         silo.Services.AddSingleton(_ =>
         {
-            var vault = new PinVault();
+            var vault = new PinVault(attemptsFolder);
             foreach (var device in devices)
             {
                 vault.SetPin(device.Id, device.Pin);
