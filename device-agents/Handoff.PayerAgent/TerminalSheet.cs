@@ -1,3 +1,4 @@
+using Handoff.Contracts.Security;
 using Handoff.Contracts.Validation;
 using Handoff.Grains.Payer;
 using Microsoft.Extensions.Hosting;
@@ -29,6 +30,7 @@ internal sealed class TerminalSheet(PaymentSheetBoard board, TimeProvider time) 
             $"│ {offer.Info.Merchant}: {DisplayText.Money(offer.Info.Amount, offer.Info.Currency)}"
                 + (offer.Info.Description is { } description ? $" ({description})" : string.Empty),
             $"│ asked by {offer.InitiatorName} ({offer.InitiatorDeviceId}), expires in {Math.Max(0, (int)(offer.Deadline - time.GetUtcNow()).TotalSeconds)}s",
+            $"│ match code {Signing.MatchCode(offer)}: check that the TV shows the same",
             $"│ approve: handoff approve {offer.PaymentId} --pin <PIN>",
             $"│ decline: handoff decline {offer.PaymentId}",
             "└──────────────────────────────────────────────────"),

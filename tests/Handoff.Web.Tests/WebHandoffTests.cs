@@ -65,6 +65,13 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await Expect(Tv.Locator("li[data-step=shown]")).ToHaveAttributeAsync("data-done", "true");
         await Expect(Tv.Locator("#progress-status")).ToHaveTextAsync($"Shown on {WebHousehold.PhoneName}. Waiting for the PIN there…");
         var paymentId = await Phone.Locator("#sheet").GetAttributeAsync("data-payment-id");
+
+        // Both screens show the same match code, each computed from the transaction it holds.
+        await Expect(Tv.Locator("#match-code")).ToHaveTextAsync(new Regex(@"^\d{3} \d{3}$"));
+        var code = await Tv.Locator("#match-code").TextContentAsync();
+        await Expect(Phone.Locator("#match-code")).ToHaveTextAsync(code!);
+        var shown = await household.RunAsync("status", paymentId!, "--json");
+        Assert.Equal(code, shown.Json.GetProperty("matchCode").GetString());
         await Screens.CaptureAsync(household.Browser, "1-sheet-shown", Tv, Phone);
 
         // Keyboard only: the PIN field has the focus, digits and Enter pay.
@@ -181,7 +188,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
     [Fact]
     public async Task A_payer_whose_agent_stopped_is_shown_offline_and_cannot_be_picked()
     {
-        var bobPort = Cli.FreePort();
+        var bobPort = LoopbackPorts.Reserve();
         await using var bob = await household.StartPayerAsync("phone-2", "Bob's phone", bobPort);
         await household.WaitForAsync(() => household.IsOnlineAsync("phone-2"), "phone-2 to be online");
         await OpenBothAsync();

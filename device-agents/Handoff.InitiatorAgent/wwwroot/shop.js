@@ -212,6 +212,7 @@
     $('cancel').hidden = false;
     $('cancel').disabled = false;
     $('progress-title').textContent = `Paying ${first.amountText} on ${payerName(started.payer)}`;
+    $('match-code').textContent = first.matchCode;
     $('progress').querySelector('li[data-step="shown"] .what').textContent = `Shown on ${payerName(started.payer)}`;
     for (const step of $('progress').querySelectorAll('li')) {
       step.dataset.done = 'false';

@@ -67,6 +67,7 @@
       $('merchant').textContent = offer.merchant;
       $('description').textContent = offer.description ?? '';
       $('total').textContent = total;
+      $('match-code').textContent = offer.matchCode;
       $('pay').textContent = `Pay ${total}`;
       $('pin').value = '';
       $('pin-error').textContent = '';

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Handoff.Contracts.Validation;
 
 namespace Handoff.Sdk.Wire;
@@ -61,7 +62,8 @@ public sealed record PaymentView(
     DateTimeOffset Deadline,
     string DeadlineText,
     string? FailureReason,
-    IReadOnlyList<TransitionView> History)
+    IReadOnlyList<TransitionView> History,
+    string MatchCode)
 {
     public static PaymentView From(PaymentSnapshot payment) => new(
         payment.PaymentId,
@@ -78,7 +80,8 @@ public sealed record PaymentView(
         payment.Deadline,
         DisplayText.Time(payment.Deadline),
         payment.FailureReason,
-        [.. payment.History.Select(step => new TransitionView(step.From.ToString(), step.To.ToString(), step.At, DisplayText.Time(step.At), step.Device, step.Cause))]);
+        [.. payment.History.Select(step => new TransitionView(step.From.ToString(), step.To.ToString(), step.At, DisplayText.Time(step.At), step.Device, step.Cause))],
+        Signing.MatchCode(payment));
 }
 
 /// <summary>One step of a payment; <c>atText</c> is its time as every surface shows it.</summary>
@@ -95,7 +98,8 @@ public sealed record OfferView(
     string AmountText,
     string Merchant,
     string? Description,
-    DateTimeOffset Deadline)
+    DateTimeOffset Deadline,
+    string MatchCode)
 {
     public static OfferView From(PaymentOffer offer) => new(
         offer.PaymentId,
@@ -107,7 +111,8 @@ public sealed record OfferView(
         DisplayText.Money(offer.Info.Amount, offer.Info.Currency),
         offer.Info.Merchant,
         offer.Info.Description,
-        offer.Deadline);
+        offer.Deadline,
+        Signing.MatchCode(offer));
 }
 
 /// <summary>The answer of a payer agent to a PIN or a decline.</summary>

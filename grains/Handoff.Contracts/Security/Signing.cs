@@ -59,6 +59,27 @@ public static class Signing
     /// </summary>
     public static byte[] ApprovalChallenge(PaymentOffer offer) => SHA256.HashData(Approval(offer, AuthMethod.Biometric));
 
+    /// <summary>
+    /// The short code the TV and the phone both show for a payment, so the person sees that the sheet is the one their
+    /// TV asked for: six digits ("482 913") from the SHA-256 of the transaction (payment, household, parties, amount,
+    /// currency, merchant). Both ends compute it from what they hold; neither is told it.
+    /// </summary>
+    public static string MatchCode(string paymentId, string householdId, string initiatorDeviceId, string payerDeviceId, PaymentInfo info)
+    {
+        var hash = SHA256.HashData(Statement("match/v1", paymentId, householdId, initiatorDeviceId, payerDeviceId, Amount(info.Amount), info.Currency, info.Merchant));
+        var number = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(hash) % 1_000_000;
+        var digits = number.ToString("D6", CultureInfo.InvariantCulture);
+        return $"{digits[..3]} {digits[3..]}";
+    }
+
+    /// <summary>The match code of an offer on the payer's sheet.</summary>
+    public static string MatchCode(PaymentOffer offer) =>
+        MatchCode(offer.PaymentId, offer.HouseholdId, offer.InitiatorDeviceId, offer.PayerDeviceId, offer.Info);
+
+    /// <summary>The match code of a payment as its initiator sees it.</summary>
+    public static string MatchCode(PaymentSnapshot payment) =>
+        MatchCode(payment.PaymentId, payment.HouseholdId, payment.InitiatorDeviceId, payment.PayerDeviceId, payment.Info);
+
     /// <summary>An initiator's request for a payment, as it asked for it.</summary>
     public static byte[] Request(PaymentRequestInput input) => Statement(
         "request/v1",

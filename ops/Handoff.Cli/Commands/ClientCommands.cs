@@ -192,6 +192,7 @@ internal static class ClientCommands
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"{payment.PaymentId}  {payment.State}  {payment.AmountText} to {payment.Merchant}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer}, order {payment.OrderKey}, deadline {payment.DeadlineText}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  match code {payment.MatchCode}: the payer's sheet shows the same");
         if (payment.FailureReason is { } reason)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  reason: {reason}");
