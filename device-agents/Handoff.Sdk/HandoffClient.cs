@@ -251,6 +251,13 @@ public sealed class HandoffClient : IAsyncDisposable
                 // Pushes may arrive out of order or not at all; each carries the whole history, so every
                 // transition is replayed in order and a stale push is dropped.
                 var next = await NextAsync(updates.Reader, () => AsCallerAsync(() => grain.SubscribeAsync(observer)), cancellationToken);
+                if (next.IsTerminal)
+                {
+                    // A push is a hint, never the outcome: any caller that learned this observer could send one. The
+                    // end is read from the payment's authority itself.
+                    next = await AsCallerAsync(() => grain.GetAsync());
+                }
+
                 for (var version = last.Version + 1; version <= next.Version; version++)
                 {
                     yield return next.AsOf(version);
