@@ -2,6 +2,7 @@ using System.Reflection;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
 using Handoff.Contracts.Telemetry;
+using Handoff.Grains;
 using Handoff.Grains.Reminders;
 using Handoff.Sdk;
 
@@ -110,6 +111,27 @@ public sealed class AttackTests(HouseholdCluster household)
             grains.GetGrain<ILedgerGrain>(HouseholdCluster.Home).ChargeAsync(new ChargeRequest(payment.PaymentId, "payer:phone-1", "merchant:Tea House", 1m, "CNY"))));
         await Assert.ThrowsAsync<ForbiddenException>(() => household.Tv1.CallAsync(grains => grains.GetGrain<IPaymentRequestGrain>(payment.PaymentId).GetOfferAsync()));
         Assert.Null(await household.Authority.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(payment.PaymentId));
+    }
+
+    [Fact]
+    public async Task A_stale_session_credential_is_refused_once_its_lifetime_is_over()
+    {
+        var sessions = new DeviceSessions(household.Cluster.Client, household.Keys, household.Time);
+        var token = await sessions.TokenAsync(HouseholdCluster.Tv);
+        var home = household.Cluster.Client.GetGrain<IHouseholdGrain>(HouseholdCluster.Home);
+        try
+        {
+            RequestContext.Set(CallerContext.SessionKey, token);
+            Assert.NotEmpty(await home.ListDevicesAsync());
+
+            household.Time.Advance(new HandoffOptions().SessionLifetime + TimeSpan.FromSeconds(1));
+            RequestContext.Set(CallerContext.SessionKey, token);
+            await Assert.ThrowsAsync<SessionExpiredException>(() => home.ListDevicesAsync());
+        }
+        finally
+        {
+            RequestContext.Clear();
+        }
     }
 
     private static void Forge(string forgery)
