@@ -1,6 +1,6 @@
 namespace Handoff.Contracts;
 
-/// <summary>The states of one payment; the last four are terminal failures.</summary>
+/// <summary>The states of one payment; what each one means is in <see cref="PaymentStates.Table"/>.</summary>
 [GenerateSerializer, Alias("handoff.PaymentState")]
 public enum PaymentState
 {
@@ -16,25 +16,69 @@ public enum PaymentState
     Failed = 9,
 }
 
-/// <summary>Which transitions the payment state machine allows.</summary>
+/// <summary>What a state is: whether it ends the payment, and which states it may move to.</summary>
+/// <param name="Terminal">The payment has ended; nothing moves it again.</param>
+/// <param name="Unpaid">It ended without a charge (the reason is kept as the failure reason).</param>
+/// <param name="Error">It ended by a fault, not by a person's decision (traces mark it as an error).</param>
+/// <param name="AwaitsVerification">The person can still verify or decline on the payer device, and either party cancel.</param>
+public sealed record PaymentStateRule(
+    PaymentState State,
+    bool Terminal,
+    bool Unpaid,
+    bool Error,
+    bool AwaitsVerification,
+    IReadOnlyList<PaymentState> MovesTo);
+
+/// <summary>
+/// The payment state machine as one table: every predicate over states (in the grains, the CLI, the hub's page
+/// and, through <see cref="PaymentStateRule"/> flags on each payment's JSON, the devices' pages) reads it.
+/// </summary>
 public static class PaymentStates
 {
-    public static bool IsTerminal(this PaymentState state) => state >= PaymentState.Completed;
+    private static readonly PaymentState[] Abandoned = [PaymentState.Declined, PaymentState.Cancelled, PaymentState.Expired, PaymentState.Failed];
 
-    /// <summary>True while the person can still verify or decline on the payer device.</summary>
-    public static bool AwaitsVerification(this PaymentState state) =>
-        state is PaymentState.Created or PaymentState.Offered or PaymentState.Displayed;
+    public static IReadOnlyList<PaymentStateRule> Table { get; } =
+    [
+        new(PaymentState.Created, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, [PaymentState.Offered, .. Abandoned]),
+        new(PaymentState.Offered, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, [PaymentState.Displayed, PaymentState.Authorized, .. Abandoned]),
+        new(PaymentState.Displayed, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, [PaymentState.Authorized, .. Abandoned]),
+        new(PaymentState.Authorized, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: false, [PaymentState.Charging, PaymentState.Failed]),
+        new(PaymentState.Charging, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: false, [PaymentState.Completed, PaymentState.Failed]),
+        new(PaymentState.Completed, Terminal: true, Unpaid: false, Error: false, AwaitsVerification: false, []),
+        new(PaymentState.Declined, Terminal: true, Unpaid: true, Error: false, AwaitsVerification: false, []),
+        new(PaymentState.Cancelled, Terminal: true, Unpaid: true, Error: false, AwaitsVerification: false, []),
+        new(PaymentState.Expired, Terminal: true, Unpaid: true, Error: true, AwaitsVerification: false, []),
+        new(PaymentState.Failed, Terminal: true, Unpaid: true, Error: true, AwaitsVerification: false, []),
+    ];
 
-    public static bool CanMove(PaymentState from, PaymentState to) => (from, to) switch
+    private static readonly PaymentStateRule[] ByState = BuildIndex();
+
+    /// <summary>The table's row for <paramref name="state"/>.</summary>
+    public static PaymentStateRule Rule(this PaymentState state) =>
+        (int)state is >= 0 and var index && index < ByState.Length
+            ? ByState[index]
+            : throw new ArgumentOutOfRangeException(nameof(state), state, "not a payment state");
+
+    public static bool IsTerminal(this PaymentState state) => state.Rule().Terminal;
+
+    /// <summary>True for an end without a charge: declined, cancelled, expired, failed.</summary>
+    public static bool IsUnpaid(this PaymentState state) => state.Rule().Unpaid;
+
+    /// <summary>True while the person can still verify or decline on the payer device, and either party cancel.</summary>
+    public static bool AwaitsVerification(this PaymentState state) => state.Rule().AwaitsVerification;
+
+    public static bool CanMove(PaymentState from, PaymentState to) => from.Rule().MovesTo.Contains(to);
+
+    private static PaymentStateRule[] BuildIndex()
     {
-        (PaymentState.Created, PaymentState.Offered) => true,
-        (PaymentState.Offered, PaymentState.Displayed) => true,
-        (PaymentState.Offered or PaymentState.Displayed, PaymentState.Authorized) => true,
-        (PaymentState.Authorized, PaymentState.Charging) => true,
-        (PaymentState.Charging, PaymentState.Completed) => true,
-        (PaymentState.Charging, PaymentState.Failed) => true,
-        (_, PaymentState.Declined or PaymentState.Cancelled or PaymentState.Expired) => from.AwaitsVerification(),
-        (PaymentState.Created or PaymentState.Offered or PaymentState.Displayed or PaymentState.Authorized, PaymentState.Failed) => true,
-        _ => false,
-    };
+        var index = new PaymentStateRule[Enum.GetValues<PaymentState>().Length];
+        foreach (var rule in Table)
+        {
+            index[(int)rule.State] = rule;
+        }
+
+        return index.Any(rule => rule is null)
+            ? throw new InvalidOperationException("the payment state table misses a state")
+            : index;
+    }
 }

@@ -42,7 +42,7 @@ public sealed class PaymentRecord
 
         History.Add(new PaymentTransition(State, to, at, device, cause));
         State = to;
-        if (to is PaymentState.Failed or PaymentState.Declined or PaymentState.Cancelled or PaymentState.Expired)
+        if (to.IsUnpaid())
         {
             FailureReason = cause;
         }

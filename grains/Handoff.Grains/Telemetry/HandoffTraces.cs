@@ -37,7 +37,7 @@ internal static class HandoffTraces
                 activity.SetTag(HandoffDiagnostics.FromTag, step.From.ToString());
                 activity.SetTag(HandoffDiagnostics.ToTag, step.To.ToString());
                 activity.SetTag(HandoffDiagnostics.CauseTag, step.Cause);
-                if (step.To is PaymentState.Failed or PaymentState.Expired)
+                if (step.To.Rule().Error)
                 {
                     activity.SetStatus(ActivityStatusCode.Error, step.Cause);
                 }
