@@ -231,14 +231,13 @@
     source.addEventListener('failure', (message) => {
       source.close();
       const error = JSON.parse(message.data).error;
-      if (checkout === started && !checkout.last?.state.match(/Completed|Declined|Cancelled|Expired|Failed/)) {
+      if (checkout === started && !checkout.last?.terminal) {
         fail('Lost track of the payment', capitalise(error.message));
       }
     });
   }
 
   const steps = { Offered: 'sent', Displayed: 'shown', Authorized: 'verified', Completed: 'paid' };
-  const terminal = ['Completed', 'Declined', 'Cancelled', 'Expired', 'Failed'];
 
   function update(view) {
     if (checkout.last && view.history.length < checkout.last.history.length) {
@@ -265,8 +264,9 @@
       Completed: 'Paid.',
     };
     $('progress-status').textContent = statuses[view.state] ?? '';
-    $('cancel').disabled = !['Created', 'Offered', 'Displayed'].includes(view.state);
-    if (!terminal.includes(view.state)) {
+    // Which states end a payment, or still let it be cancelled, is the agent's to say (its state table).
+    $('cancel').disabled = !view.cancellable;
+    if (!view.terminal) {
       return;
     }
 
@@ -356,7 +356,8 @@
 
   function tick() {
     const view = checkout?.last;
-    if (!view || terminal.includes(view.state) || ['Authorized', 'Charging'].includes(view.state)) {
+    // The deadline counts only while the payment waits for the person (the states it can be cancelled in).
+    if (!view?.cancellable) {
       $('progress-countdown').textContent = '';
       return;
     }

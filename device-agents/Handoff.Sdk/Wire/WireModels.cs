@@ -63,7 +63,9 @@ public sealed record PaymentView(
     string DeadlineText,
     string? FailureReason,
     IReadOnlyList<TransitionView> History,
-    string MatchCode)
+    string MatchCode,
+    bool Terminal,
+    bool Cancellable)
 {
     public static PaymentView From(PaymentSnapshot payment) => new(
         payment.PaymentId,
@@ -81,7 +83,9 @@ public sealed record PaymentView(
         DisplayText.Time(payment.Deadline),
         payment.FailureReason,
         [.. payment.History.Select(step => new TransitionView(step.From.ToString(), step.To.ToString(), step.At, DisplayText.Time(step.At), step.Device, step.Cause))],
-        Signing.MatchCode(payment));
+        Signing.MatchCode(payment),
+        payment.State.IsTerminal(),
+        payment.State.AwaitsVerification());
 }
 
 /// <summary>One step of a payment; <c>atText</c> is its time as every surface shows it.</summary>
