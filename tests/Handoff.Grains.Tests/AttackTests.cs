@@ -5,6 +5,7 @@ using Handoff.Contracts.Telemetry;
 using Handoff.Grains;
 using Handoff.Grains.Reminders;
 using Handoff.Sdk;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Handoff.Grains.Tests;
 
@@ -111,6 +112,26 @@ public sealed class AttackTests(HouseholdCluster household)
             grains.GetGrain<ILedgerGrain>(HouseholdCluster.Home).ChargeAsync(new ChargeRequest(payment.PaymentId, "payer:phone-1", "merchant:Tea House", 1m, "CNY"))));
         await Assert.ThrowsAsync<ForbiddenException>(() => household.Tv1.CallAsync(grains => grains.GetGrain<IPaymentRequestGrain>(payment.PaymentId).GetOfferAsync()));
         Assert.Null(await household.Authority.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(payment.PaymentId));
+    }
+
+    [Fact]
+    public async Task A_device_with_a_real_session_cannot_read_or_remove_the_hubs_reminders()
+    {
+        // The deadline and recovery reminders of a waiting payment live in the hub's table.
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+        var paymentGrain = household.Authority.GetGrain<IPaymentRequestGrain>(payment.PaymentId).GetGrainId();
+        var table = household.Cluster.GetSiloServiceProvider(household.Hub.SiloAddress).GetRequiredService<IReminderTable>();
+        var rows = await table.ReadRows(paymentGrain);
+        Assert.NotEmpty(rows.Reminders);
+
+        // The TV is a client with a real session of this household: every method of the store refuses it.
+        var row = rows.Reminders[0];
+        await Assert.ThrowsAsync<ForbiddenException>(() => household.Tv1.CallAsync(grains => grains.GetGrain<IReminderStoreGrain>(0).ReadRowsAsync(paymentGrain)));
+        await Assert.ThrowsAsync<ForbiddenException>(() => household.Tv1.CallAsync(grains => grains.GetGrain<IReminderStoreGrain>(0).ReadRowsAsync(0u, uint.MaxValue)));
+        await Assert.ThrowsAsync<ForbiddenException>(() => household.Tv1.CallAsync(grains => grains.GetGrain<IReminderStoreGrain>(0).RemoveRowAsync(row.GrainId, row.ReminderName, row.ETag!)));
+        await Assert.ThrowsAsync<ForbiddenException>(() => household.Tv1.CallAsync(grains => grains.GetGrain<IReminderStoreGrain>(0).UpsertRowAsync(row)));
+
+        Assert.Equal(rows.Reminders.Count, (await table.ReadRows(paymentGrain)).Reminders.Count);
     }
 
     [Fact]

@@ -19,6 +19,16 @@ public sealed class AuthorityOnlyAttribute : Attribute
 {
 }
 
+/// <summary>
+/// Marks a grain interface that only silos of the household reach (their runtime services, such as a payer silo's
+/// reminder service), never a client on a gateway, whatever session it holds: a TV with a real session must not
+/// read or remove the hub's reminders, which drive payment deadlines and recovery.
+/// </summary>
+[AttributeUsage(AttributeTargets.Interface, Inherited = false)]
+public sealed class SilosOnlyAttribute : Attribute
+{
+}
+
 /// <summary>A device's proof that it holds its key: its signature over a challenge the hub just gave it.</summary>
 [GenerateSerializer, Immutable, Alias("handoff.SessionProof")]
 public sealed record SessionProof(

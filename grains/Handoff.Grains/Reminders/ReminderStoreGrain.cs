@@ -1,9 +1,11 @@
+using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Orleans.Concurrency;
 
 namespace Handoff.Grains.Reminders;
 
 /// <summary>The hub's reminder table, reachable from silos that cannot open the hub's store themselves.</summary>
-[Alias("handoff.IReminderStoreGrain")]
+[Alias("handoff.IReminderStoreGrain"), SilosOnly]
 public interface IReminderStoreGrain : IGrainWithIntegerKey
 {
     [Alias("ReadRowsOfGrain")]
@@ -42,7 +44,8 @@ public sealed class ReminderStoreGrain(IReminderTable table) : Grain, IReminderS
 
 /// <summary>
 /// A payer silo's reminder table: every call goes to the hub's <see cref="ReminderStoreGrain"/>. While the
-/// silo is joining it may not yet know the hub's grain types, so calls retry for a bounded time.
+/// silo is joining it may not yet know the hub's grain types, and until its first device is paired it has no
+/// session for the hub to accept: calls retry for a bounded time, quietly.
 /// </summary>
 public sealed class HubReminderTable(IGrainFactory grains) : IReminderTable
 {
@@ -72,7 +75,7 @@ public sealed class HubReminderTable(IGrainFactory grains) : IReminderTable
             {
                 return await call(Store);
             }
-            catch (Exception exception) when (exception is ArgumentException or SiloUnavailableException or OrleansMessageRejectionException
+            catch (Exception exception) when (exception is ArgumentException or SiloUnavailableException or OrleansMessageRejectionException or ForbiddenException
                 && elapsed.Elapsed < RetryFor)
             {
                 await Task.Delay(RetryDelay);

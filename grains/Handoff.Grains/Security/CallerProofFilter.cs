@@ -25,6 +25,11 @@ public sealed class CallerProofFilter(SessionAuthority sessions) : IIncomingGrai
             return;
         }
 
+        if (rule == Rule.SilosOnly && context.SourceId is { } source && source.IsClient())
+        {
+            throw new ForbiddenException($"{context.InterfaceMethod.DeclaringType?.Name}.{context.InterfaceMethod.Name} is for the household's silos only");
+        }
+
         var session = RequestContext.Get(CallerContext.SessionKey) as string;
         var authority = RequestContext.Get(CallerContext.AuthorityKey) is string stamp && sessions.IsAuthority(stamp, context.TargetId);
         RequestContext.Remove(CallerContext.HouseholdKey);
@@ -58,6 +63,7 @@ public sealed class CallerProofFilter(SessionAuthority sessions) : IIncomingGrai
         method.DeclaringType?.Namespace?.StartsWith("Handoff.", StringComparison.Ordinal) != true ? Rule.NotHandoff
         : method.IsDefined(typeof(AuthorityOnlyAttribute), inherit: true) ? Rule.AuthorityOnly
         : method.IsDefined(typeof(NoSessionAttribute), inherit: true) ? Rule.NoSession
+        : method.DeclaringType.IsDefined(typeof(SilosOnlyAttribute), inherit: false) ? Rule.SilosOnly
         : Rule.Session);
 
     private enum Rule
@@ -66,6 +72,9 @@ public sealed class CallerProofFilter(SessionAuthority sessions) : IIncomingGrai
         Session,
         NoSession,
         AuthorityOnly,
+
+        /// <summary>A session is needed too, and the call must come from a silo, not a client.</summary>
+        SilosOnly,
     }
 }
 
