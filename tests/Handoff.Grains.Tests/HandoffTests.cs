@@ -372,6 +372,35 @@ public sealed class HandoffTests(HouseholdCluster household)
 
     private static decimal Balance(LedgerView ledger, string key) => ledger.Balances.GetValueOrDefault(key);
 
+    [Fact]
+    public async Task A_forged_push_to_a_watcher_does_not_end_its_watch()
+    {
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id, "order-forged-push");
+        await WaitForStateAsync(payment.PaymentId, PaymentState.Displayed);
+        household.Observers.Clear();
+        var watching = CollectAsync(household.Tv1.WatchAsync(payment.PaymentId));
+        await HouseholdCluster.WaitUntilAsync(() => Task.FromResult(!household.Observers.IsEmpty), "the watch to subscribe");
+
+        // Whoever holds the observer pushes a "Completed" the payment never reached, with a longer history.
+        var real = await household.Tv1.GetPaymentAsync(payment.PaymentId);
+        var forged = real with
+        {
+            State = PaymentState.Completed,
+            History = [.. real.History, new PaymentTransition(PaymentState.Displayed, PaymentState.Completed, real.CreatedAt, "phone-1", "forged")],
+        };
+        household.Observers.TryPeek(out var observer);
+        await observer!.OnPaymentUpdatedAsync(forged);
+
+        // The watch asks the authority instead, and goes on until the person really pays.
+        Assert.False(watching.IsCompleted, "the watch ended on a forged push");
+        await household.Person(HouseholdCluster.Phone1.Id).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        var seen = await watching.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(seen, snapshot => snapshot.History.Any(step => step.Cause == "forged"));
+        Assert.Equal(
+            [PaymentState.Displayed, PaymentState.Authorized, PaymentState.Charging, PaymentState.Completed],
+            seen.Select(snapshot => snapshot.State));
+    }
+
     private static async Task<List<PaymentSnapshot>> CollectAsync(IAsyncEnumerable<PaymentSnapshot> updates)
     {
         var seen = new List<PaymentSnapshot>();

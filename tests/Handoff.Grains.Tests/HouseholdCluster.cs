@@ -46,6 +46,9 @@ public sealed class HouseholdCluster : IAsyncLifetime
         _payersBySilo = payersBySilo;
     }
 
+    /// <summary>Every payment observer the SDK's watches handed to the cluster, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<IPaymentObserver> Observers { get; } = new();
+
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
     /// <summary>The private keys of every device, as each device's own SDK would hold its own.</summary>
@@ -76,7 +79,16 @@ public sealed class HouseholdCluster : IAsyncLifetime
                 silo.AddHandoffHub(HubStorage.Sqlite(_dataDirectory));
             }
         });
-        builder.ConfigureClient(client => client.RefreshOften());
+        builder.ConfigureClient(client => client.RefreshOften().AddOutgoingGrainCallFilter(context =>
+        {
+            // What an attacker who learned a watcher's observer could aim at: kept for the forged-push test.
+            if (context.Request.GetArgumentCount() == 1 && context.Request.GetArgument(0) is IPaymentObserver observer)
+            {
+                Observers.Enqueue(observer);
+            }
+
+            return context.Invoke();
+        }));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
         await ClientGrainTypes.WaitForAsync<IHouseholdGrain>(Cluster.Client);
