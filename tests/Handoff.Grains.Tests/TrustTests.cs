@@ -113,6 +113,24 @@ public sealed class TrustTests(HouseholdCluster household)
     }
 
     [Fact]
+    public async Task What_cannot_be_a_pin_is_refused_before_any_check_and_uses_no_try()
+    {
+        var ability = household.Person(HouseholdCluster.Phone1.Id);
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+
+        // Too short, too long (a megabyte would otherwise go through PBKDF2), not digits: more than the 3 tries a payment has.
+        foreach (var pin in new[] { "12", "1234567890123", new string('9', 1 << 20), "12ab", " 1234", string.Empty })
+        {
+            var refused = await Assert.ThrowsAsync<ValidationException>(() => ability.ApproveWithPinAsync(payment.PaymentId, pin));
+            Assert.StartsWith("pin:", refused.Message, StringComparison.Ordinal);
+        }
+
+        var paid = await ability.ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        Assert.Equal(VerificationOutcome.Approved, paid.Outcome);
+        Assert.Equal(PaymentState.Completed, paid.Payment!.State);
+    }
+
+    [Fact]
     public async Task Five_wrong_pins_in_a_row_lock_the_devices_payments_until_the_lockout_ends()
     {
         var ability = household.Person(HouseholdCluster.Phone2.Id);
