@@ -47,6 +47,15 @@ public sealed class LoadCommandTests : IDisposable
         Assert.True(root.GetProperty("ledger").GetProperty("clean").GetBoolean(), root.GetProperty("ledger").ToString());
         Assert.Equal(completed, root.GetProperty("ledger").GetProperty("charges").GetInt64());
         Assert.True(root.GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0);
+
+        // The two waits a household feels, each a part of the whole handoff.
+        var whole = root.GetProperty("latencyMs").GetProperty("max").GetDouble();
+        foreach (var phase in new[] { "timeToSheetMs", "approveToResultMs" })
+        {
+            var p50 = root.GetProperty(phase).GetProperty("p50").GetDouble();
+            var p99 = root.GetProperty(phase).GetProperty("p99").GetDouble();
+            Assert.True(p50 > 0 && p50 <= p99 && p99 <= whole, $"{phase}: p50 {p50}, p99 {p99}, whole handoff at most {whole} ms");
+        }
         Assert.True(new FileInfo(Path.Combine(plots, "memory-latency.png")).Length > 0);
         Assert.True(new FileInfo(Path.Combine(plots, "memory-throughput.png")).Length > 0);
     }
@@ -70,6 +79,7 @@ public sealed class LoadCommandTests : IDisposable
         Assert.Equal(0, report.Errors);
         Assert.True(report.Ledger.Clean, string.Join("; ", report.Ledger.Violations));
         Assert.Equal(60, report.Ledger.Charges);
+        Assert.True(report.TimeToSheetMs.P99 > 0 && report.ApproveToResultMs.P99 > 0, "the phases of a durable handoff were not measured");
     }
 
     [Fact]

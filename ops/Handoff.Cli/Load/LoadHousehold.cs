@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Handoff.Contracts;
@@ -290,6 +291,9 @@ internal sealed class LoadProbe : IIncomingGrainCallFilter
 {
     private long _handoffCalls;
 
+    private readonly ConcurrentDictionary<string, long> _shown = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _approving = new(StringComparer.Ordinal);
+
     /// <summary>Calls to the household's own grains (not Orleans' system grains), on every silo.</summary>
     public long HandoffCalls => Interlocked.Read(ref _handoffCalls);
 
@@ -308,6 +312,16 @@ internal sealed class LoadProbe : IIncomingGrainCallFilter
     }
 
     public void ApprovalProblem(string reason) => ApprovalProblems.AddOrUpdate(reason, 1, (_, count) => count + 1);
+
+    /// <summary>The simulated person saw the payment on the sheet (a <see cref="Stopwatch"/> timestamp).</summary>
+    public void Shown(string paymentId) => _shown.TryAdd(paymentId, Stopwatch.GetTimestamp());
+
+    /// <summary>The simulated person pressed approve (a <see cref="Stopwatch"/> timestamp).</summary>
+    public void Approving(string paymentId) => _approving[paymentId] = Stopwatch.GetTimestamp();
+
+    /// <summary>When the payment was first shown and last approved, forgotten as they are read: a run keeps none.</summary>
+    public (long? Shown, long? Approving) TakeMoments(string paymentId) =>
+        (_shown.TryRemove(paymentId, out var shown) ? shown : null, _approving.TryRemove(paymentId, out var approving) ? approving : null);
 }
 
 /// <summary>
@@ -329,6 +343,7 @@ internal sealed class SimulatedPerson(
     public async ValueTask ShowAsync(PaymentOffer offer)
     {
         await board.ShowAsync(offer);
+        probe.Shown(offer.PaymentId);
 
         // The sheet is shown inside the payment program's turn: the person acts after it, on the device, as people do.
         _ = Task.Run(() => ApproveAsync(offer));
@@ -342,6 +357,7 @@ internal sealed class SimulatedPerson(
     {
         try
         {
+            probe.Approving(offer.PaymentId);
             var result = Random.Shared.NextDouble() < mix.PinShare
                 ? await Verification.ApproveWithPinAsync(offer.PaymentId, LoadHousehold.Pin)
                 : await ApproveWithAuthenticatorAsync(offer);

@@ -6,7 +6,33 @@ using System.Text.Json.Serialization;
 namespace Handoff.Cli.Load;
 
 /// <summary>Latency percentiles of completed handoffs, in milliseconds.</summary>
-internal sealed record LatencyReport(double P50, double P90, double P99, double P999, double Max, double Mean);
+internal sealed record LatencyReport(double P50, double P90, double P99, double P999, double Max, double Mean)
+{
+    public static LatencyReport Of(HdrHistogram.LongHistogram micros)
+    {
+        static double Ms(long value) => Math.Round(value / 1000.0, 2);
+        return micros.TotalCount == 0
+            ? new LatencyReport(0, 0, 0, 0, 0, 0)
+            : new LatencyReport(
+                Ms(micros.GetValueAtPercentile(50)),
+                Ms(micros.GetValueAtPercentile(90)),
+                Ms(micros.GetValueAtPercentile(99)),
+                Ms(micros.GetValueAtPercentile(99.9)),
+                Ms(micros.GetValueAtPercentile(100)),
+                Math.Round(MeanMicros(micros) / 1000.0, 2));
+    }
+
+    private static double MeanMicros(HdrHistogram.LongHistogram latency)
+    {
+        double sum = 0;
+        foreach (var value in latency.RecordedValues())
+        {
+            sum += value.ValueIteratedTo * (double)value.CountAtValueIteratedTo;
+        }
+
+        return sum / latency.TotalCount;
+    }
+}
 
 /// <summary>Process memory over a soak: whether it stays flat once warm.</summary>
 internal sealed record MemoryReport(double GcHeapStartMb, double GcHeapEndMb, double GcHeapPeakMb, double WorkingSetEndMb, double? LiveHeapFirstMb, double? LiveHeapLastMb, double GcHeapSlopeMbPer100k, long? ActivationsPeak, long? ActivationsEnd, bool Flat);
@@ -26,6 +52,8 @@ internal sealed record LoadReport(
     long Errors,
     double HandoffsPerSecond,
     LatencyReport LatencyMs,
+    LatencyReport TimeToSheetMs,
+    LatencyReport ApproveToResultMs,
     IReadOnlyDictionary<string, long> ErrorsByReason,
     IReadOnlyDictionary<string, long> PayerProblems,
     long HandoffGrainCalls,
@@ -43,17 +71,6 @@ internal sealed record LoadReport(
 
     public static LoadReport From(LoadSettings settings, LoadHousehold household, LoadOutcome outcome, LedgerCheckResult ledger)
     {
-        var latency = outcome.Latency;
-        double Ms(long micros) => Math.Round(micros / 1000.0, 2);
-        var latencyReport = latency.TotalCount == 0
-            ? new LatencyReport(0, 0, 0, 0, 0, 0)
-            : new LatencyReport(
-                Ms(latency.GetValueAtPercentile(50)),
-                Ms(latency.GetValueAtPercentile(90)),
-                Ms(latency.GetValueAtPercentile(99)),
-                Ms(latency.GetValueAtPercentile(99.9)),
-                Ms(latency.GetValueAtPercentile(100)),
-                Math.Round(MeanMicros(latency) / 1000.0, 2));
         var seconds = outcome.Measured.TotalSeconds;
         return new LoadReport(
             settings.Describe(),
@@ -68,7 +85,9 @@ internal sealed record LoadReport(
             outcome.CompletedMeasured,
             outcome.Errors.Values.Sum(),
             Math.Round(outcome.CompletedMeasured / seconds, 1),
-            latencyReport,
+            LatencyReport.Of(outcome.Latency),
+            LatencyReport.Of(outcome.TimeToSheet),
+            LatencyReport.Of(outcome.ApproveToResult),
             outcome.Errors,
             new Dictionary<string, long>(household.Probe.ApprovalProblems),
             outcome.HandoffGrainCalls,
@@ -128,17 +147,6 @@ internal sealed record LoadReport(
             Flat: slope < 5);
     }
 
-    private static double MeanMicros(HdrHistogram.LongHistogram latency)
-    {
-        var sum = 0.0;
-        foreach (var value in latency.RecordedValues())
-        {
-            sum += (double)value.ValueIteratedTo * value.CountAddedInThisIterationStep;
-        }
-
-        return sum / latency.TotalCount;
-    }
-
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     public string ToText()
@@ -149,6 +157,8 @@ internal sealed record LoadReport(
         var warm = WarmupSeconds > 0 ? string.Create(c, $" (after {WarmupSeconds:0} s warm-up; {Completed:N0} in all)") : "";
         text.AppendLine(c, $"  completed       {CompletedMeasured:N0} handoffs in {Seconds:0.0} s = {HandoffsPerSecond:N0}/s{warm}");
         text.AppendLine(c, $"  latency (ms)    p50 {LatencyMs.P50:0.0}  p90 {LatencyMs.P90:0.0}  p99 {LatencyMs.P99:0.0}  p99.9 {LatencyMs.P999:0.0}  max {LatencyMs.Max:0.0}");
+        text.AppendLine(c, $"  to sheet (ms)   p50 {TimeToSheetMs.P50:0.0}  p90 {TimeToSheetMs.P90:0.0}  p99 {TimeToSheetMs.P99:0.0}  (pay -> offer on the payer's sheet)");
+        text.AppendLine(c, $"  to result (ms)  p50 {ApproveToResultMs.P50:0.0}  p90 {ApproveToResultMs.P90:0.0}  p99 {ApproveToResultMs.P99:0.0}  (approve -> outcome seen by the initiator)");
         var reasons = string.Join(", ", ErrorsByReason.Select(e => string.Create(c, $"{e.Key}: {e.Value:N0}")));
         text.AppendLine(c, $"  errors          {Errors:N0}  {reasons}");
         if (PayerProblems.Count > 0)

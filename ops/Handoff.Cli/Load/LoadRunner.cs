@@ -16,6 +16,12 @@ internal sealed class LoadOutcome
 {
     public required LongHistogram Latency { get; init; }
 
+    /// <summary>From the request to the offer on the payer device's sheet (what the person waits for after "pay").</summary>
+    public required LongHistogram TimeToSheet { get; init; }
+
+    /// <summary>From the person's approval to the initiator seeing the result (what they wait for after "approve").</summary>
+    public required LongHistogram ApproveToResult { get; init; }
+
     public required TimeSpan Elapsed { get; init; }
 
     /// <summary>The measured window: the run after its warm-up.</summary>
@@ -53,7 +59,9 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
     private const int SampleLimit = 500;
     private static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(10);
 
-    private readonly LongHistogram _latency = new(TimeSpan.FromMinutes(10).Ticks / TimeSpan.TicksPerMicrosecond, 3);
+    private readonly LongHistogram _latency = NewHistogram();
+    private readonly LongHistogram _timeToSheet = NewHistogram();
+    private readonly LongHistogram _approveToResult = NewHistogram();
     private readonly ConcurrentDictionary<string, long> _errors = new();
     private readonly ConcurrentQueue<(int, string)> _notCompleted = new();
     private readonly ConcurrentQueue<(int, string, long)> _sample = new();
@@ -89,6 +97,8 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
         return new LoadOutcome
         {
             Latency = _latency,
+            TimeToSheet = _timeToSheet,
+            ApproveToResult = _approveToResult,
             Elapsed = elapsed,
             Measured = elapsed > settings.Warmup ? elapsed - settings.Warmup : elapsed,
             CompletedMeasured = settings.Warmup > TimeSpan.Zero ? Interlocked.Read(ref _completedMeasured) : Interlocked.Read(ref _completed),
@@ -139,10 +149,13 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
             try
             {
                 var info = new PaymentInfo(cents / 100m, "CNY", $"Load Shop {n % 7}");
+                var asked = Stopwatch.GetTimestamp();
                 var created = await initiators[index].RequestPaymentAsync(info, payer, orderKey: "o" + n.ToString(CultureInfo.InvariantCulture));
                 paymentId = created.PaymentId;
                 await initiators[index].AwaitOutcomeAsync(paymentId, cancellationToken);
                 var end = clock.ElapsedTicks;
+                var seen = Stopwatch.GetTimestamp();
+                var (shown, approving) = household.Probe.TakeMoments(paymentId);
 
                 // The measured window is the handoffs that end after the warm-up, for the latency as for the rate: an
                 // open loop that has fallen behind still ends handoffs whose slots lay in the warm-up, and their
@@ -151,7 +164,12 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
                 {
                     lock (_latency)
                     {
-                        _latency.RecordValue(Math.Clamp((end - start) * 1_000_000 / Stopwatch.Frequency, 0, _latency.HighestTrackableValue));
+                        Record(_latency, end - start);
+                        if (shown is { } shownAt && approving is { } approvingAt)
+                        {
+                            Record(_timeToSheet, shownAt - asked);
+                            Record(_approveToResult, seen - approvingAt);
+                        }
                     }
 
                     Interlocked.Increment(ref _completedMeasured);
@@ -172,10 +190,17 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
                 if (paymentId is not null)
                 {
                     _notCompleted.Enqueue((index, paymentId));
+                    household.Probe.TakeMoments(paymentId);
                 }
             }
         }
     }
+
+    private static LongHistogram NewHistogram() => new(TimeSpan.FromMinutes(10).Ticks / TimeSpan.TicksPerMicrosecond, 3);
+
+    // Stopwatch ticks to microseconds, within what the histogram tracks.
+    private static void Record(LongHistogram histogram, long ticks) =>
+        histogram.RecordValue(Math.Clamp(ticks * 1_000_000 / Stopwatch.Frequency, 0, histogram.HighestTrackableValue));
 
     private async Task ReportProgressAsync(Stopwatch clock, CancellationToken stop)
     {
