@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Handoff.Cli.Tests;
@@ -78,7 +76,7 @@ public sealed partial class SdkSnippetTests(HouseholdProcesses household) : IDis
     }
 
     /// <summary>Runs a program to its end (bounded), handing each line of its output to <paramref name="onLine"/> as it comes.</summary>
-    internal static async Task<CliResult> RunAsync(
+    internal static Task<CliResult> RunAsync(
         string program,
         string[] args,
         string folder,
@@ -86,64 +84,14 @@ public sealed partial class SdkSnippetTests(HouseholdProcesses household) : IDis
         IReadOnlyDictionary<string, string>? environment,
         Action<string> onLine)
     {
-        var start = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = folder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
+        var start = BoundedProcess.StartOf(program, args);
+        start.WorkingDirectory = folder;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
         }
 
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, line) =>
-        {
-            if (line.Data is { } text)
-            {
-                lock (stdout)
-                {
-                    stdout.AppendLine(text);
-                }
-
-                onLine(text);
-            }
-        };
-        process.ErrorDataReceived += (_, line) =>
-        {
-            if (line.Data is { } text)
-            {
-                lock (stderr)
-                {
-                    stderr.AppendLine(text);
-                }
-            }
-        };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var limit = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'{program} {string.Join(' ', args)}' did not finish within {timeout.TotalSeconds:0} s:\n{stdout}\n{stderr}");
-        }
-
-        // WaitForExitAsync returns once the output is drained too.
-        return new CliResult(process.ExitCode, stdout.ToString(), stderr.ToString());
+        return BoundedProcess.RunAsync(start, timeout, $"'{program} {string.Join(' ', args)}'", onLine);
     }
 
     [GeneratedRegex(@"^(pay-[0-9a-f]+): approve it on phone-1$")]

@@ -79,24 +79,7 @@ public static partial class CliRunner
     public static Task<CliResult> RunInAsync(string folder, IReadOnlyDictionary<string, string?> environment, params string[] args) =>
         RunAsync(StartInfo(args, environment, folder), $"'handoff {string.Join(' ', args)}' in {folder}");
 
-    private static async Task<CliResult> RunAsync(ProcessStartInfo start, string what)
-    {
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{what} did not finish within 60 s");
-        }
-
-        return new CliResult(process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<CliResult> RunAsync(ProcessStartInfo start, string what) => BoundedProcess.RunAsync(start, TimeSpan.FromSeconds(60), what);
 
     /// <summary>Sends a signal to a process (SIGTERM: stop cleanly).</summary>
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

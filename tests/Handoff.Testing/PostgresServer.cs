@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -205,53 +204,27 @@ public sealed partial class PostgresServer : IAsyncLifetime, IAsyncDisposable
 
     private static async Task<string> RunAsync(string program, IReadOnlyList<string> arguments, bool asServiceUser, TimeSpan bound)
     {
-        var start = new ProcessStartInfo
+        if (asServiceUser && Environment.IsPrivilegedProcess && !File.Exists("/usr/sbin/runuser") && !File.Exists("/sbin/runuser"))
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (asServiceUser && Environment.IsPrivilegedProcess)
-        {
-            if (!File.Exists("/usr/sbin/runuser") && !File.Exists("/sbin/runuser"))
-            {
-                throw new InvalidOperationException("the tests run as root, and PostgreSQL will not: runuser (util-linux) is needed to run it as the postgres user");
-            }
-
-            start.FileName = "runuser";
-            foreach (var argument in (string[])["-u", ServiceUser, "--", program])
-            {
-                start.ArgumentList.Add(argument);
-            }
-        }
-        else
-        {
-            start.FileName = program;
+            throw new InvalidOperationException("the tests run as root, and PostgreSQL will not: runuser (util-linux) is needed to run it as the postgres user");
         }
 
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {program}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(bound);
+        var start = asServiceUser && Environment.IsPrivilegedProcess
+            ? BoundedProcess.StartOf("runuser", ["-u", ServiceUser, "--", program, .. arguments])
+            : BoundedProcess.StartOf(program, arguments);
+        var what = $"{Path.GetFileName(program)} {string.Join(' ', arguments)}";
+        CliResult result;
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            result = await BoundedProcess.RunAsync(start, bound, what);
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException timedOut)
         {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', arguments)} did not finish within {bound.TotalSeconds} s");
+            throw new InvalidOperationException(timedOut.Message, timedOut);
         }
 
-        var output = await stdout + await stderr;
-        return process.ExitCode == 0
-            ? output
-            : throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', arguments)} exited with {process.ExitCode}: {output}");
+        var output = result.Stdout + result.Stderr;
+        return result.ExitCode == 0 ? output : throw new InvalidOperationException($"{what} exited with {result.ExitCode}: {output}");
     }
 
     [GeneratedRegex("^[a-z][a-z0-9_]{0,62}$")]
