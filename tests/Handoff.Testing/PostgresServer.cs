@@ -196,13 +196,13 @@ public sealed partial class PostgresServer : IAsyncLifetime, IAsyncDisposable
         File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")) && File.Exists(Path.Combine(dir, "postgres"));
 
     /// <summary>Runs one of the server's client programs (such as pgbench) against this server; returns its output.</summary>
-    public Task<string> ClientAsync(string program, IReadOnlyList<string> arguments, TimeSpan timeout) =>
-        RunAsync(Path.Combine(Bin, program), [.. arguments, "-h", IPAddress.Loopback.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", Superuser], asServiceUser: false, timeout);
+    public Task<string> ClientAsync(string program, IReadOnlyList<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunAsync(Path.Combine(Bin, program), [.. arguments, "-h", IPAddress.Loopback.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", Superuser], asServiceUser: false, timeout, environment);
 
     private static Task<string> RunAsync(string program, IReadOnlyList<string> arguments, bool asServiceUser) =>
         RunAsync(program, arguments, asServiceUser, s_commandTimeout);
 
-    private static async Task<string> RunAsync(string program, IReadOnlyList<string> arguments, bool asServiceUser, TimeSpan bound)
+    private static async Task<string> RunAsync(string program, IReadOnlyList<string> arguments, bool asServiceUser, TimeSpan bound, IReadOnlyDictionary<string, string>? environment = null)
     {
         if (asServiceUser && Environment.IsPrivilegedProcess && !File.Exists("/usr/sbin/runuser") && !File.Exists("/sbin/runuser"))
         {
@@ -212,6 +212,11 @@ public sealed partial class PostgresServer : IAsyncLifetime, IAsyncDisposable
         var start = asServiceUser && Environment.IsPrivilegedProcess
             ? BoundedProcess.StartOf("runuser", ["-u", ServiceUser, "--", program, .. arguments])
             : BoundedProcess.StartOf(program, arguments);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         var what = $"{Path.GetFileName(program)} {string.Join(' ', arguments)}";
         CliResult result;
         try
