@@ -1,10 +1,13 @@
+using Handoff.Contracts.Security;
+
 namespace Handoff.Bench;
 
 /// <summary>A trivial grain: the raw cost of one Orleans call on the household's silo setup.</summary>
 [Alias("bench.IPingGrain")]
 public interface IPingGrain : IGrainWithIntegerKey
 {
-    [Alias("Ping")]
+    // No session: it measures an Orleans call through the hub's call filter, which lets it pass without a MAC check.
+    [Alias("Ping"), NoSession]
     Task<int> PingAsync(int value);
 }
 
