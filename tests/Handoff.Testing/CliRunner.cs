@@ -133,8 +133,6 @@ public sealed class CliProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public bool HasExited => _process.HasExited;
-
     /// <summary>Starts <c>handoff args…</c> and waits (bounded) for its "… ready" line.</summary>
     public static Task<CliProcess> StartAsync(string name, params string[] args) => StartAsync(name, null, args);
 
