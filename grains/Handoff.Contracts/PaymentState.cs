@@ -20,13 +20,17 @@ public enum PaymentState
 /// <param name="Terminal">The payment has ended; nothing moves it again.</param>
 /// <param name="Unpaid">It ended without a charge (the reason is kept as the failure reason).</param>
 /// <param name="Error">It ended by a fault, not by a person's decision (traces mark it as an error).</param>
-/// <param name="AwaitsVerification">The person can still verify or decline on the payer device, and either party cancel.</param>
+/// <param name="AwaitsVerification">The person can still verify or decline on the payer device; its deadline runs.</param>
+/// <param name="Cancellable">Either party may still cancel it.</param>
+/// <param name="Refundable">Money was charged, so the initiator may give some or all of it back.</param>
 public sealed record PaymentStateRule(
     PaymentState State,
     bool Terminal,
     bool Unpaid,
     bool Error,
     bool AwaitsVerification,
+    bool Cancellable,
+    bool Refundable,
     IReadOnlyList<PaymentState> MovesTo);
 
 /// <summary>
@@ -39,16 +43,16 @@ public static class PaymentStates
 
     public static IReadOnlyList<PaymentStateRule> Table { get; } =
     [
-        new(PaymentState.Created, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, [PaymentState.Offered, .. Abandoned]),
-        new(PaymentState.Offered, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, [PaymentState.Displayed, PaymentState.Authorized, .. Abandoned]),
-        new(PaymentState.Displayed, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, [PaymentState.Authorized, .. Abandoned]),
-        new(PaymentState.Authorized, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: false, [PaymentState.Charging, PaymentState.Failed]),
-        new(PaymentState.Charging, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: false, [PaymentState.Completed, PaymentState.Failed]),
-        new(PaymentState.Completed, Terminal: true, Unpaid: false, Error: false, AwaitsVerification: false, []),
-        new(PaymentState.Declined, Terminal: true, Unpaid: true, Error: false, AwaitsVerification: false, []),
-        new(PaymentState.Cancelled, Terminal: true, Unpaid: true, Error: false, AwaitsVerification: false, []),
-        new(PaymentState.Expired, Terminal: true, Unpaid: true, Error: true, AwaitsVerification: false, []),
-        new(PaymentState.Failed, Terminal: true, Unpaid: true, Error: true, AwaitsVerification: false, []),
+        new(PaymentState.Created, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, Cancellable: true, Refundable: false, [PaymentState.Offered, .. Abandoned]),
+        new(PaymentState.Offered, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, Cancellable: true, Refundable: false, [PaymentState.Displayed, PaymentState.Authorized, .. Abandoned]),
+        new(PaymentState.Displayed, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: true, Cancellable: true, Refundable: false, [PaymentState.Authorized, .. Abandoned]),
+        new(PaymentState.Authorized, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: false, Cancellable: false, Refundable: false, [PaymentState.Charging, PaymentState.Failed]),
+        new(PaymentState.Charging, Terminal: false, Unpaid: false, Error: false, AwaitsVerification: false, Cancellable: false, Refundable: false, [PaymentState.Completed, PaymentState.Failed]),
+        new(PaymentState.Completed, Terminal: true, Unpaid: false, Error: false, AwaitsVerification: false, Cancellable: false, Refundable: true, []),
+        new(PaymentState.Declined, Terminal: true, Unpaid: true, Error: false, AwaitsVerification: false, Cancellable: false, Refundable: false, []),
+        new(PaymentState.Cancelled, Terminal: true, Unpaid: true, Error: false, AwaitsVerification: false, Cancellable: false, Refundable: false, []),
+        new(PaymentState.Expired, Terminal: true, Unpaid: true, Error: true, AwaitsVerification: false, Cancellable: false, Refundable: false, []),
+        new(PaymentState.Failed, Terminal: true, Unpaid: true, Error: true, AwaitsVerification: false, Cancellable: false, Refundable: false, []),
     ];
 
     private static readonly PaymentStateRule[] ByState = BuildIndex();
@@ -66,6 +70,12 @@ public static class PaymentStates
 
     /// <summary>True while the person can still verify or decline on the payer device, and either party cancel.</summary>
     public static bool AwaitsVerification(this PaymentState state) => state.Rule().AwaitsVerification;
+
+    /// <summary>True while either party may still cancel.</summary>
+    public static bool IsCancellable(this PaymentState state) => state.Rule().Cancellable;
+
+    /// <summary>True when money was charged and may be given back.</summary>
+    public static bool IsRefundable(this PaymentState state) => state.Rule().Refundable;
 
     public static bool CanMove(PaymentState from, PaymentState to) => from.Rule().MovesTo.Contains(to);
 

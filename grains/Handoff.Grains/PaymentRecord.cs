@@ -2,7 +2,7 @@ using Handoff.Contracts;
 
 namespace Handoff.Grains;
 
-/// <summary>The durable state of one payment and the only code that moves it between states.</summary>
+/// <summary>The durable state of one payment; it moves only by the transitions its lifecycle decides.</summary>
 [GenerateSerializer, Alias("handoff.PaymentRecord")]
 public sealed class PaymentRecord
 {
@@ -32,19 +32,22 @@ public sealed class PaymentRecord
 
     public bool Exists => Input is not null;
 
-    /// <summary>Records the move, or refuses it when the state machine does not allow it.</summary>
-    public void Move(string paymentId, PaymentState to, DateTimeOffset at, string device, string cause)
+    /// <summary>Records the transitions a <see cref="Payments.PaymentLifecycle"/> decided, each from the state it left.</summary>
+    public void Apply(IEnumerable<PaymentTransition> transitions)
     {
-        if (!PaymentStates.CanMove(State, to))
+        foreach (var step in transitions)
         {
-            throw new IllegalTransitionException(paymentId, State, to);
-        }
+            if (step.From != State || !PaymentStates.CanMove(State, step.To))
+            {
+                throw new InvalidOperationException($"transition {step.From} -> {step.To} does not follow state {State}");
+            }
 
-        History.Add(new PaymentTransition(State, to, at, device, cause));
-        State = to;
-        if (to.IsUnpaid())
-        {
-            FailureReason = cause;
+            History.Add(step);
+            State = step.To;
+            if (step.To.IsUnpaid())
+            {
+                FailureReason = step.Cause;
+            }
         }
     }
 

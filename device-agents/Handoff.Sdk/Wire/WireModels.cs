@@ -65,7 +65,9 @@ public sealed record PaymentView(
     IReadOnlyList<TransitionView> History,
     string MatchCode,
     bool Terminal,
-    bool Cancellable)
+    bool Unpaid,
+    bool Cancellable,
+    bool Refundable)
 {
     public static PaymentView From(PaymentSnapshot payment) => new(
         payment.PaymentId,
@@ -85,7 +87,9 @@ public sealed record PaymentView(
         [.. payment.History.Select(step => new TransitionView(step.From.ToString(), step.To.ToString(), step.At, DisplayText.Time(step.At), step.Device, step.Cause))],
         Signing.MatchCode(payment),
         payment.State.IsTerminal(),
-        payment.State.AwaitsVerification());
+        payment.State.IsUnpaid(),
+        payment.State.IsCancellable(),
+        payment.State.IsRefundable());
 }
 
 /// <summary>One step of a payment; <c>atText</c> is its time as every surface shows it.</summary>

@@ -1,0 +1,153 @@
+using Handoff.Contracts;
+using Handoff.Contracts.Security;
+
+namespace Handoff.Grains.Payments;
+
+/// <summary>
+/// The checks a payment's authority makes before its lifecycle hears a command: the input, the verified caller,
+/// the parties and their signatures. Any member of the cluster can call the authority with any arguments, so each
+/// public method of the grain passes here first.
+/// </summary>
+internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options, string paymentId)
+{
+    /// <summary>Checks a request for a new payment: its fields, its household, its devices and its signature.</summary>
+    public async Task<DeviceStatus> AcceptNewAsync(PaymentRequestInput input)
+    {
+        Validation.RequirePayment(input, options);
+        if (!CallerContext.MayAccess(input.HouseholdId))
+        {
+            throw new NotFoundException($"no household '{input.HouseholdId}' for this device");
+        }
+
+        RequireCaller(input.InitiatorDeviceId);
+        if (PaymentIds.For(input.HouseholdId, input.InitiatorDeviceId, input.OrderKey) != paymentId)
+        {
+            throw new ValidationException("paymentId", $"'{paymentId}' is not the id of this order key");
+        }
+
+        var initiator = await DeviceInHouseholdAsync(input.InitiatorDeviceId, input.HouseholdId, "initiator");
+        var payer = await DeviceInHouseholdAsync(input.PayerDeviceId, input.HouseholdId, "payer");
+        if (payer.Role != DeviceRole.Payer || !payer.Capabilities.CanPay)
+        {
+            throw new NotCapableException(payer.DeviceId, $"device '{payer.DeviceId}' cannot pay");
+        }
+
+        if (!Signing.Verify(initiator.PublicKey, Signing.Request(input), input.Signature))
+        {
+            throw new ForbiddenException($"the request is not signed by initiator '{input.InitiatorDeviceId}'");
+        }
+
+        return initiator;
+    }
+
+    /// <summary>The same request again, from its initiator, signed, with the same terms.</summary>
+    public async Task RequireSameRequestAsync(PaymentRecord record, PaymentRequestInput input)
+    {
+        RequireExisting(record);
+        RequireCaller(input.InitiatorDeviceId);
+        await RequireSignatureAsync(input.InitiatorDeviceId, Signing.Request(input), input.Signature, "request");
+        if (!record.SameRequestAs(input))
+        {
+            throw new ConflictException($"order key '{input.OrderKey}' is already used by payment '{paymentId}' with different content");
+        }
+    }
+
+    /// <summary>
+    /// Only the payer's key over the exact transaction it displayed counts; a biometric approval also needs the
+    /// payer's platform credential to have asserted, with the person verified, over a challenge computed here.
+    /// </summary>
+    public async Task RequireApprovalAsync(PaymentRecord record, PaymentApproval approval)
+    {
+        RequirePayer(record, approval.PayerDeviceId);
+        if (approval.PaymentId != paymentId || approval.Nonce != record.Nonce)
+        {
+            throw new ForbiddenException($"approval does not match the transaction of payment '{paymentId}'");
+        }
+
+        var offer = record.ToOffer(paymentId);
+        await RequireSignatureAsync(approval.PayerDeviceId, Signing.Approval(offer, approval.Method), approval.Signature, "approval");
+        if (approval.Method != AuthMethod.Biometric || record.State.IsTerminal())
+        {
+            return;
+        }
+
+        if (approval.Assertion is not { } assertion)
+        {
+            throw new ForbiddenException($"the biometric approval of payment '{paymentId}' carries no WebAuthn assertion");
+        }
+
+        await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyWebAuthnAssertionAsync(assertion, Signing.ApprovalChallenge(offer));
+    }
+
+    public async Task RequireDeclineAsync(PaymentRecord record, string payerDeviceId, string reason, byte[] signature)
+    {
+        RequirePayer(record, payerDeviceId);
+        await RequireSignatureAsync(payerDeviceId, Signing.Decline(paymentId, payerDeviceId, record.Nonce, reason), signature, "decline");
+    }
+
+    public async Task RequireCancelAsync(PaymentRecord record, string deviceId, byte[] signature)
+    {
+        var input = RequireExisting(record);
+        RequireCaller(deviceId);
+        if (deviceId != input.InitiatorDeviceId && deviceId != input.PayerDeviceId)
+        {
+            throw new ForbiddenException($"device '{deviceId}' is not a party to payment '{paymentId}'");
+        }
+
+        await RequireSignatureAsync(deviceId, Signing.Cancel(paymentId, deviceId), signature, "cancellation");
+    }
+
+    /// <summary>The offer with its nonce is for the payer's sheet alone: no other device, not even the hub's pages.</summary>
+    public void RequireOfferReader(PaymentRecord record)
+    {
+        var input = RequireExisting(record);
+        if (CallerContext.Device != input.PayerDeviceId)
+        {
+            throw new ForbiddenException($"only payer device '{input.PayerDeviceId}' is shown payment '{paymentId}'");
+        }
+    }
+
+    /// <summary>The record's request, when it exists and the caller's household may see it.</summary>
+    public PaymentRequestInput RequireExisting(PaymentRecord record) =>
+        record.Input is { } input && CallerContext.MayAccess(input.HouseholdId)
+            ? input
+            : throw new NotFoundException($"payment '{paymentId}' does not exist");
+
+    private void RequirePayer(PaymentRecord record, string deviceId)
+    {
+        RequireCaller(deviceId);
+        if (RequireExisting(record).PayerDeviceId != deviceId)
+        {
+            throw new ForbiddenException($"device '{deviceId}' is not the payer of payment '{paymentId}'");
+        }
+    }
+
+    /// <summary>Refuses a call that speaks for <paramref name="deviceId"/> unless its verified caller is that device, or the hub.</summary>
+    private static void RequireCaller(string deviceId)
+    {
+        if (!CallerContext.IsDeviceOrAuthority(deviceId))
+        {
+            throw new ForbiddenException($"the caller is '{CallerContext.Device}', not device '{deviceId}'");
+        }
+    }
+
+    /// <summary>Refuses a statement unless the device, still paired, signed exactly these bytes.</summary>
+    private async Task RequireSignatureAsync(string deviceId, byte[] statement, byte[]? signature, string what)
+    {
+        var device = await grains.GetGrain<IDeviceGrain>(deviceId).GetStatusAsync();
+        if (!Signing.Verify(device?.PublicKey, statement, signature))
+        {
+            throw new ForbiddenException($"the {what} for payment '{paymentId}' is not signed by device '{deviceId}'");
+        }
+    }
+
+    private async Task<DeviceStatus> DeviceInHouseholdAsync(string deviceId, string householdId, string field)
+    {
+        var device = await grains.GetGrain<IDeviceGrain>(deviceId).GetStatusAsync();
+
+        // A device of another household is reported exactly like an unknown one: households learn nothing of each other.
+        return device is not null && device.HouseholdId == householdId
+            ? device
+            : throw new NotFoundException($"{field}: no device '{deviceId}' in household '{householdId}'");
+    }
+}

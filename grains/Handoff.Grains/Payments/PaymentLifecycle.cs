@@ -1,0 +1,273 @@
+using Handoff.Contracts;
+
+namespace Handoff.Grains.Payments;
+
+/// <summary>What happened to a payment, or what its authority is asked to do with it.</summary>
+public abstract record PaymentCommand
+{
+    /// <summary>The payer's sheet shows the payment (an offer reached it).</summary>
+    public sealed record Shown(string Device) : PaymentCommand;
+
+    /// <summary>The person verified on the payer device; the guard checked the signature and the assertion.</summary>
+    public sealed record Approve(string Device, AuthMethod Method) : PaymentCommand;
+
+    /// <summary>The person declined, or failed verification, on the payer device.</summary>
+    public sealed record Decline(string Device, string Reason) : PaymentCommand;
+
+    /// <summary>A party cancels.</summary>
+    public sealed record Cancel(string Device) : PaymentCommand;
+
+    /// <summary>Its deadline may have passed (a timer, or a step that checks first).</summary>
+    public sealed record CheckDeadline : PaymentCommand;
+
+    /// <summary>The ledger booked the charge.</summary>
+    public sealed record Charged(long Sequence) : PaymentCommand;
+
+    /// <summary>The ledger refused the charge.</summary>
+    public sealed record ChargeRefused(string Reason) : PaymentCommand;
+
+    /// <summary>The charge's outcome is unknown (a timeout, a silo gone): the ledger is idempotent, so ask again.</summary>
+    public sealed record ChargeUncertain : PaymentCommand;
+
+    /// <summary>An activation read the record: pick up what an unfinished payment was doing.</summary>
+    public sealed record Resume : PaymentCommand;
+
+    /// <summary>The recovery reminder or timer fired: drive an unfinished payment to its end.</summary>
+    public sealed record Recover : PaymentCommand;
+}
+
+/// <summary>What the authority does once the transitions of a decision are saved (in this order).</summary>
+public abstract record PaymentEffect
+{
+    /// <summary>Offer the payment to a payer device; when <paramref name="ForgetIfOffline"/>, an offline payer
+    /// makes the request be forgotten and the requester told so.</summary>
+    public sealed record OfferTo(string Device, bool ForgetIfOffline) : PaymentEffect;
+
+    /// <summary>Close the sheet on a payer device (best effort, one-way).</summary>
+    public sealed record CloseOn(string Device) : PaymentEffect;
+
+    /// <summary>Ask the household's ledger to book this charge.</summary>
+    public sealed record Charge(ChargeRequest Request) : PaymentEffect;
+
+    /// <summary>Ask the ledger again after <paramref name="Due"/>.</summary>
+    public sealed record RetryCharge(TimeSpan Due) : PaymentEffect;
+
+    /// <summary>End the payment when it is still unverified at <paramref name="At"/>.</summary>
+    public sealed record ArmDeadline(DateTimeOffset At) : PaymentEffect;
+
+    /// <summary>Drive the payment on every recovery interval, first after <paramref name="Due"/>.</summary>
+    public sealed record ArmRecovery(TimeSpan Due) : PaymentEffect;
+
+    /// <summary>The payment has ended: stop its timers and remove its recovery reminder.</summary>
+    public sealed record EndRecovery : PaymentEffect;
+}
+
+/// <summary>The transitions to save and the effects to run after them.</summary>
+public sealed record PaymentDecision(IReadOnlyList<PaymentTransition> Transitions, IReadOnlyList<PaymentEffect> Effects)
+{
+    public static PaymentDecision None { get; } = new([], []);
+}
+
+/// <summary>
+/// The rules of one payment as a pure function: given the record, a command and the time, the transitions it makes
+/// and the effects that follow. Nothing here calls anything; the grain loads, guards, saves and runs the effects.
+/// The moves it may make are those of <see cref="PaymentStates.Table"/>; a command the table does not allow throws
+/// the error the caller gets.
+/// </summary>
+public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
+{
+    /// <summary>Who the hub's own steps are recorded as.</summary>
+    public const string Hub = "hub";
+
+    public PaymentDecision Decide(string paymentId, PaymentRecord record, PaymentCommand command, DateTimeOffset now)
+    {
+        var plan = new Plan(paymentId, record, now);
+        switch (command)
+        {
+            case PaymentCommand.Shown shown:
+                Show(plan, shown.Device);
+                break;
+            case PaymentCommand.Approve approve:
+                Approve(plan, record, approve, paymentId);
+                break;
+            case PaymentCommand.Decline decline when record.State != PaymentState.Declined:
+                plan.Move(PaymentState.Declined, decline.Device, decline.Reason);
+                break;
+            case PaymentCommand.Cancel cancel when record.State != PaymentState.Cancelled:
+                plan.Move(PaymentState.Cancelled, cancel.Device, $"cancelled on {cancel.Device}");
+                plan.Effects.Add(new PaymentEffect.CloseOn(record.Input!.PayerDeviceId));
+                break;
+            case PaymentCommand.CheckDeadline:
+                ExpireIfDue(plan, record, now);
+                break;
+            case PaymentCommand.Charged charged:
+                plan.MoveFrom(PaymentState.Charging, PaymentState.Completed, Hub, $"charged, ledger entry {charged.Sequence}");
+                break;
+            case PaymentCommand.ChargeRefused refused:
+                plan.MoveFrom(PaymentState.Charging, PaymentState.Failed, Hub, $"ledger refused the charge: {refused.Reason}");
+                break;
+            case PaymentCommand.ChargeUncertain when record.State == PaymentState.Charging:
+                plan.Effects.Add(new PaymentEffect.RetryCharge(TimeSpan.FromSeconds(1)));
+                break;
+            case PaymentCommand.Resume:
+                Resume(plan, record);
+                break;
+            case PaymentCommand.Recover:
+                Recover(plan, record, now);
+                break;
+        }
+
+        return plan.Decision(record.State);
+    }
+
+    /// <summary>The record of a new payment, accepted from <paramref name="input"/> at <paramref name="now"/>.</summary>
+    public static PaymentRecord Start(PaymentRequestInput input, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce) => new()
+    {
+        Input = input,
+        InitiatorName = initiatorName,
+        CreatedAt = now,
+        Deadline = now + expiry,
+        Nonce = nonce,
+        History = [new PaymentTransition(PaymentState.Created, PaymentState.Created, now, input.InitiatorDeviceId, "requested")],
+    };
+
+    /// <summary>The charge the ledger books for an authorized payment.</summary>
+    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input) => new(
+        paymentId,
+        LedgerAccounts.PayerAccount(input.PayerDeviceId),
+        LedgerAccounts.MerchantAccount(input.Info.Merchant),
+        input.Info.Amount,
+        input.Info.Currency);
+
+    private static void Show(Plan plan, string device)
+    {
+        switch (plan.State)
+        {
+            case PaymentState.Created:
+                // The offer returns once the sheet shows it: both steps are recorded, and saved, together.
+                plan.Move(PaymentState.Offered, device, "sheet pushed to payer device");
+                plan.Move(PaymentState.Displayed, device, "sheet shown on payer device");
+                plan.Effects.Add(new PaymentEffect.ArmDeadline(plan.Record.Deadline));
+                break;
+            case PaymentState.Offered:
+                // Only a record saved by an earlier version stops at Offered: now both steps are saved together.
+                plan.Move(PaymentState.Displayed, device, "sheet shown on payer device");
+                break;
+        }
+    }
+
+    private static void Approve(Plan plan, PaymentRecord record, PaymentCommand.Approve approve, string paymentId)
+    {
+        if (record.State.IsTerminal())
+        {
+            throw record.State == PaymentState.Completed
+                ? new IllegalTransitionException(paymentId, record.State, PaymentState.Authorized)
+                : PaymentNotCompletedException.For(record.ToSnapshot(paymentId));
+        }
+
+        var method = approve.Method == AuthMethod.Pin ? "PIN" : "biometric";
+        plan.Move(PaymentState.Authorized, approve.Device, $"verified by {method} on payer device");
+        plan.Move(PaymentState.Charging, Hub, "charge sent to ledger");
+        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!)));
+    }
+
+    private static void ExpireIfDue(Plan plan, PaymentRecord record, DateTimeOffset now)
+    {
+        if (record.Exists && plan.State.AwaitsVerification() && now >= record.Deadline)
+        {
+            plan.Move(PaymentState.Expired, Hub, "not verified before the deadline");
+            plan.Effects.Add(new PaymentEffect.CloseOn(record.Input!.PayerDeviceId));
+        }
+    }
+
+    private void Resume(Plan plan, PaymentRecord record)
+    {
+        if (!record.Exists || record.State.IsTerminal())
+        {
+            return;
+        }
+
+        plan.Effects.Add(new PaymentEffect.ArmRecovery(recoveryInterval));
+        if (record.State.AwaitsVerification())
+        {
+            plan.Effects.Add(new PaymentEffect.ArmDeadline(record.Deadline));
+        }
+        else if (record.State == PaymentState.Charging)
+        {
+            // A charge was in flight when the last activation ended: the ledger is idempotent, so finish it.
+            plan.Effects.Add(new PaymentEffect.RetryCharge(TimeSpan.Zero));
+        }
+    }
+
+    private static void Recover(Plan plan, PaymentRecord record, DateTimeOffset now)
+    {
+        if (!record.Exists || record.State.IsTerminal())
+        {
+            plan.Effects.Add(new PaymentEffect.EndRecovery());
+            return;
+        }
+
+        ExpireIfDue(plan, record, now);
+        switch (plan.State)
+        {
+            case PaymentState.Created or PaymentState.Offered or PaymentState.Displayed:
+                // The payer agent may have restarted and lost its sheet; offering again is idempotent.
+                plan.Effects.Add(new PaymentEffect.OfferTo(record.Input!.PayerDeviceId, ForgetIfOffline: false));
+                break;
+            case PaymentState.Authorized:
+                // Only a record saved by an earlier version stops at Authorized: now it is saved with Charging.
+                plan.Move(PaymentState.Charging, Hub, "charge sent to ledger");
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!)));
+                break;
+            case PaymentState.Charging:
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!)));
+                break;
+        }
+    }
+
+    /// <summary>A decision being made: the state it has reached so far, its transitions and effects.</summary>
+    private sealed class Plan(string paymentId, PaymentRecord record, DateTimeOffset now)
+    {
+        private readonly List<PaymentTransition> _transitions = [];
+
+        public string PaymentId => paymentId;
+
+        public PaymentRecord Record => record;
+
+        public PaymentState State { get; private set; } = record.State;
+
+        public List<PaymentEffect> Effects { get; } = [];
+
+        public void Move(PaymentState to, string device, string cause)
+        {
+            if (!record.Exists || !PaymentStates.CanMove(State, to))
+            {
+                throw new IllegalTransitionException(paymentId, State, to);
+            }
+
+            _transitions.Add(new PaymentTransition(State, to, now, device, cause));
+            State = to;
+        }
+
+        /// <summary>A move that only <paramref name="from"/> may make (a charge's outcome ends only a charge).</summary>
+        public void MoveFrom(PaymentState from, PaymentState to, string device, string cause)
+        {
+            if (State != from)
+            {
+                throw new IllegalTransitionException(paymentId, State, to);
+            }
+
+            Move(to, device, cause);
+        }
+
+        public PaymentDecision Decision(PaymentState before)
+        {
+            if (!before.IsTerminal() && State.IsTerminal())
+            {
+                Effects.Add(new PaymentEffect.EndRecovery());
+            }
+
+            return _transitions.Count == 0 && Effects.Count == 0 ? PaymentDecision.None : new PaymentDecision(_transitions, Effects);
+        }
+    }
+}

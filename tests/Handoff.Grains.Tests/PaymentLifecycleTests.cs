@@ -1,0 +1,246 @@
+using Handoff.Contracts;
+using Handoff.Grains;
+using Handoff.Grains.Payments;
+
+namespace Handoff.Grains.Tests;
+
+/// <summary>
+/// The payment lifecycle with no cluster: every state against every command, each pair's transitions and effects
+/// (or its error) written out below. A new state or command fails <see cref="Every_pair_has_an_expectation"/> until
+/// its row is written.
+/// </summary>
+public sealed class PaymentLifecycleTests
+{
+    private const string Id = "pay-1";
+    private static readonly DateTimeOffset Created = new(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Deadline = Created.AddMinutes(2);
+    private static readonly DateTimeOffset BeforeDeadline = Deadline.AddSeconds(-1);
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+    private static readonly PaymentLifecycle Lifecycle = new(Interval);
+    private static readonly PaymentRequestInput Input = new("home", "tv-1", "phone-1", "order-1", new PaymentInfo(12.50m, "CNY", "Tea House"));
+
+    /// <summary>The commands, each at the time it is decided.</summary>
+    private static readonly Dictionary<string, (PaymentCommand Command, DateTimeOffset At)> Commands = new()
+    {
+        ["shown"] = (new PaymentCommand.Shown("phone-1"), BeforeDeadline),
+        ["approve"] = (new PaymentCommand.Approve("phone-1", AuthMethod.Pin), BeforeDeadline),
+        ["decline"] = (new PaymentCommand.Decline("phone-1", "declined on payer device"), BeforeDeadline),
+        ["cancel"] = (new PaymentCommand.Cancel("tv-1"), BeforeDeadline),
+        ["deadline-not-due"] = (new PaymentCommand.CheckDeadline(), BeforeDeadline),
+        ["deadline-due"] = (new PaymentCommand.CheckDeadline(), Deadline),
+        ["charged"] = (new PaymentCommand.Charged(7), BeforeDeadline),
+        ["charge-refused"] = (new PaymentCommand.ChargeRefused("no such account"), BeforeDeadline),
+        ["charge-uncertain"] = (new PaymentCommand.ChargeUncertain(), BeforeDeadline),
+        ["resume"] = (new PaymentCommand.Resume(), BeforeDeadline),
+        ["recover"] = (new PaymentCommand.Recover(), BeforeDeadline),
+        ["recover-after-deadline"] = (new PaymentCommand.Recover(), Deadline.AddSeconds(5)),
+    };
+
+    // Outcome notation: "To,To | Effect,Effect" (either side may be empty), "-" for nothing, "!Error" for a refusal.
+    private const string Illegal = "!IllegalTransitionException";
+
+    private static readonly Dictionary<PaymentState, Dictionary<string, string>> Expected = new()
+    {
+        [PaymentState.Created] = Awaiting(shown: "Offered,Displayed | ArmDeadline", approve: Illegal, resume: "| ArmRecovery,ArmDeadline"),
+        [PaymentState.Offered] = Awaiting(shown: "Displayed |", approve: "Authorized,Charging | Charge", resume: "| ArmRecovery,ArmDeadline"),
+        [PaymentState.Displayed] = Awaiting(shown: "-", approve: "Authorized,Charging | Charge", resume: "| ArmRecovery,ArmDeadline"),
+        [PaymentState.Authorized] = Moving(recover: "Charging | Charge", charged: Illegal, refused: Illegal, uncertain: "-", resume: "| ArmRecovery"),
+        [PaymentState.Charging] = Moving(recover: "| Charge", charged: "Completed | EndRecovery", refused: "Failed | EndRecovery", uncertain: "| RetryCharge", resume: "| ArmRecovery,RetryCharge"),
+        [PaymentState.Completed] = Ended(approve: Illegal, decline: Illegal, cancel: Illegal),
+        [PaymentState.Declined] = Ended(approve: "!PaymentDeclinedException", decline: "-", cancel: Illegal),
+        [PaymentState.Cancelled] = Ended(approve: "!PaymentCancelledException", decline: Illegal, cancel: "-"),
+        [PaymentState.Expired] = Ended(approve: "!PaymentExpiredException", decline: Illegal, cancel: Illegal),
+        [PaymentState.Failed] = Ended(approve: "!PaymentNotCompletedException", decline: Illegal, cancel: Illegal),
+    };
+
+    public static TheoryData<PaymentState, string> Pairs()
+    {
+        var pairs = new TheoryData<PaymentState, string>();
+        foreach (var state in Enum.GetValues<PaymentState>())
+        {
+            foreach (var command in Commands.Keys)
+            {
+                pairs.Add(state, command);
+            }
+        }
+
+        return pairs;
+    }
+
+    [Fact]
+    public void Every_pair_has_an_expectation()
+    {
+        foreach (var state in Enum.GetValues<PaymentState>())
+        {
+            Assert.True(Expected.TryGetValue(state, out var row), $"no expectations for state {state}");
+            Assert.Equal(Commands.Keys.Order(), row.Keys.Order());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Pairs))]
+    public void Each_state_and_command_gives_its_transitions_and_effects(PaymentState state, string command)
+    {
+        var record = RecordIn(state);
+        var (decided, at) = Commands[command];
+        var expected = Expected[state][command];
+
+        string actual;
+        try
+        {
+            actual = Describe(Lifecycle.Decide(Id, record, decided, at));
+        }
+        catch (HandoffException refused)
+        {
+            actual = "!" + refused.GetType().Name;
+        }
+
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [MemberData(nameof(Pairs))]
+    public void A_decision_only_makes_moves_the_table_allows_and_changes_nothing_itself(PaymentState state, string command)
+    {
+        var record = RecordIn(state);
+        var (decided, at) = Commands[command];
+        PaymentDecision decision;
+        try
+        {
+            decision = Lifecycle.Decide(Id, record, decided, at);
+        }
+        catch (HandoffException)
+        {
+            Assert.Equal(state, record.State);
+            return;
+        }
+
+        Assert.Equal(state, record.State);
+        var from = state;
+        foreach (var step in decision.Transitions)
+        {
+            Assert.Equal(from, step.From);
+            Assert.True(PaymentStates.CanMove(step.From, step.To), $"{step.From} -> {step.To} is not in the table");
+            Assert.Equal(at, step.At);
+            from = step.To;
+        }
+
+        record.Apply(decision.Transitions);
+        Assert.Equal(from, record.State);
+        Assert.Equal(from.IsTerminal() && !state.IsTerminal(), decision.Effects.OfType<PaymentEffect.EndRecovery>().Any() && decision.Transitions.Count > 0);
+    }
+
+    [Fact]
+    public void Approval_charges_the_payer_for_the_exact_terms()
+    {
+        var decision = Lifecycle.Decide(Id, RecordIn(PaymentState.Displayed), new PaymentCommand.Approve("phone-1", AuthMethod.Biometric), BeforeDeadline);
+
+        var charge = Assert.IsType<PaymentEffect.Charge>(Assert.Single(decision.Effects));
+        Assert.Equal(new ChargeRequest(Id, LedgerAccounts.PayerAccount("phone-1"), LedgerAccounts.MerchantAccount("Tea House"), 12.50m, "CNY"), charge.Request);
+        Assert.Equal("verified by biometric on payer device", decision.Transitions[0].Cause);
+        Assert.Equal("phone-1", decision.Transitions[0].Device);
+        Assert.Equal(PaymentLifecycle.Hub, decision.Transitions[1].Device);
+    }
+
+    [Fact]
+    public void Cancel_and_expiry_close_the_sheet_on_the_payer_and_keep_the_reason()
+    {
+        var cancelled = RecordIn(PaymentState.Displayed);
+        var cancel = Lifecycle.Decide(Id, cancelled, new PaymentCommand.Cancel("tv-1"), BeforeDeadline);
+        Assert.Equal("phone-1", Assert.IsType<PaymentEffect.CloseOn>(cancel.Effects[0]).Device);
+        cancelled.Apply(cancel.Transitions);
+        Assert.Equal("cancelled on tv-1", cancelled.FailureReason);
+
+        var expired = RecordIn(PaymentState.Displayed);
+        expired.Apply(Lifecycle.Decide(Id, expired, new PaymentCommand.CheckDeadline(), Deadline).Transitions);
+        Assert.Equal("not verified before the deadline", expired.FailureReason);
+    }
+
+    [Fact]
+    public void A_new_payment_starts_created_with_its_deadline_and_nonce()
+    {
+        var record = PaymentLifecycle.Start(Input, "Living-room TV", Created, TimeSpan.FromMinutes(2), "n0nce");
+
+        Assert.Equal(PaymentState.Created, record.State);
+        Assert.Equal(Deadline, record.Deadline);
+        Assert.Equal("n0nce", record.Nonce);
+        var step = Assert.Single(record.History);
+        Assert.Equal(("tv-1", "requested"), (step.Device, step.Cause));
+    }
+
+    [Fact]
+    public void Applying_a_step_that_does_not_follow_the_record_is_refused()
+    {
+        var record = RecordIn(PaymentState.Completed);
+
+        Assert.Throws<InvalidOperationException>(() => record.Apply([new PaymentTransition(PaymentState.Displayed, PaymentState.Authorized, Created, "phone-1", "forged")]));
+        Assert.Equal(PaymentState.Completed, record.State);
+    }
+
+    private static Dictionary<string, string> Awaiting(string shown, string approve, string resume) => new()
+    {
+        ["shown"] = shown,
+        ["approve"] = approve,
+        ["decline"] = "Declined | EndRecovery",
+        ["cancel"] = "Cancelled | CloseOn,EndRecovery",
+        ["deadline-not-due"] = "-",
+        ["deadline-due"] = "Expired | CloseOn,EndRecovery",
+        ["charged"] = Illegal,
+        ["charge-refused"] = Illegal,
+        ["charge-uncertain"] = "-",
+        ["resume"] = resume,
+        ["recover"] = "| OfferTo",
+        ["recover-after-deadline"] = "Expired | CloseOn,EndRecovery",
+    };
+
+    private static Dictionary<string, string> Moving(string recover, string charged, string refused, string uncertain, string resume) => new()
+    {
+        ["shown"] = "-",
+        ["approve"] = Illegal,
+        ["decline"] = Illegal,
+        ["cancel"] = Illegal,
+        ["deadline-not-due"] = "-",
+        ["deadline-due"] = "-",
+        ["charged"] = charged,
+        ["charge-refused"] = refused,
+        ["charge-uncertain"] = uncertain,
+        ["resume"] = resume,
+        ["recover"] = recover,
+        ["recover-after-deadline"] = recover,
+    };
+
+    private static Dictionary<string, string> Ended(string approve, string decline, string cancel) => new()
+    {
+        ["shown"] = "-",
+        ["approve"] = approve,
+        ["decline"] = decline,
+        ["cancel"] = cancel,
+        ["deadline-not-due"] = "-",
+        ["deadline-due"] = "-",
+        ["charged"] = Illegal,
+        ["charge-refused"] = Illegal,
+        ["charge-uncertain"] = "-",
+        ["resume"] = "-",
+        ["recover"] = "| EndRecovery",
+        ["recover-after-deadline"] = "| EndRecovery",
+    };
+
+    private static PaymentRecord RecordIn(PaymentState state)
+    {
+        var record = PaymentLifecycle.Start(Input, "Living-room TV", Created, Deadline - Created, "n0nce");
+        record.State = state;
+        return record;
+    }
+
+    private static string Describe(PaymentDecision decision)
+    {
+        if (decision.Transitions.Count == 0 && decision.Effects.Count == 0)
+        {
+            return "-";
+        }
+
+        var states = string.Join(",", decision.Transitions.Select(step => step.To));
+        var effects = string.Join(",", decision.Effects.Select(effect => effect.GetType().Name));
+        return $"{states} | {effects}".Trim();
+    }
+}
