@@ -18,7 +18,7 @@ internal sealed class PaymentTracker(HandoffClient handoff, IHostApplicationLife
             {
                 Console.WriteLine(
                     $"{update.PaymentId} {update.State,-10} {DisplayText.Money(update.Info.Amount, update.Info.Currency)}"
-                    + $" to {update.Info.Merchant} on {update.PayerDeviceId}: {update.History[^1].Cause}");
+                    + $" to {update.Info.Merchant} on {update.Payer ?? string.Join(" or ", update.Payers)}: {update.History[^1].Cause}");
             }
         }
         catch (OperationCanceledException)

@@ -210,18 +210,25 @@ public sealed class HandoffClient : IAsyncDisposable
     public Task<T> CallAsync<T>(Func<IGrainFactory, Task<T>> call) => AsCallerAsync(() => call(_cluster));
 
     /// <summary>
-    /// Hands a payment off to <paramref name="payerDeviceId"/>. The same <paramref name="orderKey"/> with the
-    /// same content returns the same payment; with other content it fails with <see cref="ConflictException"/>.
+    /// Hands a payment off to <paramref name="payerDeviceId"/>: one payer device, several separated by commas
+    /// (<c>"phone-1,watch-1"</c>) or <see cref="PayerChoice.Any"/>; every one online shows the sheet and the first
+    /// verified approval pays. The same <paramref name="orderKey"/> with the same content returns the same payment;
+    /// with other content it fails with <see cref="ConflictException"/>.
     /// </summary>
     public Task<PaymentSnapshot> RequestPaymentAsync(PaymentInfo info, string payerDeviceId, string? orderKey = null, TimeSpan? expiresIn = null)
     {
         ArgumentNullException.ThrowIfNull(info);
         PaymentRules.Check(info);
+        PayerChoice.Named(payerDeviceId);
         orderKey ??= Guid.NewGuid().ToString("n");
         var input = new PaymentRequestInput(HouseholdId, DeviceId, payerDeviceId, orderKey, info, expiresIn);
         input = input with { Signature = Sign(Signing.Request(input)) };
         return AsCallerAsync(() => Payment(PaymentIds.For(HouseholdId, DeviceId, orderKey)).CreateAsync(input));
     }
+
+    /// <summary>Hands a payment off to several payer devices at once: the first to approve pays (none: <c>any</c>).</summary>
+    public Task<PaymentSnapshot> RequestPaymentAsync(PaymentInfo info, IEnumerable<string> payerDeviceIds, string? orderKey = null, TimeSpan? expiresIn = null) =>
+        RequestPaymentAsync(info, PayerChoice.Of(payerDeviceIds), orderKey, expiresIn);
 
     /// <summary>The payment as it stands.</summary>
     public Task<PaymentSnapshot> GetPaymentAsync(string paymentId) => AsCallerAsync(() => Payment(paymentId).GetAsync());

@@ -19,6 +19,7 @@ public static class ErrorCodes
     public const string WrongPin = "wrong_pin";
     public const string NotPending = "not_pending";
     public const string Locked = "locked";
+    public const string AlreadyPaid = "already_paid";
 
     // Refusals of malformed payment requests: each names the field in its message.
     public const string InvalidJson = "invalid_json";
@@ -90,6 +91,15 @@ public sealed class ValidationException(string field, string message, string cod
 /// <summary>The order key is already used for a payment with other content.</summary>
 [GenerateSerializer, Alias("handoff.ConflictException")]
 public sealed class ConflictException(string message) : HandoffException(ErrorCodes.Conflict, message);
+
+/// <summary>Another payer device approved first: the payment is paid (or being paid) there, and only there.</summary>
+[GenerateSerializer, Alias("handoff.AlreadyPaidException")]
+public sealed class AlreadyPaidException(string paymentId, string paidOn)
+    : HandoffException(ErrorCodes.AlreadyPaid, $"payment '{paymentId}' is already paid on device '{paidOn}'")
+{
+    [Id(0)]
+    public string PaidOn { get; } = paidOn;
+}
 
 /// <summary>A device, household or payment does not exist (or is not visible to the caller).</summary>
 [GenerateSerializer, Alias("handoff.NotFoundException")]

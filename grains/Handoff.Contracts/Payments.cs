@@ -25,7 +25,10 @@ public sealed record PaymentInfo(
 [GenerateSerializer, Immutable, Alias("handoff.PaymentLine")]
 public sealed record PaymentLine([property: Id(0)] string Label, [property: Id(1)] decimal Amount);
 
-/// <summary>A request, from an initiator device, that a payer device pays.</summary>
+/// <summary>
+/// A request, from an initiator device, that a payer device pays. <paramref name="PayerDeviceId"/> is whom it asks, as
+/// <see cref="PayerChoice"/> reads it: one device, several separated by commas, or <c>any</c>.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentRequestInput")]
 public sealed record PaymentRequestInput(
     [property: Id(0)] string HouseholdId,
@@ -45,7 +48,11 @@ public sealed record PaymentTransition(
     [property: Id(3)] string Device,
     [property: Id(4)] string Cause);
 
-/// <summary>The whole of one payment as the authority holds it; <see cref="Version"/> grows with each transition.</summary>
+/// <summary>
+/// The whole of one payment as the authority holds it; <see cref="Version"/> grows with each transition.
+/// <paramref name="PayerDeviceId"/> is whom the request asked (<see cref="PayerChoice"/>), <paramref name="Payers"/>
+/// the devices it was offered to, and <paramref name="Payer"/> the one that approved, once one has.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentSnapshot")]
 public sealed record PaymentSnapshot(
     [property: Id(0)] string PaymentId,
@@ -58,7 +65,9 @@ public sealed record PaymentSnapshot(
     [property: Id(7)] DateTimeOffset CreatedAt,
     [property: Id(8)] DateTimeOffset Deadline,
     [property: Id(9)] string? FailureReason,
-    [property: Id(10)] IReadOnlyList<PaymentTransition> History)
+    [property: Id(10)] IReadOnlyList<PaymentTransition> History,
+    [property: Id(11)] IReadOnlyList<string> Payers,
+    [property: Id(12)] string? Payer)
 {
     public int Version => History.Count;
 
@@ -80,11 +89,15 @@ public sealed record PaymentSnapshot(
             State = state,
             FailureReason = state.IsTerminal() ? FailureReason : null,
             History = [.. History.Take(version)],
+            Payer = History.Take(version).Any(step => step.To == PaymentState.Authorized) ? Payer : null,
         };
     }
 }
 
-/// <summary>What the payer device is asked to show and verify.</summary>
+/// <summary>
+/// What a payer device is asked to show and verify: <paramref name="PayerDeviceId"/> is that device, one of the
+/// request's <paramref name="Candidates"/> (every device it was offered to).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentOffer")]
 public sealed record PaymentOffer(
     [property: Id(0)] string PaymentId,
@@ -94,7 +107,8 @@ public sealed record PaymentOffer(
     [property: Id(4)] string PayerDeviceId,
     [property: Id(5)] PaymentInfo Info,
     [property: Id(6)] DateTimeOffset Deadline,
-    [property: Id(7)] string Nonce);
+    [property: Id(7)] string Nonce,
+    [property: Id(8)] IReadOnlyList<string> Candidates);
 
 /// <summary>
 /// The payer device's statement that its person verified this exact transaction; a biometric approval also carries

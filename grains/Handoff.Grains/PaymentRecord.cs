@@ -30,7 +30,17 @@ public sealed class PaymentRecord
     [Id(7)]
     public string InitiatorName { get; set; } = string.Empty;
 
+    /// <summary>The payer devices the payment is offered to: those the request named, or for <c>any</c> those online.</summary>
+    [Id(8)]
+    public List<string> Candidates { get; set; } = [];
+
     public bool Exists => Input is not null;
+
+    /// <summary>The devices offered the payment (a record of an earlier version named exactly one).</summary>
+    public IReadOnlyList<string> Payers => Candidates.Count > 0 || Input is null ? Candidates : [Input.PayerDeviceId];
+
+    /// <summary>The payer device whose verified approval won, once one has.</summary>
+    public string? Payer => History.FirstOrDefault(step => step.To == PaymentState.Authorized)?.Device;
 
     /// <summary>Records the transitions a <see cref="Payments.PaymentLifecycle"/> decided, each from the state it left.</summary>
     public void Apply(IEnumerable<PaymentTransition> transitions)
@@ -65,13 +75,16 @@ public sealed class PaymentRecord
             CreatedAt,
             Deadline,
             FailureReason,
-            [.. History]);
+            [.. History],
+            Payers,
+            Payer);
     }
 
-    public PaymentOffer ToOffer(string paymentId)
+    /// <summary>The transaction as payer device <paramref name="device"/>, one of <see cref="Payers"/>, shows and signs it.</summary>
+    public PaymentOffer ToOffer(string paymentId, string device)
     {
         var input = Input!;
-        return new PaymentOffer(paymentId, input.HouseholdId, input.InitiatorDeviceId, InitiatorName, input.PayerDeviceId, input.Info, Deadline, Nonce);
+        return new PaymentOffer(paymentId, input.HouseholdId, input.InitiatorDeviceId, InitiatorName, device, input.Info, Deadline, Nonce, Payers);
     }
 
     /// <summary>True when <paramref name="other"/> asks for the same payment as the recorded one.</summary>

@@ -59,9 +59,10 @@ public sealed class PaymentRequestGrain(
         }
 
         DeviceStatus initiator;
+        IReadOnlyList<string> candidates;
         try
         {
-            initiator = await _guard.AcceptNewAsync(input);
+            (initiator, candidates) = await _guard.AcceptNewAsync(input);
         }
         catch (HandoffException)
         {
@@ -77,7 +78,7 @@ public sealed class PaymentRequestGrain(
 
         var expiry = input.ExpiresIn ?? options.Value.DefaultExpiry;
         var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var created = PaymentLifecycle.Start(input, initiator.DisplayName, time.GetUtcNow(), expiry, nonce);
+        var created = PaymentLifecycle.Start(input, candidates, initiator.DisplayName, time.GetUtcNow(), expiry, nonce);
 
         // The recovery reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
         await _timers.StartRecoveryAsync(expiry, RecoverAsync);
@@ -100,7 +101,7 @@ public sealed class PaymentRequestGrain(
             await _record.WriteAsync();
         }
 
-        await OfferAsync(new PaymentEffect.OfferTo(input.PayerDeviceId, ForgetIfOffline: true));
+        await OfferAsync(new PaymentEffect.OfferTo(State.Payers, ForgetIfOffline: true));
         await GrainFactory.GetGrain<IHouseholdGrain>(input.HouseholdId).NotePaymentAsync(PaymentId);
         return State.ToSnapshot(PaymentId);
     }
@@ -112,7 +113,7 @@ public sealed class PaymentRequestGrain(
         if (State.State == PaymentState.Created)
         {
             // A retry after a crash between saving Created and saving Offered: finish the offer.
-            await OfferAsync(new PaymentEffect.OfferTo(input.PayerDeviceId, ForgetIfOffline: true));
+            await OfferAsync(new PaymentEffect.OfferTo(State.Payers, ForgetIfOffline: true));
         }
 
         return State.ToSnapshot(PaymentId);
@@ -137,8 +138,8 @@ public sealed class PaymentRequestGrain(
             throw new NotFoundException($"payment '{PaymentId}' is not being offered");
         }
 
-        _guard.RequireOfferReader(State);
-        return Task.FromResult(State.ToOffer(PaymentId));
+        var device = _guard.RequireOfferReader(State);
+        return Task.FromResult(State.ToOffer(PaymentId, device));
     }
 
     public async Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval)
@@ -229,7 +230,7 @@ public sealed class PaymentRequestGrain(
                 return ChargeAsync(charge.Request);
             case PaymentEffect.RetryCharge retry:
                 _timers.ArmChargeRetry(retry.Due, () => State.State == PaymentState.Charging
-                    ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State.Input!))
+                    ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State.Input!, State.Payer!))
                     : Task.CompletedTask);
                 return Task.CompletedTask;
             case PaymentEffect.ArmDeadline deadline:
@@ -245,11 +246,13 @@ public sealed class PaymentRequestGrain(
         }
     }
 
-    /// <summary>Offers the payment to a payer; when the payer is offline, a requester waiting for the answer gets
-    /// "payer offline" and the request is forgotten, while recovery keeps it until its deadline.</summary>
+    /// <summary>Offers the payment to its payer devices at once; when none is online, a requester waiting for the
+    /// answer gets "payer offline" and the request is forgotten, while recovery keeps it until its deadline.</summary>
     private async Task OfferAsync(PaymentEffect.OfferTo offer)
     {
-        if (!await _calls.OfferAsync(offer.Device))
+        var reached = await Task.WhenAll(offer.Devices.Select(async device => (device, shown: await _calls.OfferAsync(device))));
+        var shownOn = reached.Where(result => result.shown).Select(result => result.device).ToList();
+        if (shownOn.Count == 0)
         {
             if (offer.ForgetIfOffline)
             {
@@ -257,7 +260,7 @@ public sealed class PaymentRequestGrain(
                 await _timers.StopAsync();
                 await _record.ClearAsync();
                 DeactivateOnIdle();
-                throw new PayerOfflineException(offer.Device);
+                throw new PayerOfflineException(PayerChoice.Of(offer.Devices));
             }
 
             return;
@@ -268,7 +271,7 @@ public sealed class PaymentRequestGrain(
             await faults.ReachedAsync(FaultPoints.OfferedNotSaved);
         }
 
-        await DecideAsync(new PaymentCommand.Shown(offer.Device));
+        await DecideAsync(new PaymentCommand.Shown(shownOn));
     }
 
     private async Task ChargeAsync(ChargeRequest charge) => await DecideAsync(await _calls.ChargeAsync(State.Input!.HouseholdId, charge));

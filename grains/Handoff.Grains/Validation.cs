@@ -14,10 +14,10 @@ internal static class Validation
     {
         RequireId(input.HouseholdId, "householdId");
         RequireId(input.InitiatorDeviceId, "initiator");
-        RequireId(input.PayerDeviceId, "payer");
+        var payers = PayerChoice.Named(input.PayerDeviceId);
         RequireText(input.OrderKey, "orderKey", 128);
         PaymentRules.Check(input.Info);
-        if (input.PayerDeviceId == input.InitiatorDeviceId)
+        if (payers.Contains(input.InitiatorDeviceId))
         {
             throw new ValidationException("payer", "must be a different device from the initiator", ErrorCodes.SameDevice);
         }

@@ -22,7 +22,7 @@ public sealed class PaymentLifecycleTests
     /// <summary>The commands, each at the time it is decided.</summary>
     private static readonly Dictionary<string, (PaymentCommand Command, DateTimeOffset At)> Commands = new()
     {
-        ["shown"] = (new PaymentCommand.Shown("phone-1"), BeforeDeadline),
+        ["shown"] = (new PaymentCommand.Shown(["phone-1"]), BeforeDeadline),
         ["approve"] = (new PaymentCommand.Approve("phone-1", AuthMethod.Pin), BeforeDeadline),
         ["decline"] = (new PaymentCommand.Decline("phone-1", "declined on payer device"), BeforeDeadline),
         ["cancel"] = (new PaymentCommand.Cancel("tv-1"), BeforeDeadline),
@@ -38,6 +38,7 @@ public sealed class PaymentLifecycleTests
 
     // Outcome notation: "To,To | Effect,Effect" (either side may be empty), "-" for nothing, "!Error" for a refusal.
     private const string Illegal = "!IllegalTransitionException";
+    private const string AlreadyPaid = "!AlreadyPaidException";
 
     private static readonly Dictionary<PaymentState, Dictionary<string, string>> Expected = new()
     {
@@ -46,7 +47,7 @@ public sealed class PaymentLifecycleTests
         [PaymentState.Displayed] = Awaiting(shown: "-", approve: "Authorized,Charging | Charge", resume: "| ArmRecovery,ArmDeadline"),
         [PaymentState.Authorized] = Moving(recover: "Charging | Charge", charged: Illegal, refused: Illegal, uncertain: "-", resume: "| ArmRecovery"),
         [PaymentState.Charging] = Moving(recover: "| Charge", charged: "Completed | EndRecovery", refused: "Failed | EndRecovery", uncertain: "| RetryCharge", resume: "| ArmRecovery,RetryCharge"),
-        [PaymentState.Completed] = Ended(approve: Illegal, decline: Illegal, cancel: Illegal),
+        [PaymentState.Completed] = Ended(approve: AlreadyPaid, decline: Illegal, cancel: Illegal),
         [PaymentState.Declined] = Ended(approve: "!PaymentDeclinedException", decline: "-", cancel: Illegal),
         [PaymentState.Cancelled] = Ended(approve: "!PaymentCancelledException", decline: Illegal, cancel: "-"),
         [PaymentState.Expired] = Ended(approve: "!PaymentExpiredException", decline: Illegal, cancel: Illegal),
@@ -157,9 +158,44 @@ public sealed class PaymentLifecycleTests
     }
 
     [Fact]
+    public void Offered_to_several_the_first_approval_pays_and_every_other_sheet_closes()
+    {
+        var record = RecordIn(PaymentState.Created, "phone-1", "watch-1");
+        var shown = Lifecycle.Decide(Id, record, new PaymentCommand.Shown(["phone-1", "watch-1"]), BeforeDeadline);
+        Assert.Equal("sheet shown on 2 payer devices: phone-1, watch-1", shown.Transitions[^1].Cause);
+        record.Apply(shown.Transitions);
+
+        var approve = Lifecycle.Decide(Id, record, new PaymentCommand.Approve("watch-1", AuthMethod.Pin), BeforeDeadline);
+        var charge = Assert.IsType<PaymentEffect.Charge>(Assert.Single(approve.Effects));
+        Assert.Equal(LedgerAccounts.PayerAccount("watch-1"), charge.Request.PayerAccount);
+        record.Apply(approve.Transitions);
+        Assert.Equal("watch-1", record.Payer);
+
+        // The loser of the race is told where it was paid; nothing moves.
+        var late = Assert.Throws<AlreadyPaidException>(() => Lifecycle.Decide(Id, record, new PaymentCommand.Approve("phone-1", AuthMethod.Pin), BeforeDeadline));
+        Assert.Equal(("watch-1", ErrorCodes.AlreadyPaid), (late.PaidOn, late.Code));
+
+        var charged = Lifecycle.Decide(Id, record, new PaymentCommand.Charged(1), BeforeDeadline);
+        Assert.Equal("CloseOn:phone-1,EndRecovery", string.Join(",", charged.Effects.Select(Name)));
+    }
+
+    [Fact]
+    public void Offered_to_several_an_expiry_closes_every_sheet_and_a_decline_every_other()
+    {
+        var expired = Lifecycle.Decide(Id, RecordIn(PaymentState.Displayed, "phone-1", "watch-1"), new PaymentCommand.CheckDeadline(), Deadline);
+        Assert.Equal("CloseOn:phone-1,CloseOn:watch-1,EndRecovery", string.Join(",", expired.Effects.Select(Name)));
+
+        var declined = Lifecycle.Decide(Id, RecordIn(PaymentState.Displayed, "phone-1", "watch-1"), new PaymentCommand.Decline("phone-1", "declined"), BeforeDeadline);
+        Assert.Equal("CloseOn:watch-1,EndRecovery", string.Join(",", declined.Effects.Select(Name)));
+
+        var recover = Lifecycle.Decide(Id, RecordIn(PaymentState.Displayed, "phone-1", "watch-1"), new PaymentCommand.Recover(), BeforeDeadline);
+        Assert.Equal(["phone-1", "watch-1"], Assert.IsType<PaymentEffect.OfferTo>(Assert.Single(recover.Effects)).Devices);
+    }
+
+    [Fact]
     public void A_new_payment_starts_created_with_its_deadline_and_nonce()
     {
-        var record = PaymentLifecycle.Start(Input, "Living-room TV", Created, TimeSpan.FromMinutes(2), "n0nce");
+        var record = PaymentLifecycle.Start(Input, ["phone-1"], "Living-room TV", Created, TimeSpan.FromMinutes(2), "n0nce");
 
         Assert.Equal(PaymentState.Created, record.State);
         Assert.Equal(Deadline, record.Deadline);
@@ -196,7 +232,7 @@ public sealed class PaymentLifecycleTests
     private static Dictionary<string, string> Moving(string recover, string charged, string refused, string uncertain, string resume) => new()
     {
         ["shown"] = "-",
-        ["approve"] = Illegal,
+        ["approve"] = AlreadyPaid,
         ["decline"] = Illegal,
         ["cancel"] = Illegal,
         ["deadline-not-due"] = "-",
@@ -225,12 +261,20 @@ public sealed class PaymentLifecycleTests
         ["recover-after-deadline"] = "| EndRecovery",
     };
 
-    private static PaymentRecord RecordIn(PaymentState state)
+    /// <summary>A record in <paramref name="state"/>; one that got as far as authorization was approved on phone-1.</summary>
+    private static PaymentRecord RecordIn(PaymentState state, params string[] payers)
     {
-        var record = PaymentLifecycle.Start(Input, "Living-room TV", Created, Deadline - Created, "n0nce");
+        var record = PaymentLifecycle.Start(Input, payers.Length > 0 ? payers : ["phone-1"], "Living-room TV", Created, Deadline - Created, "n0nce");
+        if (state is PaymentState.Authorized or PaymentState.Charging or PaymentState.Completed)
+        {
+            record.History.Add(new PaymentTransition(PaymentState.Displayed, PaymentState.Authorized, Created, "phone-1", "verified"));
+        }
+
         record.State = state;
         return record;
     }
+
+    private static string Name(PaymentEffect effect) => effect is PaymentEffect.CloseOn close ? $"CloseOn:{close.Device}" : effect.GetType().Name;
 
     private static string Describe(PaymentDecision decision)
     {

@@ -88,7 +88,8 @@ public sealed class TrustTests(HouseholdCluster household)
 
         var genuine = approval with { Signature = household.Keys.Sign(HouseholdCluster.Phone1.Id, Signing.Approval(offer, AuthMethod.Pin)) };
         Assert.Equal(PaymentState.Completed, (await grain.AuthorizeAsync(genuine)).State);
-        await Assert.ThrowsAsync<IllegalTransitionException>(() => grain.AuthorizeAsync(genuine));
+        var replayed = await Assert.ThrowsAsync<AlreadyPaidException>(() => grain.AuthorizeAsync(genuine));
+        Assert.Equal(HouseholdCluster.Phone1.Id, replayed.PaidOn);
         var entries = (await household.LedgerAsync()).Entries.Count(entry => entry.PaymentId == payment.PaymentId);
         Assert.Equal(1, entries);
     }

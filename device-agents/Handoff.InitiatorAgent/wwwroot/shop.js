@@ -30,7 +30,8 @@
     }
   }
   const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
-  const payerName = (id) => payers.find((payer) => payer.id === id)?.displayName ?? id;
+  // 'any' asks every payer device online at once: the first to approve pays.
+  const payerName = (id) => id === 'any' ? 'any of your devices' : payers.find((payer) => payer.id === id)?.displayName ?? id;
   const totalMinor = () => [...cart].reduce((sum, [id, quantity]) => sum + item(id).priceMinor * quantity, 0);
 
   // The agent's per-launch token, put into this page when it served it: every POST carries it (the agent refuses one without).
@@ -98,7 +99,8 @@
   }
 
   function renderPayers() {
-    if (!payers.some((payer) => payer.id === selectedPayer && available(payer))) {
+    const usableCount = payers.filter(available).length;
+    if (!(selectedPayer === 'any' && usableCount > 1) && !payers.some((payer) => payer.id === selectedPayer && available(payer))) {
       selectedPayer = payers.find(available)?.id ?? null;
     }
 
@@ -125,6 +127,22 @@
           element('span', { className: `badge ${status.replace(' ', '-')}`, textContent: status }),
         ]);
       }));
+      if (usableCount > 1) {
+        list.prepend(element('label', { className: 'payer any' }, [
+          element('input', {
+            type: 'radio',
+            name: 'payer',
+            value: 'any',
+            checked: selectedPayer === 'any',
+            onchange: () => {
+              selectedPayer = 'any';
+              renderPay();
+            },
+          }),
+          element('span', { className: 'name', textContent: `Any of my devices (${usableCount} online)` }),
+          element('span', { className: 'badge online', textContent: 'first to approve pays' }),
+        ]));
+      }
     }
 
     renderPay();
@@ -245,7 +263,7 @@
     }
 
     checkout.last = view;
-    const name = payerName(checkout.payer);
+    const name = view.payer ? payerName(view.payer) : payerName(checkout.payer);
     for (const transition of view.history) {
       const step = steps[transition.to];
       if (step) {
@@ -336,7 +354,7 @@
       element('span', { className: 'line-total', textContent: money(line.minor) }),
     ])));
     $('receipt-total').textContent = view.amountText;
-    $('receipt-payer').textContent = payerName(checkout.payer);
+    $('receipt-payer').textContent = payerName(view.payer ?? checkout.payer);
     $('receipt-time').textContent = view.history[view.history.length - 1].atText;
     $('receipt-id').textContent = view.paymentId;
     $('receipt-title').focus();

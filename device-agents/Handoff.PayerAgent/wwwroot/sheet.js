@@ -26,7 +26,7 @@
 
   // What the result card says for each way a payment can leave the screen.
   const outcomes = {
-    Completed: { outcome: 'paid', icon: '✓', title: 'Paid', detail: (o) => `${money(o)} paid to ${o.merchant}.` },
+    Completed: { outcome: 'paid', icon: '✓', title: 'Paid', detail: (o, reason) => reason ? `${capitalise(reason)}: ${money(o)} to ${o.merchant}. Nothing to do here.` : `${money(o)} paid to ${o.merchant}.` },
     Declined: { outcome: 'failed', icon: '✕', title: 'Declined', detail: (o, reason) => `${reason ? capitalise(reason) + '. ' : ''}Nothing was charged.` },
     Expired: { outcome: 'failed', icon: '⏱', title: 'Expired', detail: () => 'The request ran out of time. Nothing was charged.' },
     Cancelled: { outcome: 'failed', icon: '✕', title: 'Cancelled on the other device', detail: (o) => `${o.initiatorName} withdrew the request. Nothing was charged.` },

@@ -47,10 +47,15 @@ public sealed record DeviceView(
 public sealed record CapabilitiesView(bool CanPay, bool DistributedScheduling, IReadOnlyList<string> AuthMethods);
 
 /// <summary>A payment as <c>handoff pay</c> and <c>handoff status</c> report it.</summary>
+/// <param name="Payer">The payer device that approved, once one has.</param>
+/// <param name="Payers">The payer devices the payment was offered to.</param>
+/// <param name="AskedFor">Whom the request asked: a device, several (comma-separated) or <c>any</c>.</param>
 public sealed record PaymentView(
     string PaymentId,
     string State,
-    string Payer,
+    string? Payer,
+    IReadOnlyList<string> Payers,
+    string AskedFor,
     string Initiator,
     decimal Amount,
     string Currency,
@@ -72,6 +77,8 @@ public sealed record PaymentView(
     public static PaymentView From(PaymentSnapshot payment) => new(
         payment.PaymentId,
         payment.State.ToString(),
+        payment.Payer,
+        payment.Payers,
         payment.PayerDeviceId,
         payment.InitiatorDeviceId,
         payment.Info.Amount,

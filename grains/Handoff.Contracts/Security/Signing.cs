@@ -39,13 +39,17 @@ public static class Signing
             && key.Use((payload, signature), static (copy, check) => copy.VerifyData(check.payload, check.signature, HashAlgorithmName.SHA256));
     }
 
-    /// <summary>The payer's approval of the transaction it displayed: payment, parties, terms and the single-use nonce.</summary>
+    /// <summary>
+    /// The payer's approval of the transaction it displayed: payment, parties (the approving device and every device
+    /// the payment was offered to), terms and the single-use nonce.
+    /// </summary>
     public static byte[] Approval(PaymentOffer offer, AuthMethod method) => Statement(
-        "approval/v1",
+        "approval/v2",
         offer.PaymentId,
         offer.HouseholdId,
         offer.InitiatorDeviceId,
         offer.PayerDeviceId,
+        string.Join(',', offer.Candidates),
         Amount(offer.Info.Amount),
         offer.Info.Currency,
         offer.Info.Merchant,
@@ -61,12 +65,13 @@ public static class Signing
 
     /// <summary>
     /// The short code the TV and the phone both show for a payment, so the person sees that the sheet is the one their
-    /// TV asked for: six digits ("482 913") from the SHA-256 of the transaction (payment, household, parties, amount,
-    /// currency, merchant). Both ends compute it from what they hold; neither is told it.
+    /// TV asked for: six digits ("482 913") from the SHA-256 of the transaction (payment, household, initiator, amount,
+    /// currency, merchant). Both ends compute it from what they hold; neither is told it. Every payer device offered
+    /// the payment shows the same code.
     /// </summary>
-    public static string MatchCode(string paymentId, string householdId, string initiatorDeviceId, string payerDeviceId, PaymentInfo info)
+    public static string MatchCode(string paymentId, string householdId, string initiatorDeviceId, PaymentInfo info)
     {
-        var hash = SHA256.HashData(Statement("match/v1", paymentId, householdId, initiatorDeviceId, payerDeviceId, Amount(info.Amount), info.Currency, info.Merchant));
+        var hash = SHA256.HashData(Statement("match/v2", paymentId, householdId, initiatorDeviceId, Amount(info.Amount), info.Currency, info.Merchant));
         var number = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(hash) % 1_000_000;
         var digits = number.ToString("D6", CultureInfo.InvariantCulture);
         return $"{digits[..3]} {digits[3..]}";
@@ -74,11 +79,11 @@ public static class Signing
 
     /// <summary>The match code of an offer on the payer's sheet.</summary>
     public static string MatchCode(PaymentOffer offer) =>
-        MatchCode(offer.PaymentId, offer.HouseholdId, offer.InitiatorDeviceId, offer.PayerDeviceId, offer.Info);
+        MatchCode(offer.PaymentId, offer.HouseholdId, offer.InitiatorDeviceId, offer.Info);
 
     /// <summary>The match code of a payment as its initiator sees it.</summary>
     public static string MatchCode(PaymentSnapshot payment) =>
-        MatchCode(payment.PaymentId, payment.HouseholdId, payment.InitiatorDeviceId, payment.PayerDeviceId, payment.Info);
+        MatchCode(payment.PaymentId, payment.HouseholdId, payment.InitiatorDeviceId, payment.Info);
 
     /// <summary>An initiator's request for a payment, as it asked for it.</summary>
     public static byte[] Request(PaymentRequestInput input) => Statement(

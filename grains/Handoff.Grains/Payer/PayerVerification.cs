@@ -140,6 +140,13 @@ public sealed partial class PayerVerification(
         {
             return Finish(VerificationOutcome.NotPending, ended.Payment);
         }
+        catch (AlreadyPaidException paid)
+        {
+            // Another payer device approved first: this sheet closes saying where, and the person is told why.
+            var payment = await sessions.CallAsync(offer.PayerDeviceId, () => Authority(offer.PaymentId).GetAsync());
+            sheet.Close(payment.PaymentId, payment.State, payment.FailureReason ?? $"paid on {paid.PaidOn}");
+            throw;
+        }
     }
 
     private async Task<VerificationResult> DeclineAsync(PaymentOffer offer, string reason, VerificationOutcome outcome)

@@ -49,7 +49,9 @@ public sealed partial class PaymentAbilityGrain(
         var payment = await sessions.CallAsync(DeviceId, () => Authority(paymentId).GetAsync());
         if (payment.IsTerminal)
         {
-            sheet.Close(paymentId, payment.State, payment.FailureReason);
+            // Offered to several devices and paid on another: this sheet says where.
+            var paidElsewhere = payment.Payer is { } payer && payer != DeviceId ? $"paid on {payer}" : null;
+            sheet.Close(paymentId, payment.State, payment.FailureReason ?? paidElsewhere);
         }
     }
 

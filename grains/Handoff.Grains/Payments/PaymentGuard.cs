@@ -10,8 +10,11 @@ namespace Handoff.Grains.Payments;
 /// </summary>
 internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options, string paymentId)
 {
-    /// <summary>Checks a request for a new payment: its fields, its household, its devices and its signature.</summary>
-    public async Task<DeviceStatus> AcceptNewAsync(PaymentRequestInput input)
+    /// <summary>
+    /// Checks a request for a new payment (its fields, its household, its devices and its signature) and returns its
+    /// initiator and the payer devices to offer it to: those named, or for <c>any</c> every capable one online.
+    /// </summary>
+    public async Task<(DeviceStatus Initiator, IReadOnlyList<string> Candidates)> AcceptNewAsync(PaymentRequestInput input)
     {
         Validation.RequirePayment(input, options);
         if (!CallerContext.MayAccess(input.HouseholdId))
@@ -26,19 +29,42 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
         }
 
         var initiator = await DeviceInHouseholdAsync(input.InitiatorDeviceId, input.HouseholdId, "initiator");
-        var payer = await DeviceInHouseholdAsync(input.PayerDeviceId, input.HouseholdId, "payer");
-        if (payer.Role != DeviceRole.Payer || !payer.Capabilities.CanPay)
-        {
-            throw new NotCapableException(payer.DeviceId, $"device '{payer.DeviceId}' cannot pay");
-        }
-
+        var candidates = await CandidatesAsync(input);
         if (!Signing.Verify(initiator.PublicKey, Signing.Request(input), input.Signature))
         {
             throw new ForbiddenException($"the request is not signed by initiator '{input.InitiatorDeviceId}'");
         }
 
-        return initiator;
+        return (initiator, candidates);
     }
+
+    private async Task<IReadOnlyList<string>> CandidatesAsync(PaymentRequestInput input)
+    {
+        var named = PayerChoice.Named(input.PayerDeviceId);
+        if (named.Count == 0)
+        {
+            var devices = await grains.GetGrain<IHouseholdGrain>(input.HouseholdId).ListDevicesAsync();
+            var online = devices
+                .Where(device => CanPay(device) && device.Online && device.DeviceId != input.InitiatorDeviceId)
+                .Select(device => device.DeviceId)
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            return online.Count > 0 ? online : throw new PayerOfflineException(PayerChoice.Any);
+        }
+
+        foreach (var deviceId in named)
+        {
+            var payer = await DeviceInHouseholdAsync(deviceId, input.HouseholdId, "payer");
+            if (!CanPay(payer))
+            {
+                throw new NotCapableException(payer.DeviceId, $"device '{payer.DeviceId}' cannot pay");
+            }
+        }
+
+        return named;
+    }
+
+    private static bool CanPay(DeviceStatus device) => device.Role == DeviceRole.Payer && device.Capabilities.CanPay;
 
     /// <summary>The same request again, from its initiator, signed, with the same terms.</summary>
     public async Task RequireSameRequestAsync(PaymentRecord record, PaymentRequestInput input)
@@ -64,7 +90,7 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             throw new ForbiddenException($"approval does not match the transaction of payment '{paymentId}'");
         }
 
-        var offer = record.ToOffer(paymentId);
+        var offer = record.ToOffer(paymentId, approval.PayerDeviceId);
         await RequireSignatureAsync(approval.PayerDeviceId, Signing.Approval(offer, approval.Method), approval.Signature, "approval");
         if (approval.Method != AuthMethod.Biometric || record.State.IsTerminal())
         {
@@ -89,7 +115,7 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
     {
         var input = RequireExisting(record);
         RequireCaller(deviceId);
-        if (deviceId != input.InitiatorDeviceId && deviceId != input.PayerDeviceId)
+        if (deviceId != input.InitiatorDeviceId && !record.Payers.Contains(deviceId))
         {
             throw new ForbiddenException($"device '{deviceId}' is not a party to payment '{paymentId}'");
         }
@@ -97,14 +123,16 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
         await RequireSignatureAsync(deviceId, Signing.Cancel(paymentId, deviceId), signature, "cancellation");
     }
 
-    /// <summary>The offer with its nonce is for the payer's sheet alone: no other device, not even the hub's pages.</summary>
-    public void RequireOfferReader(PaymentRecord record)
+    /// <summary>
+    /// The offer with its nonce is for the payer devices' sheets alone: no other device, not even the hub's pages.
+    /// Returns the device asking, which the offer is for.
+    /// </summary>
+    public string RequireOfferReader(PaymentRecord record)
     {
-        var input = RequireExisting(record);
-        if (CallerContext.Device != input.PayerDeviceId)
-        {
-            throw new ForbiddenException($"only payer device '{input.PayerDeviceId}' is shown payment '{paymentId}'");
-        }
+        RequireExisting(record);
+        return CallerContext.Device is { } device && record.Payers.Contains(device)
+            ? device
+            : throw new ForbiddenException($"only payer devices {string.Join(", ", record.Payers)} are shown payment '{paymentId}'");
     }
 
     /// <summary>The record's request, when it exists and the caller's household may see it.</summary>
@@ -116,7 +144,8 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
     private void RequirePayer(PaymentRecord record, string deviceId)
     {
         RequireCaller(deviceId);
-        if (RequireExisting(record).PayerDeviceId != deviceId)
+        RequireExisting(record);
+        if (!record.Payers.Contains(deviceId))
         {
             throw new ForbiddenException($"device '{deviceId}' is not the payer of payment '{paymentId}'");
         }

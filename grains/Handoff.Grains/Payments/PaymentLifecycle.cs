@@ -5,8 +5,8 @@ namespace Handoff.Grains.Payments;
 /// <summary>What happened to a payment, or what its authority is asked to do with it.</summary>
 public abstract record PaymentCommand
 {
-    /// <summary>The payer's sheet shows the payment (an offer reached it).</summary>
-    public sealed record Shown(string Device) : PaymentCommand;
+    /// <summary>The sheets of these payer devices show the payment (the offer reached them).</summary>
+    public sealed record Shown(IReadOnlyList<string> Devices) : PaymentCommand;
 
     /// <summary>The person verified on the payer device; the guard checked the signature and the assertion.</summary>
     public sealed record Approve(string Device, AuthMethod Method) : PaymentCommand;
@@ -39,9 +39,9 @@ public abstract record PaymentCommand
 /// <summary>What the authority does once the transitions of a decision are saved (in this order).</summary>
 public abstract record PaymentEffect
 {
-    /// <summary>Offer the payment to a payer device; when <paramref name="ForgetIfOffline"/>, an offline payer
-    /// makes the request be forgotten and the requester told so.</summary>
-    public sealed record OfferTo(string Device, bool ForgetIfOffline) : PaymentEffect;
+    /// <summary>Offer the payment to these payer devices; when <paramref name="ForgetIfOffline"/> and none is
+    /// reached, the request is forgotten and the requester told the payer is offline.</summary>
+    public sealed record OfferTo(IReadOnlyList<string> Devices, bool ForgetIfOffline) : PaymentEffect;
 
     /// <summary>Close the sheet on a payer device (best effort, one-way).</summary>
     public sealed record CloseOn(string Device) : PaymentEffect;
@@ -85,17 +85,17 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         switch (command)
         {
             case PaymentCommand.Shown shown:
-                Show(plan, shown.Device);
+                Show(plan, shown.Devices);
                 break;
             case PaymentCommand.Approve approve:
                 Approve(plan, record, approve, paymentId);
                 break;
             case PaymentCommand.Decline decline when record.State != PaymentState.Declined:
                 plan.Move(PaymentState.Declined, decline.Device, decline.Reason);
+                plan.Actor = decline.Device;
                 break;
             case PaymentCommand.Cancel cancel when record.State != PaymentState.Cancelled:
                 plan.Move(PaymentState.Cancelled, cancel.Device, $"cancelled on {cancel.Device}");
-                plan.Effects.Add(new PaymentEffect.CloseOn(record.Input!.PayerDeviceId));
                 break;
             case PaymentCommand.CheckDeadline:
                 ExpireIfDue(plan, record, now);
@@ -121,9 +121,10 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
     }
 
     /// <summary>The record of a new payment, accepted from <paramref name="input"/> at <paramref name="now"/>.</summary>
-    public static PaymentRecord Start(PaymentRequestInput input, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce) => new()
+    public static PaymentRecord Start(PaymentRequestInput input, IReadOnlyList<string> candidates, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce) => new()
     {
         Input = input,
+        Candidates = [.. candidates],
         InitiatorName = initiatorName,
         CreatedAt = now,
         Deadline = now + expiry,
@@ -131,44 +132,50 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         History = [new PaymentTransition(PaymentState.Created, PaymentState.Created, now, input.InitiatorDeviceId, "requested")],
     };
 
-    /// <summary>The charge the ledger books for an authorized payment.</summary>
-    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input) => new(
+    /// <summary>The charge the ledger books for a payment authorized on <paramref name="payer"/>.</summary>
+    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input, string payer) => new(
         paymentId,
-        LedgerAccounts.PayerAccount(input.PayerDeviceId),
+        LedgerAccounts.PayerAccount(payer),
         LedgerAccounts.MerchantAccount(input.Info.Merchant),
         input.Info.Amount,
         input.Info.Currency);
 
-    private static void Show(Plan plan, string device)
+    private static void Show(Plan plan, IReadOnlyList<string> devices)
     {
+        var device = devices[0];
+        var shown = devices.Count == 1 ? "sheet shown on payer device" : $"sheet shown on {devices.Count} payer devices: {string.Join(", ", devices)}";
         switch (plan.State)
         {
             case PaymentState.Created:
                 // The offer returns once the sheet shows it: both steps are recorded, and saved, together.
-                plan.Move(PaymentState.Offered, device, "sheet pushed to payer device");
-                plan.Move(PaymentState.Displayed, device, "sheet shown on payer device");
+                plan.Move(PaymentState.Offered, device, devices.Count == 1 ? "sheet pushed to payer device" : $"sheet pushed to {devices.Count} payer devices");
+                plan.Move(PaymentState.Displayed, device, shown);
                 plan.Effects.Add(new PaymentEffect.ArmDeadline(plan.Record.Deadline));
                 break;
             case PaymentState.Offered:
                 // Only a record saved by an earlier version stops at Offered: now both steps are saved together.
-                plan.Move(PaymentState.Displayed, device, "sheet shown on payer device");
+                plan.Move(PaymentState.Displayed, device, shown);
                 break;
         }
     }
 
     private static void Approve(Plan plan, PaymentRecord record, PaymentCommand.Approve approve, string paymentId)
     {
+        if (record.Payer is { } paidOn)
+        {
+            // Another device (or this one, again) approved first: exactly one approval pays.
+            throw new AlreadyPaidException(paymentId, paidOn);
+        }
+
         if (record.State.IsTerminal())
         {
-            throw record.State == PaymentState.Completed
-                ? new IllegalTransitionException(paymentId, record.State, PaymentState.Authorized)
-                : PaymentNotCompletedException.For(record.ToSnapshot(paymentId));
+            throw PaymentNotCompletedException.For(record.ToSnapshot(paymentId));
         }
 
         var method = approve.Method == AuthMethod.Pin ? "PIN" : "biometric";
         plan.Move(PaymentState.Authorized, approve.Device, $"verified by {method} on payer device");
         plan.Move(PaymentState.Charging, Hub, "charge sent to ledger");
-        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!)));
+        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!, approve.Device)));
     }
 
     private static void ExpireIfDue(Plan plan, PaymentRecord record, DateTimeOffset now)
@@ -176,7 +183,6 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         if (record.Exists && plan.State.AwaitsVerification() && now >= record.Deadline)
         {
             plan.Move(PaymentState.Expired, Hub, "not verified before the deadline");
-            plan.Effects.Add(new PaymentEffect.CloseOn(record.Input!.PayerDeviceId));
         }
     }
 
@@ -212,15 +218,15 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         {
             case PaymentState.Created or PaymentState.Offered or PaymentState.Displayed:
                 // The payer agent may have restarted and lost its sheet; offering again is idempotent.
-                plan.Effects.Add(new PaymentEffect.OfferTo(record.Input!.PayerDeviceId, ForgetIfOffline: false));
+                plan.Effects.Add(new PaymentEffect.OfferTo(record.Payers, ForgetIfOffline: false));
                 break;
             case PaymentState.Authorized:
                 // Only a record saved by an earlier version stops at Authorized: now it is saved with Charging.
                 plan.Move(PaymentState.Charging, Hub, "charge sent to ledger");
-                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!)));
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!)));
                 break;
             case PaymentState.Charging:
-                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!)));
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!)));
                 break;
         }
     }
@@ -237,6 +243,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         public PaymentState State { get; private set; } = record.State;
 
         public List<PaymentEffect> Effects { get; } = [];
+
+        /// <summary>The payer device that ended the payment itself (a decline): its own sheet needs no closing.</summary>
+        public string? Actor { get; set; }
 
         public void Move(PaymentState to, string device, string cause)
         {
@@ -264,6 +273,13 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         {
             if (!before.IsTerminal() && State.IsTerminal())
             {
+                // Every other sheet closes at once, and says how the payment ended (and where it was paid).
+                var actor = Actor ?? record.Payer;
+                foreach (var device in record.Payers.Where(device => device != actor))
+                {
+                    Effects.Add(new PaymentEffect.CloseOn(device));
+                }
+
                 Effects.Add(new PaymentEffect.EndRecovery());
             }
 

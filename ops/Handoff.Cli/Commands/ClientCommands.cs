@@ -37,7 +37,7 @@ internal static class ClientCommands
     private static Command Pay()
     {
         var from = new Option<string>("--from") { Description = "The initiator device asking for the payment", Required = true };
-        var to = new Option<string>("--to") { Description = "The payer device that pays", Required = true };
+        var to = new Option<string>("--to") { Description = "Who pays: a payer device, several (phone-1,watch-1: the first to approve pays) or any (every payer device online)", Required = true };
         var amount = new Option<string?>("--amount") { Description = "Amount, e.g. 12.50" };
         var currency = new Option<string?>("--currency") { Description = "ISO 4217 code, e.g. CNY" };
         var merchant = new Option<string?>("--merchant") { Description = "Who is paid" };
@@ -72,13 +72,13 @@ internal static class ClientCommands
                     parsed.GetValue(merchant)!,
                     parsed.GetValue(description)), null);
             var expiry = parsed.GetValue(expiresIn);
-            var payment = await client.RequestPaymentAsync(info, parsed.GetValue(to)!, parsed.GetValue(order) ?? detailsId, expiry);
+            var payment = await client.RequestPaymentAsync(info, PayerChoice.Of(PayerChoice.Named(parsed.GetValue(to), "to")), parsed.GetValue(order) ?? detailsId, expiry);
             if (!parsed.GetValue(wait))
             {
                 return output.Result(PaymentView.From(payment), RenderPayment);
             }
 
-            output.Progress($"{payment.PaymentId}: waiting for {payment.PayerDeviceId} (Ctrl+C stops waiting, not the payment)");
+            output.Progress($"{payment.PaymentId}: waiting for {string.Join(" or ", payment.Payers)} (Ctrl+C stops waiting, not the payment)");
             PaymentSnapshot last = payment;
             await foreach (var update in client.WatchAsync(payment.PaymentId, cancellation))
             {
@@ -191,7 +191,7 @@ internal static class ClientCommands
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"{payment.PaymentId}  {payment.State}  {payment.AmountText} to {payment.Merchant}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer}, order {payment.OrderKey}, deadline {payment.DeadlineText}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer ?? string.Join(" or ", payment.Payers)}, order {payment.OrderKey}, deadline {payment.DeadlineText}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  match code {payment.MatchCode}: the payer's sheet shows the same");
         if (payment.FailureReason is { } reason)
         {

@@ -146,14 +146,17 @@ internal static class LedgerAudit
     private static void CheckTerms(string paymentId, PaymentRecord payment, string household, LedgerEntry entry, List<string> violations)
     {
         var input = payment.Input!;
+
+        // The device whose approval won pays: a charge from any other account is not the approved one.
+        var payer = LedgerAccounts.PayerAccount(payment.Payer ?? "(no approval)");
         if (household != input.HouseholdId
             || entry.Amount != input.Info.Amount
             || entry.Currency != input.Info.Currency
-            || entry.DebitAccount != LedgerAccounts.PayerAccount(input.PayerDeviceId)
+            || entry.DebitAccount != payer
             || entry.CreditAccount != LedgerAccounts.MerchantAccount(input.Info.Merchant))
         {
             violations.Add($"payment '{paymentId}' was charged {entry.Amount} {entry.Currency} from {entry.DebitAccount} to {entry.CreditAccount} in ledger '{household}', "
-                + $"not {input.Info.Amount} {input.Info.Currency} from {LedgerAccounts.PayerAccount(input.PayerDeviceId)} in '{input.HouseholdId}'");
+                + $"not {input.Info.Amount} {input.Info.Currency} from {payer} in '{input.HouseholdId}'");
         }
     }
 }

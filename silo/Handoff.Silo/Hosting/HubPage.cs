@@ -110,7 +110,7 @@ internal static class HubPage
                     _ => "busy",
                 };
                 html.Append(CultureInfo.InvariantCulture, $"""
-                    <tr data-payment="{E(payment.PaymentId)}"><td>{DisplayText.Time(payment.CreatedAt)}</td><td><code>{E(payment.PaymentId)}</code></td><td>{E(payment.InitiatorDeviceId)} → {E(payment.PayerDeviceId)}</td><td class="num">{E(DisplayText.Money(payment.Info.Amount, payment.Info.Currency))}</td><td>{E(payment.Info.Merchant)}</td><td><span class="state {tone}">{payment.State}</span></td><td>{E(last?.Cause ?? string.Empty)}</td></tr>
+                    <tr data-payment="{E(payment.PaymentId)}"><td>{DisplayText.Time(payment.CreatedAt)}</td><td><code>{E(payment.PaymentId)}</code></td><td>{E(payment.InitiatorDeviceId)} → {E(payment.Payer ?? string.Join(" or ", payment.Payers))}</td><td class="num">{E(DisplayText.Money(payment.Info.Amount, payment.Info.Currency))}</td><td>{E(payment.Info.Merchant)}</td><td><span class="state {tone}">{payment.State}</span></td><td>{E(last?.Cause ?? string.Empty)}</td></tr>
                     """);
             }
 
