@@ -230,6 +230,20 @@ public sealed class HandoffClient : IAsyncDisposable
     public Task<PaymentSnapshot> RequestPaymentAsync(PaymentInfo info, IEnumerable<string> payerDeviceIds, string? orderKey = null, TimeSpan? expiresIn = null) =>
         RequestPaymentAsync(info, PayerChoice.Of(payerDeviceIds), orderKey, expiresIn);
 
+    /// <summary>
+    /// Gives back <paramref name="amount"/> of a completed payment this device asked for (null: all that is left), to the
+    /// payer device that paid. The same <paramref name="refundKey"/> again is the same refund (with another amount, a
+    /// <see cref="ConflictException"/>); never more in total than was charged (<see cref="OverRefundException"/>).
+    /// Returns the payment once the ledger booked the refund.
+    /// </summary>
+    public Task<PaymentSnapshot> RefundAsync(string paymentId, decimal? amount = null, string? refundKey = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(paymentId);
+        refundKey ??= Guid.NewGuid().ToString("n");
+        var signature = Sign(Signing.Refund(paymentId, DeviceId, refundKey, amount));
+        return AsCallerAsync(() => Payment(paymentId).RefundAsync(new RefundInput(paymentId, DeviceId, refundKey, amount, signature)));
+    }
+
     /// <summary>The payment as it stands.</summary>
     public Task<PaymentSnapshot> GetPaymentAsync(string paymentId) => AsCallerAsync(() => Payment(paymentId).GetAsync());
 

@@ -20,6 +20,8 @@ public static class ErrorCodes
     public const string NotPending = "not_pending";
     public const string Locked = "locked";
     public const string AlreadyPaid = "already_paid";
+    public const string OverRefund = "over_refund";
+    public const string NotRefundable = "not_refundable";
 
     // Refusals of malformed payment requests: each names the field in its message.
     public const string InvalidJson = "invalid_json";
@@ -91,6 +93,19 @@ public sealed class ValidationException(string field, string message, string cod
 /// <summary>The order key is already used for a payment with other content.</summary>
 [GenerateSerializer, Alias("handoff.ConflictException")]
 public sealed class ConflictException(string message) : HandoffException(ErrorCodes.Conflict, message);
+
+/// <summary>A refund would give back more than the payment charged, counting the refunds before it.</summary>
+[GenerateSerializer, Alias("handoff.OverRefundException")]
+public sealed class OverRefundException(string message) : HandoffException(ErrorCodes.OverRefund, message);
+
+/// <summary>Only a payment that charged money (Completed) can be refunded.</summary>
+[GenerateSerializer, Alias("handoff.NotRefundableException")]
+public sealed class NotRefundableException(string paymentId, PaymentState state)
+    : HandoffException(ErrorCodes.NotRefundable, $"payment '{paymentId}' is {state}: only a completed payment can be refunded")
+{
+    [Id(0)]
+    public PaymentState State { get; } = state;
+}
 
 /// <summary>Another payer device approved first: the payment is paid (or being paid) there, and only there.</summary>
 [GenerateSerializer, Alias("handoff.AlreadyPaidException")]

@@ -78,6 +78,18 @@ public static class LedgerAccounts
     /// <summary>Account of a merchant.</summary>
     public static string MerchantAccount(string merchant) => $"merchant:{merchant}";
 
+    /// <summary>
+    /// The ledger reference of a refund: booked like a charge, from the merchant back to the payer, under this
+    /// reference instead of the payment id, so that it too is booked once however often it is asked.
+    /// </summary>
+    public static string RefundReference(string paymentId, string refundKey) => $"{paymentId}{RefundMark}{refundKey}";
+
+    /// <summary>The payment a refund reference belongs to, or null for a charge's reference (a payment id).</summary>
+    public static string? RefundedPayment(string reference) =>
+        reference.IndexOf(RefundMark, StringComparison.Ordinal) is var at and >= 0 ? reference[..at] : null;
+
+    private const string RefundMark = "/refund/";
+
     /// <summary>Balance key for an account in a currency.</summary>
     public static string BalanceKey(string account, string currency) => $"{account}/{currency}";
 

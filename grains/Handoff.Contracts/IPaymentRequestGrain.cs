@@ -32,6 +32,13 @@ public interface IPaymentRequestGrain : IGrainWithStringKey
     Task<PaymentSnapshot> CancelAsync(string deviceId, byte[] signature);
 
     /// <summary>
+    /// The initiator gives back part or all of a completed payment, signed with its key, idempotent by refund key;
+    /// never more in total than was charged. Returns once the ledger booked it.
+    /// </summary>
+    [Alias("Refund")]
+    Task<PaymentSnapshot> RefundAsync(RefundInput input);
+
+    /// <summary>
     /// Pushes every later change of the payment to <paramref name="observer"/> and returns the payment as it
     /// stands. An ended payment pushes nothing more: it forgets its observers when it ends.
     /// </summary>

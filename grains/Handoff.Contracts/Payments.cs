@@ -67,9 +67,13 @@ public sealed record PaymentSnapshot(
     [property: Id(9)] string? FailureReason,
     [property: Id(10)] IReadOnlyList<PaymentTransition> History,
     [property: Id(11)] IReadOnlyList<string> Payers,
-    [property: Id(12)] string? Payer)
+    [property: Id(12)] string? Payer,
+    [property: Id(13)] IReadOnlyList<PaymentRefund> Refunds)
 {
     public int Version => History.Count;
+
+    /// <summary>What the refunds booked so far gave back.</summary>
+    public decimal Refunded => Refunds.Where(refund => refund.Booked).Sum(refund => refund.Amount);
 
     public bool IsTerminal => State.IsTerminal();
 
@@ -92,6 +96,33 @@ public sealed record PaymentSnapshot(
             Payer = History.Take(version).Any(step => step.To == PaymentState.Authorized) ? Payer : null,
         };
     }
+}
+
+/// <summary>
+/// The initiator's request to give back part or all of a completed payment: <paramref name="Amount"/> null gives back
+/// all that is left. The same <paramref name="RefundKey"/> again is the same refund; with another amount, a conflict.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("handoff.RefundInput")]
+public sealed record RefundInput(
+    [property: Id(0)] string PaymentId,
+    [property: Id(1)] string InitiatorDeviceId,
+    [property: Id(2)] string RefundKey,
+    [property: Id(3)] decimal? Amount,
+    [property: Id(4)] byte[]? Signature = null);
+
+/// <summary>
+/// One refund of a payment: its key, the amount given back (<paramref name="Requested"/> null when it asked for all
+/// that was left), when it was asked, and its ledger entry once booked (<see cref="Booked"/>).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("handoff.PaymentRefund")]
+public sealed record PaymentRefund(
+    [property: Id(0)] string Key,
+    [property: Id(1)] decimal Amount,
+    [property: Id(2)] decimal? Requested,
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] long? Sequence = null)
+{
+    public bool Booked => Sequence is not null;
 }
 
 /// <summary>

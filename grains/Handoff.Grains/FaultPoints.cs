@@ -23,6 +23,12 @@ public sealed partial class FaultPoints(ILogger<FaultPoints> logger)
     /// <summary>Hub: the ledger saved the charge, Completed is not yet saved.</summary>
     public const string ChargedNotCompleted = "charged-not-completed";
 
+    /// <summary>Hub: a refund is saved as asked, the ledger not yet called.</summary>
+    public const string RefundNotBooked = "refund-not-booked";
+
+    /// <summary>Hub: the ledger booked a refund, the payment does not yet record it.</summary>
+    public const string RefundedNotSaved = "refunded-not-saved";
+
     /// <summary>Payer: the PIN was right, the approval not yet sent.</summary>
     public const string ApprovedNotSent = "approved-not-sent";
 

@@ -34,6 +34,10 @@ public sealed class PaymentRecord
     [Id(8)]
     public List<string> Candidates { get; set; } = [];
 
+    /// <summary>The refunds asked of this payment, booked or still being booked, in the order asked.</summary>
+    [Id(9)]
+    public List<PaymentRefund> Refunds { get; set; } = [];
+
     public bool Exists => Input is not null;
 
     /// <summary>The devices offered the payment (a record of an earlier version named exactly one).</summary>
@@ -41,6 +45,16 @@ public sealed class PaymentRecord
 
     /// <summary>The payer device whose verified approval won, once one has.</summary>
     public string? Payer => History.FirstOrDefault(step => step.To == PaymentState.Authorized)?.Device;
+
+    /// <summary>Records what a <see cref="Payments.PaymentLifecycle"/> decided: its transitions and its refunds.</summary>
+    public void Apply(Payments.PaymentDecision decision)
+    {
+        Apply(decision.Transitions);
+        if (decision.Refunds is { } refunds)
+        {
+            Refunds = [.. refunds];
+        }
+    }
 
     /// <summary>Records the transitions a <see cref="Payments.PaymentLifecycle"/> decided, each from the state it left.</summary>
     public void Apply(IEnumerable<PaymentTransition> transitions)
@@ -77,7 +91,8 @@ public sealed class PaymentRecord
             FailureReason,
             [.. History],
             Payers,
-            Payer);
+            Payer,
+            [.. Refunds]);
     }
 
     /// <summary>The transaction as payer device <paramref name="device"/>, one of <see cref="Payers"/>, shows and signs it.</summary>

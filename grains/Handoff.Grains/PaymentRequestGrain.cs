@@ -167,6 +167,14 @@ public sealed class PaymentRequestGrain(
         return State.ToSnapshot(PaymentId);
     }
 
+    public async Task<PaymentSnapshot> RefundAsync(RefundInput input)
+    {
+        await EnsureLoadedAsync();
+        await _guard.RequireRefundAsync(State, input);
+        await DecideAsync(new PaymentCommand.Refund(input.RefundKey, input.Amount));
+        return State.ToSnapshot(PaymentId);
+    }
+
     public async Task<PaymentSnapshot> SubscribeAsync(IPaymentObserver observer)
     {
         await EnsureLoadedAsync();
@@ -205,13 +213,19 @@ public sealed class PaymentRequestGrain(
     private async Task DecideAsync(PaymentCommand command)
     {
         var decision = _lifecycle.Decide(PaymentId, State, command, time.GetUtcNow());
-        if (decision.Transitions.Count > 0)
+        if (decision.Effects.Any(effect => effect is PaymentEffect.KeepRecovering))
         {
-            State.Apply(decision.Transitions);
+            // As for a new payment: the reminder exists before what it is to finish does.
+            await _timers.StartRecoveryAsync(options.Value.RecoveryInterval, RecoverAsync);
+        }
+
+        if (decision.ChangesRecord)
+        {
+            State.Apply(decision);
             await _notifier.SaveAndNotifyAsync(State, _record.WriteAsync);
         }
 
-        foreach (var effect in decision.Effects)
+        foreach (var effect in decision.Effects.Where(effect => effect is not PaymentEffect.KeepRecovering))
         {
             await RunAsync(effect);
         }
@@ -238,6 +252,11 @@ public sealed class PaymentRequestGrain(
                 return Task.CompletedTask;
             case PaymentEffect.ArmRecovery recovery:
                 _timers.ArmRecovery(recovery.Due, RecoverAsync);
+                return Task.CompletedTask;
+            case PaymentEffect.BookRefund refund:
+                return BookRefundAsync(refund);
+            case PaymentEffect.RetryRefunds retry:
+                _timers.ArmChargeRetry(retry.Due, () => DecideAsync(new PaymentCommand.Recover()));
                 return Task.CompletedTask;
             case PaymentEffect.EndRecovery:
                 return _timers.StopAsync();
@@ -272,6 +291,16 @@ public sealed class PaymentRequestGrain(
         }
 
         await DecideAsync(new PaymentCommand.Shown(shownOn));
+    }
+
+    private async Task BookRefundAsync(PaymentEffect.BookRefund refund)
+    {
+        var (outcome, refused) = await _calls.BookRefundAsync(State.Input!.HouseholdId, refund.Key, refund.Request);
+        await DecideAsync(outcome);
+        if (refused is not null)
+        {
+            throw refused;
+        }
     }
 
     private async Task ChargeAsync(ChargeRequest charge) => await DecideAsync(await _calls.ChargeAsync(State.Input!.HouseholdId, charge));

@@ -13,7 +13,7 @@ public sealed class MatchCodeTests
     public void The_offer_on_the_phone_and_the_payment_on_the_tv_give_the_same_code()
     {
         var offer = new PaymentOffer("pay-1", "home", "tv-1", "Living room TV", "phone-1", Tea, Now.AddMinutes(2), "nonce-1", ["phone-1", "watch-1"]);
-        var payment = new PaymentSnapshot("pay-1", PaymentState.Displayed, "home", "tv-1", "any", "order-1", Tea, Now, Now.AddMinutes(2), null, [], ["phone-1", "watch-1"], null);
+        var payment = new PaymentSnapshot("pay-1", PaymentState.Displayed, "home", "tv-1", "any", "order-1", Tea, Now, Now.AddMinutes(2), null, [], ["phone-1", "watch-1"], null, []);
 
         Assert.Matches(@"^\d{3} \d{3}$", Signing.MatchCode(offer));
         Assert.Equal(Signing.MatchCode(offer), Signing.MatchCode(payment));

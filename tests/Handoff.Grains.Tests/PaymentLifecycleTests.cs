@@ -31,6 +31,10 @@ public sealed class PaymentLifecycleTests
         ["charged"] = (new PaymentCommand.Charged(7), BeforeDeadline),
         ["charge-refused"] = (new PaymentCommand.ChargeRefused("no such account"), BeforeDeadline),
         ["charge-uncertain"] = (new PaymentCommand.ChargeUncertain(), BeforeDeadline),
+        ["refund"] = (new PaymentCommand.Refund("r-1", 5m), BeforeDeadline),
+        ["refund-booked"] = (new PaymentCommand.RefundBooked("r-1", 9), BeforeDeadline),
+        ["refund-refused"] = (new PaymentCommand.RefundRefused("r-1", "no"), BeforeDeadline),
+        ["refund-uncertain"] = (new PaymentCommand.RefundUncertain("r-1"), BeforeDeadline),
         ["resume"] = (new PaymentCommand.Resume(), BeforeDeadline),
         ["recover"] = (new PaymentCommand.Recover(), BeforeDeadline),
         ["recover-after-deadline"] = (new PaymentCommand.Recover(), Deadline.AddSeconds(5)),
@@ -39,6 +43,7 @@ public sealed class PaymentLifecycleTests
     // Outcome notation: "To,To | Effect,Effect" (either side may be empty), "-" for nothing, "!Error" for a refusal.
     private const string Illegal = "!IllegalTransitionException";
     private const string AlreadyPaid = "!AlreadyPaidException";
+    private const string NotRefundable = "!NotRefundableException";
 
     private static readonly Dictionary<PaymentState, Dictionary<string, string>> Expected = new()
     {
@@ -47,11 +52,11 @@ public sealed class PaymentLifecycleTests
         [PaymentState.Displayed] = Awaiting(shown: "-", approve: "Authorized,Charging | Charge", resume: "| ArmRecovery,ArmDeadline"),
         [PaymentState.Authorized] = Moving(recover: "Charging | Charge", charged: Illegal, refused: Illegal, uncertain: "-", resume: "| ArmRecovery"),
         [PaymentState.Charging] = Moving(recover: "| Charge", charged: "Completed | EndRecovery", refused: "Failed | EndRecovery", uncertain: "| RetryCharge", resume: "| ArmRecovery,RetryCharge"),
-        [PaymentState.Completed] = Ended(approve: AlreadyPaid, decline: Illegal, cancel: Illegal),
-        [PaymentState.Declined] = Ended(approve: "!PaymentDeclinedException", decline: "-", cancel: Illegal),
-        [PaymentState.Cancelled] = Ended(approve: "!PaymentCancelledException", decline: Illegal, cancel: "-"),
-        [PaymentState.Expired] = Ended(approve: "!PaymentExpiredException", decline: Illegal, cancel: Illegal),
-        [PaymentState.Failed] = Ended(approve: "!PaymentNotCompletedException", decline: Illegal, cancel: Illegal),
+        [PaymentState.Completed] = Ended(approve: AlreadyPaid, decline: Illegal, cancel: Illegal, refund: "| KeepRecovering,BookRefund +refunds"),
+        [PaymentState.Declined] = Ended(approve: "!PaymentDeclinedException", decline: "-", cancel: Illegal, refund: NotRefundable),
+        [PaymentState.Cancelled] = Ended(approve: "!PaymentCancelledException", decline: Illegal, cancel: "-", refund: NotRefundable),
+        [PaymentState.Expired] = Ended(approve: "!PaymentExpiredException", decline: Illegal, cancel: Illegal, refund: NotRefundable),
+        [PaymentState.Failed] = Ended(approve: "!PaymentNotCompletedException", decline: Illegal, cancel: Illegal, refund: NotRefundable),
     };
 
     public static TheoryData<PaymentState, string> Pairs()
@@ -193,6 +198,53 @@ public sealed class PaymentLifecycleTests
     }
 
     [Fact]
+    public void Refunds_give_back_in_parts_never_beyond_the_charge_and_the_same_key_is_the_same_refund()
+    {
+        var record = RecordIn(PaymentState.Completed);
+
+        var first = Lifecycle.Decide(Id, record, new PaymentCommand.Refund("r-1", 5m), BeforeDeadline);
+        var book = Assert.IsType<PaymentEffect.BookRefund>(first.Effects[1]);
+        Assert.Equal(
+            new ChargeRequest(LedgerAccounts.RefundReference(Id, "r-1"), LedgerAccounts.MerchantAccount("Tea House"), LedgerAccounts.PayerAccount("phone-1"), 5m, "CNY"),
+            book.Request);
+        record.Apply(first);
+        Assert.Equal("| EndRecovery +refunds", Describe(Decide(record, new PaymentCommand.RefundBooked("r-1", 3))));
+        Assert.Equal(3, record.Refunds[0].Sequence);
+
+        // The same key and amount again: the same refund, nothing to do. Another amount: a conflict.
+        Assert.Same(PaymentDecision.None, Lifecycle.Decide(Id, record, new PaymentCommand.Refund("r-1", 5m), BeforeDeadline));
+        Assert.Throws<ConflictException>(() => Lifecycle.Decide(Id, record, new PaymentCommand.Refund("r-1", 6m), BeforeDeadline));
+
+        // 12.50 charged, 5 given back: 7.51 is too much, the rest (7.50) is not.
+        var over = Assert.Throws<OverRefundException>(() => Lifecycle.Decide(Id, record, new PaymentCommand.Refund("r-2", 7.51m), BeforeDeadline));
+        Assert.Contains("7.50 CNY left", over.Message, StringComparison.Ordinal);
+        var rest = Decide(record, new PaymentCommand.Refund("r-2", null));
+        Assert.Equal(7.50m, record.Refunds[1].Amount);
+        Assert.Null(record.Refunds[1].Requested);
+        Assert.Contains(rest.Effects, effect => effect is PaymentEffect.BookRefund);
+        Assert.Throws<OverRefundException>(() => Lifecycle.Decide(Id, record, new PaymentCommand.Refund("r-3", 0.01m), BeforeDeadline));
+        Assert.Throws<OverRefundException>(() => Lifecycle.Decide(Id, record, new PaymentCommand.Refund("r-3", null), BeforeDeadline));
+    }
+
+    [Fact]
+    public void A_refund_being_booked_is_finished_after_a_restart_and_a_refused_one_is_dropped()
+    {
+        var record = RecordIn(PaymentState.Completed);
+        Decide(record, new PaymentCommand.Refund("r-1", 2m));
+
+        Assert.Equal("| ArmRecovery,RetryRefunds", Describe(Lifecycle.Decide(Id, record, new PaymentCommand.Resume(), BeforeDeadline)));
+        Assert.Equal("| BookRefund", Describe(Lifecycle.Decide(Id, record, new PaymentCommand.Recover(), BeforeDeadline)));
+        Assert.Equal("| RetryRefunds", Describe(Lifecycle.Decide(Id, record, new PaymentCommand.RefundUncertain("r-1"), BeforeDeadline)));
+
+        // Asked again by key while being booked: book it (the ledger books a reference once).
+        Assert.Equal("| BookRefund", Describe(Lifecycle.Decide(Id, record, new PaymentCommand.Refund("r-1", 2m), BeforeDeadline)));
+
+        Assert.Equal("| EndRecovery +refunds", Describe(Decide(record, new PaymentCommand.RefundRefused("r-1", "refused"))));
+        Assert.Empty(record.Refunds);
+        Assert.Equal("| EndRecovery", Describe(Lifecycle.Decide(Id, record, new PaymentCommand.Recover(), BeforeDeadline)));
+    }
+
+    [Fact]
     public void A_new_payment_starts_created_with_its_deadline_and_nonce()
     {
         var record = PaymentLifecycle.Start(Input, ["phone-1"], "Living-room TV", Created, TimeSpan.FromMinutes(2), "n0nce");
@@ -224,6 +276,10 @@ public sealed class PaymentLifecycleTests
         ["charged"] = Illegal,
         ["charge-refused"] = Illegal,
         ["charge-uncertain"] = "-",
+        ["refund"] = NotRefundable,
+        ["refund-booked"] = "-",
+        ["refund-refused"] = "-",
+        ["refund-uncertain"] = "-",
         ["resume"] = resume,
         ["recover"] = "| OfferTo",
         ["recover-after-deadline"] = "Expired | CloseOn,EndRecovery",
@@ -240,12 +296,16 @@ public sealed class PaymentLifecycleTests
         ["charged"] = charged,
         ["charge-refused"] = refused,
         ["charge-uncertain"] = uncertain,
+        ["refund"] = NotRefundable,
+        ["refund-booked"] = "-",
+        ["refund-refused"] = "-",
+        ["refund-uncertain"] = "-",
         ["resume"] = resume,
         ["recover"] = recover,
         ["recover-after-deadline"] = recover,
     };
 
-    private static Dictionary<string, string> Ended(string approve, string decline, string cancel) => new()
+    private static Dictionary<string, string> Ended(string approve, string decline, string cancel, string refund) => new()
     {
         ["shown"] = "-",
         ["approve"] = approve,
@@ -256,6 +316,10 @@ public sealed class PaymentLifecycleTests
         ["charged"] = Illegal,
         ["charge-refused"] = Illegal,
         ["charge-uncertain"] = "-",
+        ["refund"] = refund,
+        ["refund-booked"] = "-",
+        ["refund-refused"] = "-",
+        ["refund-uncertain"] = "-",
         ["resume"] = "-",
         ["recover"] = "| EndRecovery",
         ["recover-after-deadline"] = "| EndRecovery",
@@ -274,6 +338,14 @@ public sealed class PaymentLifecycleTests
         return record;
     }
 
+    /// <summary>Decides and applies, as the grain does.</summary>
+    private static PaymentDecision Decide(PaymentRecord record, PaymentCommand command)
+    {
+        var decision = Lifecycle.Decide(Id, record, command, BeforeDeadline);
+        record.Apply(decision);
+        return decision;
+    }
+
     private static string Name(PaymentEffect effect) => effect is PaymentEffect.CloseOn close ? $"CloseOn:{close.Device}" : effect.GetType().Name;
 
     private static string Describe(PaymentDecision decision)
@@ -285,6 +357,6 @@ public sealed class PaymentLifecycleTests
 
         var states = string.Join(",", decision.Transitions.Select(step => step.To));
         var effects = string.Join(",", decision.Effects.Select(effect => effect.GetType().Name));
-        return $"{states} | {effects}".Trim();
+        return $"{states} | {effects}{(decision.Refunds is null ? string.Empty : " +refunds")}".Trim();
     }
 }

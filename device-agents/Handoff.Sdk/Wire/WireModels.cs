@@ -72,7 +72,10 @@ public sealed record PaymentView(
     bool Terminal,
     bool Unpaid,
     bool Cancellable,
-    bool Refundable)
+    bool Refundable,
+    decimal Refunded,
+    string RefundedText,
+    IReadOnlyList<RefundView> Refunds)
 {
     public static PaymentView From(PaymentSnapshot payment) => new(
         payment.PaymentId,
@@ -96,7 +99,23 @@ public sealed record PaymentView(
         payment.State.IsTerminal(),
         payment.State.IsUnpaid(),
         payment.State.IsCancellable(),
-        payment.State.IsRefundable());
+        payment.State.IsRefundable(),
+        payment.Refunded,
+        DisplayText.Money(payment.Refunded, payment.Info.Currency),
+        [.. payment.Refunds.Select(refund => RefundView.From(refund, payment.Info.Currency))]);
+}
+
+/// <summary>One refund of a payment: <c>id</c> is its refund key; <c>booked</c> once the ledger holds it.</summary>
+public sealed record RefundView(string Id, decimal Amount, string AmountText, DateTimeOffset At, string AtText, bool Booked, long? LedgerEntry)
+{
+    public static RefundView From(PaymentRefund refund, string currency) => new(
+        refund.Key,
+        refund.Amount,
+        DisplayText.Money(refund.Amount, currency),
+        refund.At,
+        DisplayText.Time(refund.At),
+        refund.Booked,
+        refund.Sequence);
 }
 
 /// <summary>One step of a payment; <c>atText</c> is its time as every surface shows it.</summary>

@@ -105,6 +105,10 @@ public static class Signing
     /// <summary>A party's cancellation of a payment.</summary>
     public static byte[] Cancel(string paymentId, string deviceId) => Statement("cancel/v1", paymentId, deviceId);
 
+    /// <summary>The initiator's request to give back <paramref name="amount"/> (null: all that is left) of a payment, under its refund key.</summary>
+    public static byte[] Refund(string paymentId, string initiatorDeviceId, string refundKey, decimal? amount) =>
+        Statement("refund/v1", paymentId, initiatorDeviceId, refundKey, amount is { } value ? Amount(value) : "rest");
+
     /// <summary>The payer's refusal of a payment, with its reason.</summary>
     public static byte[] Decline(string paymentId, string payerDeviceId, string nonce, string reason) =>
         Statement("decline/v1", paymentId, payerDeviceId, nonce, reason);

@@ -46,6 +46,34 @@ internal sealed partial class PaymentCalls(IGrainFactory grains, FaultPoints fau
         }
     }
 
+    /// <summary>Books a refund; says how it went, and with what error when the ledger refused it.</summary>
+    public async Task<(PaymentCommand Outcome, HandoffException? Refused)> BookRefundAsync(string householdId, string key, ChargeRequest refund)
+    {
+        try
+        {
+            await faults.ReachedAsync(FaultPoints.RefundNotBooked);
+            var entry = await grains.GetGrain<ILedgerGrain>(householdId).ChargeAsync(refund);
+            await faults.ReachedAsync(FaultPoints.RefundedNotSaved);
+            LogRefunded(logger, paymentId, refund.Amount, refund.Currency, key, entry.Sequence);
+            return (new PaymentCommand.RefundBooked(key, entry.Sequence), null);
+        }
+        catch (HandoffException refused)
+        {
+            return (new PaymentCommand.RefundRefused(key, refused.Message), refused);
+        }
+        catch (Exception exception) when (exception is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        {
+            LogRefundRetry(logger, exception, paymentId, key);
+            return (new PaymentCommand.RefundUncertain(key), null);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId}: refunded {Amount} {Currency} (key {Key}), ledger entry {Sequence}")]
+    private static partial void LogRefunded(ILogger logger, string paymentId, decimal amount, string currency, string key, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId}: outcome of refund {Key} unknown, retrying")]
+    private static partial void LogRefundRetry(ILogger logger, Exception exception, string paymentId, string key);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId}: charge outcome unknown, retrying")]
     private static partial void LogChargeRetry(ILogger logger, Exception exception, string paymentId);
 

@@ -123,6 +123,35 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
         await RequireSignatureAsync(deviceId, Signing.Cancel(paymentId, deviceId), signature, "cancellation");
     }
 
+    /// <summary>Only the payment's initiator (the merchant's app) gives money back, signed with its key.</summary>
+    public async Task RequireRefundAsync(PaymentRecord record, RefundInput refund)
+    {
+        var input = RequireExisting(record);
+        if (refund.PaymentId != paymentId)
+        {
+            throw new ValidationException("paymentId", $"'{refund.PaymentId}' is not payment '{paymentId}'");
+        }
+
+        RequireCaller(refund.InitiatorDeviceId);
+        if (refund.InitiatorDeviceId != input.InitiatorDeviceId)
+        {
+            throw new ForbiddenException($"only initiator '{input.InitiatorDeviceId}' may refund payment '{paymentId}'");
+        }
+
+        DeviceIds.Require(refund.RefundKey, "key");
+        if (refund.Amount is { } amount)
+        {
+            if (amount <= 0)
+            {
+                throw new ValidationException("amount", $"a refund must be positive, not {amount}", ErrorCodes.NonPositiveAmount);
+            }
+
+            Handoff.Contracts.Validation.PaymentRules.RequireDigits(amount, input.Info.Currency, "amount");
+        }
+
+        await RequireSignatureAsync(refund.InitiatorDeviceId, Signing.Refund(paymentId, refund.InitiatorDeviceId, refund.RefundKey, refund.Amount), refund.Signature, "refund");
+    }
+
     /// <summary>
     /// The offer with its nonce is for the payer devices' sheets alone: no other device, not even the hub's pages.
     /// Returns the device asking, which the offer is for.

@@ -29,6 +29,18 @@ public abstract record PaymentCommand
     /// <summary>The charge's outcome is unknown (a timeout, a silo gone): the ledger is idempotent, so ask again.</summary>
     public sealed record ChargeUncertain : PaymentCommand;
 
+    /// <summary>The initiator asks to give back <paramref name="Amount"/> (null: all that is left) under <paramref name="Key"/>.</summary>
+    public sealed record Refund(string Key, decimal? Amount) : PaymentCommand;
+
+    /// <summary>The ledger booked the refund.</summary>
+    public sealed record RefundBooked(string Key, long Sequence) : PaymentCommand;
+
+    /// <summary>The ledger refused the refund: it is dropped, and its asker told why.</summary>
+    public sealed record RefundRefused(string Key, string Reason) : PaymentCommand;
+
+    /// <summary>The refund's outcome is unknown: the ledger books a reference once, so ask again.</summary>
+    public sealed record RefundUncertain(string Key) : PaymentCommand;
+
     /// <summary>An activation read the record: pick up what an unfinished payment was doing.</summary>
     public sealed record Resume : PaymentCommand;
 
@@ -52,6 +64,15 @@ public abstract record PaymentEffect
     /// <summary>Ask the ledger again after <paramref name="Due"/>.</summary>
     public sealed record RetryCharge(TimeSpan Due) : PaymentEffect;
 
+    /// <summary>Before the decision is saved: make sure a recovery reminder will drive the payment on after a crash.</summary>
+    public sealed record KeepRecovering : PaymentEffect;
+
+    /// <summary>Ask the household's ledger to book this refund (a movement back, under the refund's own reference).</summary>
+    public sealed record BookRefund(string Key, ChargeRequest Request) : PaymentEffect;
+
+    /// <summary>Book the refunds not yet booked again after <paramref name="Due"/>.</summary>
+    public sealed record RetryRefunds(TimeSpan Due) : PaymentEffect;
+
     /// <summary>End the payment when it is still unverified at <paramref name="At"/>.</summary>
     public sealed record ArmDeadline(DateTimeOffset At) : PaymentEffect;
 
@@ -62,10 +83,16 @@ public abstract record PaymentEffect
     public sealed record EndRecovery : PaymentEffect;
 }
 
-/// <summary>The transitions to save and the effects to run after them.</summary>
-public sealed record PaymentDecision(IReadOnlyList<PaymentTransition> Transitions, IReadOnlyList<PaymentEffect> Effects)
+/// <summary>
+/// The transitions to save, the payment's refunds when they change (null when not), and the effects to run after
+/// saving (<see cref="PaymentEffect.KeepRecovering"/> before).
+/// </summary>
+public sealed record PaymentDecision(IReadOnlyList<PaymentTransition> Transitions, IReadOnlyList<PaymentEffect> Effects, IReadOnlyList<PaymentRefund>? Refunds = null)
 {
     public static PaymentDecision None { get; } = new([], []);
+
+    /// <summary>Whether the record changes, so it must be saved.</summary>
+    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null;
 }
 
 /// <summary>
@@ -109,6 +136,18 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
             case PaymentCommand.ChargeUncertain when record.State == PaymentState.Charging:
                 plan.Effects.Add(new PaymentEffect.RetryCharge(TimeSpan.FromSeconds(1)));
                 break;
+            case PaymentCommand.Refund refund:
+                Refund(plan, record, refund, paymentId, now);
+                break;
+            case PaymentCommand.RefundBooked booked:
+                EndRefund(plan, record, booked.Key, refund => refund with { Sequence = booked.Sequence });
+                break;
+            case PaymentCommand.RefundRefused refused:
+                EndRefund(plan, record, refused.Key, _ => null);
+                break;
+            case PaymentCommand.RefundUncertain when record.Refunds.Any(refund => !refund.Booked):
+                plan.Effects.Add(new PaymentEffect.RetryRefunds(TimeSpan.FromSeconds(1)));
+                break;
             case PaymentCommand.Resume:
                 Resume(plan, record);
                 break;
@@ -139,6 +178,81 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         LedgerAccounts.MerchantAccount(input.Info.Merchant),
         input.Info.Amount,
         input.Info.Currency);
+
+    /// <summary>The ledger movement of a refund: from the merchant back to the payer that paid, under its own reference.</summary>
+    public static ChargeRequest RefundFor(string paymentId, PaymentRecord record, PaymentRefund refund) => new(
+        LedgerAccounts.RefundReference(paymentId, refund.Key),
+        LedgerAccounts.MerchantAccount(record.Input!.Info.Merchant),
+        LedgerAccounts.PayerAccount(record.Payer!),
+        refund.Amount,
+        record.Input.Info.Currency);
+
+    private static void Refund(Plan plan, PaymentRecord record, PaymentCommand.Refund refund, string paymentId, DateTimeOffset now)
+    {
+        if (!record.Exists || !record.State.IsRefundable())
+        {
+            throw new NotRefundableException(paymentId, record.State);
+        }
+
+        var info = record.Input!.Info;
+        if (record.Refunds.FirstOrDefault(known => known.Key == refund.Key) is { } known)
+        {
+            // The same key again is the same refund; with another amount it is a mistake worth saying.
+            if (known.Requested != refund.Amount)
+            {
+                throw new ConflictException($"refund key '{refund.Key}' of payment '{paymentId}' asked for {Asked(known.Requested, info)}, not {Asked(refund.Amount, info)}");
+            }
+
+            if (!known.Booked)
+            {
+                plan.Effects.Add(new PaymentEffect.BookRefund(known.Key, RefundFor(paymentId, record, known)));
+            }
+
+            return;
+        }
+
+        var given = record.Refunds.Sum(earlier => earlier.Amount);
+        var left = info.Amount - given;
+        var amount = refund.Amount ?? left;
+        if (amount > left || amount <= 0)
+        {
+            throw new OverRefundException(
+                $"a refund of {Asked(refund.Amount, info)} is more than the {left} {info.Currency} left of payment '{paymentId}' (charged {info.Amount}, refunded {given})");
+        }
+
+        var added = new PaymentRefund(refund.Key, amount, refund.Amount, now);
+        plan.Refunds = [.. record.Refunds, added];
+        plan.Effects.Add(new PaymentEffect.KeepRecovering());
+        plan.Effects.Add(new PaymentEffect.BookRefund(added.Key, RefundFor(paymentId, record, added)));
+    }
+
+    private static string Asked(decimal? amount, PaymentInfo info) => amount is { } value ? $"{value} {info.Currency}" : "all that is left";
+
+    /// <summary>A refund's booking ended: <paramref name="outcome"/> gives the refund as it stays, or null to drop it.</summary>
+    private static void EndRefund(Plan plan, PaymentRecord record, string key, Func<PaymentRefund, PaymentRefund?> outcome)
+    {
+        var index = record.Refunds.FindIndex(refund => refund.Key == key && !refund.Booked);
+        if (index < 0)
+        {
+            return;
+        }
+
+        var refunds = record.Refunds.ToList();
+        if (outcome(refunds[index]) is { } kept)
+        {
+            refunds[index] = kept;
+        }
+        else
+        {
+            refunds.RemoveAt(index);
+        }
+
+        plan.Refunds = refunds;
+        if (refunds.All(refund => refund.Booked))
+        {
+            plan.Effects.Add(new PaymentEffect.EndRecovery());
+        }
+    }
 
     private static void Show(Plan plan, IReadOnlyList<string> devices)
     {
@@ -188,6 +302,14 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
     private void Resume(Plan plan, PaymentRecord record)
     {
+        if (record.Refunds.Any(refund => !refund.Booked))
+        {
+            // A refund was being booked when the last activation ended: the ledger books a reference once, so finish it.
+            plan.Effects.Add(new PaymentEffect.ArmRecovery(recoveryInterval));
+            plan.Effects.Add(new PaymentEffect.RetryRefunds(TimeSpan.Zero));
+            return;
+        }
+
         if (!record.Exists || record.State.IsTerminal())
         {
             return;
@@ -207,6 +329,16 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
     private static void Recover(Plan plan, PaymentRecord record, DateTimeOffset now)
     {
+        if (record.Refunds.Where(refund => !refund.Booked).ToList() is { Count: > 0 } unbooked)
+        {
+            foreach (var refund in unbooked)
+            {
+                plan.Effects.Add(new PaymentEffect.BookRefund(refund.Key, RefundFor(plan.PaymentId, record, refund)));
+            }
+
+            return;
+        }
+
         if (!record.Exists || record.State.IsTerminal())
         {
             plan.Effects.Add(new PaymentEffect.EndRecovery());
@@ -243,6 +375,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         public PaymentState State { get; private set; } = record.State;
 
         public List<PaymentEffect> Effects { get; } = [];
+
+        /// <summary>The refunds as they are after this decision, when it changes them.</summary>
+        public IReadOnlyList<PaymentRefund>? Refunds { get; set; }
 
         /// <summary>The payer device that ended the payment itself (a decline): its own sheet needs no closing.</summary>
         public string? Actor { get; set; }
@@ -283,7 +418,7 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 Effects.Add(new PaymentEffect.EndRecovery());
             }
 
-            return _transitions.Count == 0 && Effects.Count == 0 ? PaymentDecision.None : new PaymentDecision(_transitions, Effects);
+            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null ? PaymentDecision.None : new PaymentDecision(_transitions, Effects, Refunds);
         }
     }
 }

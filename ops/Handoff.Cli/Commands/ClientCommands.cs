@@ -16,7 +16,7 @@ internal static class ClientCommands
 
     private static readonly Argument<string> PaymentArgument = new("payment") { Description = "Payment id (pay-…)" };
 
-    public static IEnumerable<Command> Create() => [Devices(), Pay(), Status(), Cancel()];
+    public static IEnumerable<Command> Create() => [Devices(), Pay(), Status(), Cancel(), Refund()];
 
     private static Command Devices()
     {
@@ -120,6 +120,23 @@ internal static class ClientCommands
         return command;
     }
 
+    private static Command Refund()
+    {
+        var amount = new Option<string?>("--amount") { Description = "How much to give back, e.g. 5.00 [default: all that is left]" };
+        var key = new Option<string?>("--key") { Description = "Refund key: the same key again is the same refund [default: new]" };
+        var command = new Command("refund", "Give back part or all of a completed payment, as its initiator, to the device that paid.") { PaymentArgument, amount, key };
+        command.SetAction((parsed, cancellation) => WithClientAsync(parsed, CliDevice, cancellation, async (lookup, output) =>
+        {
+            var paymentId = parsed.GetValue(PaymentArgument)!;
+            var refundAmount = parsed.GetValue(amount) is { } text ? ParseAmount(text) : (decimal?)null;
+            var refundKey = parsed.GetValue(key) is { } given ? DeviceIds.Require(given, "key") : null;
+            var initiator = (await lookup.GetPaymentAsync(paymentId)).InitiatorDeviceId;
+            var refunded = await lookup.As(initiator, CliOptions.SignerFor(parsed, initiator)).RefundAsync(paymentId, refundAmount, refundKey);
+            return output.Result(PaymentView.From(refunded), RenderPayment);
+        }));
+        return command;
+    }
+
     internal static Task<int> WithClientAsync(
         ParseResult parsed,
         string deviceId,
@@ -201,6 +218,16 @@ internal static class ClientCommands
         foreach (var step in payment.History)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {DisplayText.StepTime(step.At)} {step.To,-10} {step.Device,-12} {step.Cause}");
+        }
+
+        if (payment.Refunds.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  refunded {payment.RefundedText} of {payment.AmountText}");
+            foreach (var refund in payment.Refunds)
+            {
+                var where = refund.LedgerEntry is { } entry ? $"ledger entry {entry}" : "being booked";
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {DisplayText.StepTime(refund.At)} refund     {refund.Id,-12} {refund.AmountText}, {where}");
+            }
         }
 
         return text.ToString().TrimEnd();

@@ -19,7 +19,8 @@ internal sealed record LedgerReport(
 /// The ledger's invariants over a store: money is conserved (every currency's balances sum to zero and
 /// match the journal), entries are numbered without holes, no payment is charged twice, every Completed
 /// payment has exactly one charge with its own terms, and no charge exists without its payment or for a
-/// payment that ended unpaid.
+/// payment that ended unpaid. Refunds (entries under a refund reference) go back from the merchant to the payer
+/// that paid, only for a Completed payment, each one as the payment records it, never more in total than the charge.
 /// </summary>
 internal static class LedgerAudit
 {
@@ -28,6 +29,7 @@ internal static class LedgerAudit
         var violations = new List<string>();
         var pending = new List<string>();
         var charges = new Dictionary<string, (string Household, LedgerEntry Entry)>(StringComparer.Ordinal);
+        var refunds = new Dictionary<string, List<(string Household, LedgerEntry Entry)>>(StringComparer.Ordinal);
         foreach (var household in store.LegacyLedgers)
         {
             violations.Add($"ledger '{household}' is still stored as grain state of the old format, outside the journal tables");
@@ -39,6 +41,16 @@ internal static class LedgerAudit
             CheckNumbering(household, ledger, violations);
             foreach (var entry in ledger.Entries)
             {
+                if (LedgerAccounts.RefundedPayment(entry.PaymentId) is { } refunded)
+                {
+                    if (!refunds.TryGetValue(refunded, out var list))
+                    {
+                        refunds[refunded] = list = [];
+                    }
+
+                    list.Add((household, entry));
+                }
+
                 if (!charges.TryAdd(entry.PaymentId, (household, entry)))
                 {
                     var first = charges[entry.PaymentId];
@@ -77,7 +89,17 @@ internal static class LedgerAudit
             }
         }
 
-        foreach (var (paymentId, charge) in charges.Where(pair => !store.Payments.ContainsKey(pair.Key)))
+        foreach (var (paymentId, given) in refunds.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            CheckRefunds(paymentId, store.Payments.GetValueOrDefault(paymentId), charges.GetValueOrDefault(paymentId).Entry, given, violations, pending);
+        }
+
+        foreach (var (paymentId, payment) in store.Payments.Where(pair => pair.Value.Refunds.Any(refund => refund.Booked) && !refunds.ContainsKey(pair.Key)))
+        {
+            violations.Add($"payment '{paymentId}' records {payment.Refunds.Count(refund => refund.Booked)} booked refund(s) that no ledger holds");
+        }
+
+        foreach (var (paymentId, charge) in charges.Where(pair => LedgerAccounts.RefundedPayment(pair.Key) is null && !store.Payments.ContainsKey(pair.Key)))
         {
             violations.Add($"ledger '{charge.Household}' has a charge of {charge.Entry.Amount} {charge.Entry.Currency} for payment '{paymentId}', which does not exist");
         }
@@ -86,11 +108,54 @@ internal static class LedgerAudit
             store.Payments.Count,
             store.Payments.Values.GroupBy(payment => payment.State.ToString()).OrderBy(group => group.Key, StringComparer.Ordinal)
                 .ToDictionary(group => group.Key, group => group.Count()),
-            charges.Count,
-            charges.Values.GroupBy(charge => charge.Entry.Currency).OrderBy(group => group.Key, StringComparer.Ordinal)
+            charges.Count(pair => LedgerAccounts.RefundedPayment(pair.Key) is null),
+            charges.Where(pair => LedgerAccounts.RefundedPayment(pair.Key) is null).Select(pair => pair.Value).GroupBy(charge => charge.Entry.Currency).OrderBy(group => group.Key, StringComparer.Ordinal)
                 .ToDictionary(group => group.Key, group => group.Sum(charge => charge.Entry.Amount)),
             pending,
             violations);
+    }
+
+    private static void CheckRefunds(
+        string paymentId,
+        PaymentRecord? payment,
+        LedgerEntry? charge,
+        List<(string Household, LedgerEntry Entry)> given,
+        List<string> violations,
+        List<string> pending)
+    {
+        if (payment is null || charge is null || payment.State != PaymentState.Completed)
+        {
+            violations.Add($"ledger '{given[0].Household}' refunds payment '{paymentId}', which {(payment is null ? "does not exist" : charge is null ? "was never charged" : $"is {payment.State}")}");
+            return;
+        }
+
+        var total = given.Sum(refund => refund.Entry.Amount);
+        if (total > charge.Amount)
+        {
+            violations.Add($"payment '{paymentId}' was refunded {total} {charge.Currency}, more than its charge of {charge.Amount} {charge.Currency}");
+        }
+
+        foreach (var (household, entry) in given)
+        {
+            if (entry.DebitAccount != charge.CreditAccount || entry.CreditAccount != charge.DebitAccount || entry.Currency != charge.Currency)
+            {
+                violations.Add($"ledger '{household}': refund entry {entry.Sequence} of payment '{paymentId}' moves {entry.Currency} from {entry.DebitAccount} to {entry.CreditAccount}, not back from {charge.CreditAccount} to {charge.DebitAccount}");
+            }
+
+            var key = entry.PaymentId[(entry.PaymentId.LastIndexOf('/') + 1)..];
+            switch (payment.Refunds.FirstOrDefault(refund => refund.Key == key))
+            {
+                case null:
+                    violations.Add($"ledger '{household}': refund entry {entry.Sequence} of payment '{paymentId}' (key '{key}') is not a refund the payment records");
+                    break;
+                case { Amount: var amount } when amount != entry.Amount:
+                    violations.Add($"refund '{key}' of payment '{paymentId}' is {amount} {charge.Currency} but its ledger entry {entry.Sequence} gives back {entry.Amount}");
+                    break;
+                case { Booked: false }:
+                    pending.Add($"refund '{key}' of payment '{paymentId}' is booked and not yet recorded: recovery records it");
+                    break;
+            }
+        }
     }
 
     private static void CheckNumbering(string household, StoredLedger ledger, List<string> violations)
