@@ -68,6 +68,50 @@ public sealed class CrashRecoveryTests
     }
 
     [Theory]
+    [InlineData(FaultPoints.RefundNotBooked)]
+    [InlineData(FaultPoints.RefundedNotSaved)]
+    public async Task A_hub_killed_during_a_refund_restarts_and_the_refund_is_booked_exactly_once(string step)
+    {
+        await using var household = await CrashHousehold.StartAsync(hubFault: step);
+        var order = "refund-crash-" + step;
+        var id = household.PaymentIdOf(order);
+        var pay = await household.PayAsync(order);
+        Assert.True(pay.ExitCode == 0, pay.ToString());
+        await household.WaitForOfferAsync(id);
+        var approved = await household.ApproveAsync(id);
+        Assert.True(approved.ExitCode == 0, approved.ToString());
+        await household.WaitForStateAsync(id, "Completed");
+
+        // The hub pauses inside the refund, then dies: the refund's caller hears nothing back.
+        var refunding = household.RunAsync("refund", id, "--amount", "4.00", "--key", "r-1", "--json");
+        await household.Hub!.WaitForOutputAsync($"fault point {step} reached", TimeSpan.FromSeconds(60));
+        await household.Hub.KillAsync();
+        Assert.NotEqual(0, (await refunding).ExitCode);
+
+        await household.StartHubAsync();
+        await household.WaitForAsync(async () => await household.DevicesOnlineAsync() == 2, "both devices online after the hub restart");
+        await household.WaitForAsync(
+            async () => await household.RunAsync("status", id, "--json") is { ExitCode: 0 } status
+                && status.Json.GetProperty("refunds").EnumerateArray().All(refund => refund.GetProperty("booked").GetBoolean())
+                && status.Json.GetProperty("refunded").GetDecimal() == 4.00m,
+            "the refund to be booked after the restart");
+
+        // Asked again by its key, the refund is the same one: nothing more goes back.
+        var again = await household.RunAsync("refund", id, "--amount", "4.00", "--key", "r-1", "--json");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(4.00m, again.Json.GetProperty("refunded").GetDecimal());
+        Assert.Single(again.Json.GetProperty("refunds").EnumerateArray());
+        var over = await household.RunAsync("refund", id, "--amount", "6.00", "--key", "r-2", "--json");
+        Assert.Equal("over_refund", over.Json.GetProperty("error").GetProperty("code").GetString());
+
+        var ledger = await household.LedgerCheckAsync();
+        Assert.Equal(1, ledger.GetProperty("charges").GetInt32());
+        Assert.Equal(9.90m, ledger.GetProperty("chargedByCurrency").GetProperty("EUR").GetDecimal());
+        Assert.Equal(1, ledger.GetProperty("refunds").GetInt32());
+        Assert.Equal(4.00m, ledger.GetProperty("refundedByCurrency").GetProperty("EUR").GetDecimal());
+    }
+
+    [Theory]
     [InlineData("displayed")]
     [InlineData(FaultPoints.ApprovedNotSent)]
     public async Task A_payer_agent_killed_at_each_step_gets_the_sheet_back_and_the_payment_completes_once(string step)

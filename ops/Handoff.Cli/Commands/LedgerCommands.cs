@@ -47,6 +47,12 @@ internal static class LedgerCommands
         text.AppendLine(CultureInfo.InvariantCulture, $"payments: {report.Payments}{(states.Length > 0 ? $" ({states})" : string.Empty)}");
         var totals = string.Join(", ", report.ChargedByCurrency.Select(pair => Contracts.Validation.DisplayText.Money(pair.Value, pair.Key)));
         text.AppendLine(CultureInfo.InvariantCulture, $"charges: {report.Charges}{(totals.Length > 0 ? $" ({totals})" : string.Empty)}");
+        if (report.Refunds > 0)
+        {
+            var refunded = string.Join(", ", report.RefundedByCurrency.Select(pair => Contracts.Validation.DisplayText.Money(pair.Value, pair.Key)));
+            text.AppendLine(CultureInfo.InvariantCulture, $"refunds: {report.Refunds} ({refunded})");
+        }
+
         foreach (var pending in report.Pending)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"pending: {pending}");

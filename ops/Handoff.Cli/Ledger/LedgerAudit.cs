@@ -9,6 +9,8 @@ internal sealed record LedgerReport(
     IReadOnlyDictionary<string, int> PaymentsByState,
     int Charges,
     IReadOnlyDictionary<string, decimal> ChargedByCurrency,
+    int Refunds,
+    IReadOnlyDictionary<string, decimal> RefundedByCurrency,
     IReadOnlyList<string> Pending,
     IReadOnlyList<string> Violations)
 {
@@ -111,6 +113,9 @@ internal static class LedgerAudit
             charges.Count(pair => LedgerAccounts.RefundedPayment(pair.Key) is null),
             charges.Where(pair => LedgerAccounts.RefundedPayment(pair.Key) is null).Select(pair => pair.Value).GroupBy(charge => charge.Entry.Currency).OrderBy(group => group.Key, StringComparer.Ordinal)
                 .ToDictionary(group => group.Key, group => group.Sum(charge => charge.Entry.Amount)),
+            refunds.Values.Sum(list => list.Count),
+            refunds.Values.SelectMany(list => list).GroupBy(refund => refund.Entry.Currency).OrderBy(group => group.Key, StringComparer.Ordinal)
+                .ToDictionary(group => group.Key, group => group.Sum(refund => refund.Entry.Amount)),
             pending,
             violations);
     }
