@@ -231,39 +231,28 @@ public sealed class PaymentRequestGrain(
         }
     }
 
-    private Task RunAsync(PaymentEffect effect)
+    private Task RunAsync(PaymentEffect effect) => effect switch
     {
-        switch (effect)
-        {
-            case PaymentEffect.OfferTo offer:
-                return OfferAsync(offer);
-            case PaymentEffect.CloseOn close:
-                _calls.Close(close.Device);
-                return Task.CompletedTask;
-            case PaymentEffect.Charge charge:
-                return ChargeAsync(charge.Request);
-            case PaymentEffect.RetryCharge retry:
-                _timers.ArmChargeRetry(retry.Due, () => State.State == PaymentState.Charging
-                    ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State.Input!, State.Payer!))
-                    : Task.CompletedTask);
-                return Task.CompletedTask;
-            case PaymentEffect.ArmDeadline deadline:
-                _timers.ArmDeadline(deadline.At, () => DecideAsync(new PaymentCommand.CheckDeadline()));
-                return Task.CompletedTask;
-            case PaymentEffect.ArmRecovery recovery:
-                _timers.ArmRecovery(recovery.Due, RecoverAsync);
-                return Task.CompletedTask;
-            case PaymentEffect.BookRefund refund:
-                return BookRefundAsync(refund);
-            case PaymentEffect.RetryRefunds retry:
-                _timers.ArmChargeRetry(retry.Due, () => DecideAsync(new PaymentCommand.Recover()));
-                return Task.CompletedTask;
-            case PaymentEffect.EndRecovery:
-                return _timers.StopAsync();
-            default:
-                throw new InvalidOperationException($"no runner for effect {effect}");
-        }
+        PaymentEffect.OfferTo offer => OfferAsync(offer),
+        PaymentEffect.CloseOn close => Done(() => _calls.Close(close.Device)),
+        PaymentEffect.Charge charge => ChargeAsync(charge.Request),
+        PaymentEffect.RetryCharge retry => Done(() => _timers.ArmChargeRetry(retry.Due, RetryChargeAsync)),
+        PaymentEffect.BookRefund refund => BookRefundAsync(refund),
+        PaymentEffect.RetryRefunds retry => Done(() => _timers.ArmChargeRetry(retry.Due, () => DecideAsync(new PaymentCommand.Recover()))),
+        PaymentEffect.ArmDeadline deadline => Done(() => _timers.ArmDeadline(deadline.At, () => DecideAsync(new PaymentCommand.CheckDeadline()))),
+        PaymentEffect.ArmRecovery recovery => Done(() => _timers.ArmRecovery(recovery.Due, RecoverAsync)),
+        PaymentEffect.EndRecovery => _timers.StopAsync(),
+        _ => throw new InvalidOperationException($"no runner for effect {effect}"),
+    };
+
+    private static Task Done(Action arm)
+    {
+        arm();
+        return Task.CompletedTask;
     }
+
+    private Task RetryChargeAsync() =>
+        State.State == PaymentState.Charging ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State.Input!, State.Payer!)) : Task.CompletedTask;
 
     /// <summary>Offers the payment to its payer devices at once; when none is online, a requester waiting for the
     /// answer gets "payer offline" and the request is forgotten, while recovery keeps it until its deadline.</summary>

@@ -41,6 +41,38 @@ public sealed class LedgerCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task Refunds_within_their_charge_pass_and_every_refund_defect_is_named()
+    {
+        await PaymentAsync("p-ok", "home", PaymentState.Completed, 10m, new PaymentRefund("r-1", 3m, 3m, s_at, 2));
+        await ChargeAsync("home", 1, "p-ok", 10m);
+        await RefundEntryAsync("home", 2, "p-ok", "r-1", 3m);
+
+        var clean = await CliRunner.RunAsync("ledger", "check", "--data", _data, "--json");
+        Assert.True(clean.ExitCode == 0, clean.ToString());
+        Assert.Equal(1, clean.Json.GetProperty("refunds").GetInt32());
+        Assert.Equal(3m, clean.Json.GetProperty("refundedByCurrency").GetProperty("CNY").GetDecimal());
+
+        await PaymentAsync("p-over", "home", PaymentState.Completed, 5m, new PaymentRefund("r-1", 4m, 4m, s_at, 4), new PaymentRefund("r-2", 4m, 4m, s_at, 5));
+        await ChargeAsync("home", 3, "p-over", 5m);
+        await RefundEntryAsync("home", 4, "p-over", "r-1", 4m);
+        await RefundEntryAsync("home", 5, "p-over", "r-2", 4m);
+        await PaymentAsync("p-declined", "home", PaymentState.Declined, 2m);
+        await RefundEntryAsync("home", 6, "p-declined", "r-1", 2m);
+        await RefundEntryAsync("home", 7, "p-ok", "unrecorded", 1m);
+        await PaymentAsync("p-lost", "home", PaymentState.Completed, 1m, new PaymentRefund("r-1", 1m, null, s_at, 99));
+        await ChargeAsync("home", 8, "p-lost", 1m);
+
+        var check = await CliRunner.RunAsync("ledger", "check", "--data", _data, "--json");
+
+        Assert.True(check.ExitCode == 1, check.ToString());
+        var violations = check.Json.GetProperty("error").GetProperty("message").GetString()!.Split("; ");
+        Assert.Contains("payment 'p-over' was refunded 8 CNY, more than its charge of 5 CNY", violations);
+        Assert.Contains("ledger 'home' refunds payment 'p-declined', which was never charged", violations);
+        Assert.Contains("ledger 'home': refund entry 7 of payment 'p-ok' (key 'unrecorded') is not a refund the payment records", violations);
+        Assert.Contains("payment 'p-lost' records 1 booked refund(s) that no ledger holds", violations);
+    }
+
+    [Fact]
     public async Task Every_defect_of_a_store_is_named_and_the_check_exits_1()
     {
         await PaymentAsync("p-ok", "home", PaymentState.Completed, 10m);
@@ -110,7 +142,13 @@ public sealed class LedgerCheckTests : IDisposable
         Assert.Equal(AppendResult.Appended, await _journal.AppendAsync(household, entry, default));
     }
 
-    private Task PaymentAsync(string paymentId, string household, PaymentState state, decimal amount)
+    private async Task RefundEntryAsync(string household, long sequence, string paymentId, string key, decimal amount)
+    {
+        var entry = new LedgerEntry(sequence, LedgerAccounts.RefundReference(paymentId, key), LedgerAccounts.MerchantAccount("Tea House"), LedgerAccounts.PayerAccount("phone-1"), amount, "CNY", s_at);
+        Assert.Equal(AppendResult.Appended, await _journal.AppendAsync(household, entry, default));
+    }
+
+    private Task PaymentAsync(string paymentId, string household, PaymentState state, decimal amount, params PaymentRefund[] refunds)
     {
         var record = new PaymentRecord
         {
@@ -118,7 +156,14 @@ public sealed class LedgerCheckTests : IDisposable
             State = state,
             CreatedAt = s_at,
             Deadline = s_at.AddMinutes(2),
+            Refunds = [.. refunds],
         };
+        if (state is PaymentState.Completed or PaymentState.Charging)
+        {
+            // Approved on phone-1: the device that pays, as the record says.
+            record.History.Add(new PaymentTransition(PaymentState.Displayed, PaymentState.Authorized, s_at, "phone-1", "verified by PIN on payer device"));
+        }
+
         return ExecuteAsync(
             """
             INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)

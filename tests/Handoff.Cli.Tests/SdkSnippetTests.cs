@@ -71,7 +71,7 @@ public sealed partial class SdkSnippetTests(HouseholdProcesses household) : IDis
         var paymentId = Waiting().Match(Assert.Single(lines, line => Waiting().IsMatch(line))).Groups[1].Value;
         Assert.Contains("payer phone-1: online True", lines);
         Assert.Equal(
-            [$"{paymentId}: approve it on phone-1", "Displayed", "Authorized", "Charging", "Completed", $"paid: {paymentId}"],
+            [$"{paymentId}: approve it on phone-1", "Displayed", "Authorized", "Charging", "Completed", $"paid: {paymentId} on phone-1", "refunded 2.50 of 12.50"],
             lines.SkipWhile(line => !Waiting().IsMatch(line)));
     }
 

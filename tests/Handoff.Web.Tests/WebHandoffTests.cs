@@ -213,6 +213,47 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Offered_to_any_device_both_phones_show_it_one_pays_and_the_other_says_where()
+    {
+        var carolPort = LoopbackPorts.Reserve();
+        await using var carol = await household.StartPayerAsync("phone-3", "Carol's phone", carolPort);
+        await household.WaitForAsync(() => household.IsOnlineAsync("phone-3"), "phone-3 to be online");
+        var carolsPhone = await _phoneContext.NewPageAsync();
+        await carolsPhone.GotoAsync($"http://127.0.0.1:{carolPort}/");
+        await Expect(carolsPhone.Locator("#connection")).ToHaveTextAsync("connected");
+        await OpenBothAsync();
+        await AddAsync("Celadon teapot");
+
+        var any = Tv.Locator("input[name=payer][value=any]");
+        await Expect(Tv.Locator("label.payer.any")).ToContainTextAsync("Any of my devices (2 online)");
+        await any.CheckAsync();
+        await Tv.GetByRole(AriaRole.Button, new() { Name = "Pay on any of your devices" }).ClickAsync();
+
+        // Both phones show the same sheet, with the same match code as the TV.
+        await Expect(Phone.Locator("#sheet")).ToBeVisibleAsync();
+        await Expect(carolsPhone.Locator("#sheet")).ToBeVisibleAsync();
+        await Expect(Tv.Locator("#match-code")).ToHaveTextAsync(new Regex(@"^\d{3} \d{3}$"));
+        var code = await Tv.Locator("#match-code").TextContentAsync();
+        await Expect(Phone.Locator("#match-code")).ToHaveTextAsync(code!);
+        await Expect(carolsPhone.Locator("#match-code")).ToHaveTextAsync(code!);
+        var paymentId = await Phone.Locator("#sheet").GetAttributeAsync("data-payment-id");
+
+        await Phone.GetByLabel("Enter your PIN to pay").FillAsync(WebHousehold.Pin);
+        await Phone.Keyboard.PressAsync("Enter");
+
+        await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Paid");
+        await Expect(carolsPhone.Locator("#result-title")).ToHaveTextAsync("Paid");
+        await Expect(carolsPhone.Locator("#result-detail")).ToHaveTextAsync("Paid on phone-1: 120.00 CNY to Tea House. Nothing to do here.");
+        await Expect(Tv.Locator("#receipt-payer")).ToHaveTextAsync(WebHousehold.PhoneName);
+        await Screens.CaptureAsync(household.Browser, "7-paid-on-another-phone", Tv, carolsPhone);
+
+        var status = await household.RunAsync("status", paymentId!, "--json");
+        Assert.Equal("phone-1", status.Json.GetProperty("payer").GetString());
+        Assert.Equal(["phone-1", "phone-3"], status.Json.GetProperty("payers").EnumerateArray().Select(payer => payer.GetString()));
+        await carol.StopAsync();
+    }
+
+    [Fact]
     public async Task A_request_nobody_verifies_expires_on_the_phone_at_its_deadline()
     {
         await Phone.GotoAsync(household.PayerUrl);
