@@ -40,6 +40,10 @@ internal static class InitiatorApi
 
         app.MapPost("/api/payments/{paymentId}/cancel", (string paymentId, HandoffClient handoff) => Guarded(async () =>
             Results.Json(PaymentView.From(await handoff.CancelAsync(paymentId)), HandoffJson.Options)));
+
+        // The shop is the merchant's app: it gives money back, signed with this device's key, idempotent by key.
+        app.MapPost("/api/payments/{paymentId}/refund", (string paymentId, RefundBody body, HandoffClient handoff) => Guarded(async () =>
+            Results.Json(PaymentView.From(await handoff.RefundAsync(paymentId, body.Amount, body.Key)), HandoffJson.Options)));
     }
 
     private static async Task<IResult> Guarded(Func<Task<IResult>> action)

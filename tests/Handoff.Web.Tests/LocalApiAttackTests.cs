@@ -68,6 +68,25 @@ public sealed class LocalApiAttackTests(WebHousehold household) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_page_of_another_origin_cannot_refund_a_completed_payment()
+    {
+        var paymentId = await PayAsync("Refund Evil test");
+        var approve = await household.RunAsync("approve", paymentId, "--pin", WebHousehold.Pin, "--payer-url", household.PayerUrl, "--json");
+        Assert.True(approve.ExitCode == 0, approve.ToString());
+        var page = await _context.NewPageAsync();
+        await page.GotoAsync(_evil.Url);
+
+        await NoCorsPostAsync(page, $"{InitiatorOrigin}/api/payments/{paymentId}/refund", """{"key":"evil"}""");
+        await FormPostAsync(page, $"{InitiatorOrigin}/api/payments/{paymentId}/refund", "text/plain", "{\"key\":\"evil\",\"x\":\"", "\"}");
+
+        var status = await household.RunAsync("status", paymentId, "--json");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Equal("Completed", status.Json.GetProperty("state").GetString());
+        Assert.Equal(0m, status.Json.GetProperty("refunded").GetDecimal());
+        Assert.Empty(status.Json.GetProperty("refunds").EnumerateArray());
+    }
+
+    [Fact]
     public async Task A_read_or_an_event_stream_asked_for_by_another_origin_is_refused()
     {
         // What a browser sends for a page of another origin (fetch, EventSource): its Origin. Refused before it holds a stream.

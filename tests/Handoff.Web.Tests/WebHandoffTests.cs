@@ -213,7 +213,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Offered_to_any_device_both_phones_show_it_one_pays_and_the_other_says_where()
+    public async Task Offered_to_any_device_both_phones_show_it_one_pays_the_other_says_where_and_the_tv_refunds()
     {
         var carolPort = LoopbackPorts.Reserve();
         await using var carol = await household.StartPayerAsync("phone-3", "Carol's phone", carolPort);
@@ -247,9 +247,17 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await Expect(Tv.Locator("#receipt-payer")).ToHaveTextAsync(WebHousehold.PhoneName);
         await Screens.CaptureAsync(household.Browser, "7-paid-on-another-phone", Tv, carolsPhone);
 
+        // The shop is the merchant's app: it refunds the order, and its receipt shows what went back.
+        await Tv.GetByRole(AriaRole.Button, new() { Name = "Refund this order" }).ClickAsync();
+        await Expect(Tv.Locator("#refund-status")).ToHaveTextAsync($"Refunded 120.00 CNY to {WebHousehold.PhoneName}.");
+        await Expect(Tv.Locator("#receipt-refunded")).ToHaveTextAsync("120.00 CNY of 120.00 CNY");
+        await Expect(Tv.GetByRole(AriaRole.Button, new() { Name = "Refund this order" })).ToBeHiddenAsync();
+
         var status = await household.RunAsync("status", paymentId!, "--json");
         Assert.Equal("phone-1", status.Json.GetProperty("payer").GetString());
         Assert.Equal(["phone-1", "phone-3"], status.Json.GetProperty("payers").EnumerateArray().Select(payer => payer.GetString()));
+        Assert.Equal(120m, status.Json.GetProperty("refunded").GetDecimal());
+        Assert.Equal("Completed", status.Json.GetProperty("state").GetString());
         await carol.StopAsync();
     }
 

@@ -357,8 +357,47 @@
     $('receipt-payer').textContent = payerName(view.payer ?? checkout.payer);
     $('receipt-time').textContent = view.history[view.history.length - 1].atText;
     $('receipt-id').textContent = view.paymentId;
+    showRefunds(view);
+    $('refund-status').textContent = '';
     $('receipt-title').focus();
     cart.clear();
+  }
+
+  // What went back to the payer so far; the button offers the rest (the payment's state table says whether it may).
+  function showRefunds(view) {
+    const refunded = view.refunded > 0;
+    $('receipt-refunded-label').hidden = !refunded;
+    $('receipt-refunded').hidden = !refunded;
+    $('receipt-refunded').textContent = refunded ? `${view.refundedText} of ${view.amountText}` : '';
+    $('refund').hidden = !view.refundable || view.refunded >= view.amount;
+  }
+
+  async function refund() {
+    const paymentId = checkout?.paymentId;
+    if (!paymentId) {
+      return;
+    }
+
+    $('refund').disabled = true;
+    try {
+      // One key per order: pressing again (or a retry after a lost answer) is the same refund, never a second one.
+      const response = await fetch(`api/payments/${encodeURIComponent(paymentId)}/refund`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...tokenHeader() },
+        body: JSON.stringify({ key: `full-${paymentId}` }),
+      });
+      const data = await response.json();
+      if (response.ok) {
+        showRefunds(data);
+        $('refund-status').textContent = `Refunded ${data.refundedText} to ${payerName(data.payer)}.`;
+      } else {
+        $('refund-status').textContent = `Could not refund: ${data.error?.message ?? `HTTP ${response.status}`}`;
+      }
+    } catch (failure) {
+      $('refund-status').textContent = `Could not refund: ${failure.message}`;
+    } finally {
+      $('refund').disabled = false;
+    }
   }
 
   function backToOrder() {
@@ -389,6 +428,7 @@
     $('cancel').addEventListener('click', cancel);
     $('back').addEventListener('click', backToOrder);
     $('new-order').addEventListener('click', backToOrder);
+    $('refund').addEventListener('click', refund);
     $('refresh-payers').addEventListener('click', loadPayers);
     window.addEventListener('focus', () => {
       if (!checkout) {

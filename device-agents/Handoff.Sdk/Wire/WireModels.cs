@@ -163,6 +163,9 @@ public sealed record VerificationView(string Outcome, int TriesLeft, PaymentView
 /// <summary>The body of a payer agent's approve call.</summary>
 public sealed record ApproveBody(string Pin);
 
+/// <summary>The body of an initiator agent's refund call: the amount (none: all that is left) and the refund key (none: a new refund).</summary>
+public sealed record RefundBody(decimal? Amount, string? Key);
+
 /// <summary>The body of an initiator agent's pay call.</summary>
 public sealed record PayBody(string Payer, decimal Amount, string Currency, string Merchant, string? Description, string? OrderKey, int? ExpiresInSeconds);
 
