@@ -36,6 +36,7 @@ internal sealed class TerminalSheet(PaymentSheetBoard board, TimeProvider time) 
             "└──────────────────────────────────────────────────"),
         SheetEvent.WrongPin => $"✗ {sheetEvent.PaymentId}: wrong PIN, {sheetEvent.TriesLeft} tries left",
         SheetEvent.Closed => $"■ {sheetEvent.PaymentId}: {sheetEvent.FinalState}" + (sheetEvent.Reason is { } reason ? $" ({reason})" : string.Empty),
+        SheetEvent.Refunded => $"↩ {sheetEvent.PaymentId}: refunded, {sheetEvent.Reason}",
         _ => $"{sheetEvent.Kind} {sheetEvent.PaymentId}",
     };
 }

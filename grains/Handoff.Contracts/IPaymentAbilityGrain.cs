@@ -16,4 +16,8 @@ public interface IPaymentAbilityGrain : IGrainWithStringKey
     /// <summary>Takes payment <paramref name="paymentId"/> off the sheet, once its authority says it ended.</summary>
     [OneWay, Alias("CloseOffer")]
     Task CloseAsync(string paymentId);
+
+    /// <summary>Tells the device's person that money of payment <paramref name="paymentId"/> came back, once its authority says so.</summary>
+    [OneWay, Alias("NoteRefund")]
+    Task NoteRefundAsync(string paymentId);
 }

@@ -235,6 +235,7 @@ public sealed class PaymentRequestGrain(
     {
         PaymentEffect.OfferTo offer => OfferAsync(offer),
         PaymentEffect.CloseOn close => Done(() => _calls.Close(close.Device)),
+        PaymentEffect.NoteRefundOn note => Done(() => _calls.NoteRefund(note.Device)),
         PaymentEffect.Charge charge => ChargeAsync(charge.Request),
         PaymentEffect.RetryCharge retry => Done(() => _timers.ArmChargeRetry(retry.Due, RetryChargeAsync)),
         PaymentEffect.BookRefund refund => BookRefundAsync(refund),

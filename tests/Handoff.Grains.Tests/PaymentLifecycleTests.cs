@@ -208,7 +208,7 @@ public sealed class PaymentLifecycleTests
             new ChargeRequest(LedgerAccounts.RefundReference(Id, "r-1"), LedgerAccounts.MerchantAccount("Tea House"), LedgerAccounts.PayerAccount("phone-1"), 5m, "CNY"),
             book.Request);
         record.Apply(first);
-        Assert.Equal("| EndRecovery +refunds", Describe(Decide(record, new PaymentCommand.RefundBooked("r-1", 3))));
+        Assert.Equal("| NoteRefundOn,EndRecovery +refunds", Describe(Decide(record, new PaymentCommand.RefundBooked("r-1", 3))));
         Assert.Equal(3, record.Refunds[0].Sequence);
 
         // The same key and amount again: the same refund, nothing to do. Another amount: a conflict.

@@ -463,6 +463,13 @@
       }
     }));
     source.addEventListener('wrong-pin', read((wrong) => wrongPin(wrong.paymentId, wrong.triesLeft)));
+    // Money of a payment this device paid came back: the authority's figures, shown above the sheet.
+    source.addEventListener('refunded', read((refunded) => {
+      const notice = $('refund-notice');
+      notice.textContent = `Refunded: ${refunded.reason}.`;
+      notice.hidden = false;
+      announce(notice.textContent);
+    }));
     source.addEventListener('closed', read((closed) => {
       if (closed.offer && !pending.has(closed.paymentId) && !endings.has(closed.paymentId)) {
         pending.set(closed.paymentId, closed.offer);

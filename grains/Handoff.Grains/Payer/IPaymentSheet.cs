@@ -16,6 +16,9 @@ public interface IPaymentSheet
 
     /// <summary>Takes a payment off the screen with its final state and, when known, the authority's reason.</summary>
     void Close(string paymentId, PaymentState state, string? reason = null);
+
+    /// <summary>Tells the person that money of a payment this device paid came back (the payment as its authority has it).</summary>
+    void Refunded(PaymentSnapshot payment);
 }
 
 /// <summary>The payer device's own check of the person: PIN hashes that never leave the device, and the lockout.</summary>

@@ -55,6 +55,16 @@ public sealed partial class PaymentAbilityGrain(
         }
     }
 
+    public async Task NoteRefundAsync(string paymentId)
+    {
+        // Anyone may say money came back; only the authority's record, read as this device, says how much.
+        var payment = await sessions.CallAsync(DeviceId, () => Authority(paymentId).GetAsync());
+        if (payment.Payer == DeviceId && payment.Refunded > 0)
+        {
+            sheet.Refunded(payment);
+        }
+    }
+
     private IPaymentRequestGrain Authority(string paymentId) => GrainFactory.GetGrain<IPaymentRequestGrain>(paymentId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId} shown on device {DeviceId}")]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
+using Handoff.Contracts.Validation;
 
 namespace Handoff.Grains.Payer;
 
@@ -12,6 +13,7 @@ public sealed record SheetEvent(string Kind, string PaymentId, PaymentOffer? Off
     public const string Shown = "shown";
     public const string WrongPin = "wrong-pin";
     public const string Closed = "closed";
+    public const string Refunded = "refunded";
 }
 
 /// <summary>
@@ -73,6 +75,15 @@ public sealed class PaymentSheetBoard(KeyRingSigner keys, TimeProvider time) : I
             Publish(new SheetEvent(SheetEvent.Closed, paymentId, offer, state, null, reason));
         }
     }
+
+    public void Refunded(PaymentSnapshot payment) =>
+        Publish(new SheetEvent(
+            SheetEvent.Refunded,
+            payment.PaymentId,
+            null,
+            payment.State,
+            null,
+            $"{DisplayText.Money(payment.Refunded, payment.Info.Currency)} of {DisplayText.Money(payment.Info.Amount, payment.Info.Currency)} back from {payment.Info.Merchant}"));
 
     /// <summary>Every later event, until <paramref name="cancellationToken"/> ends the subscription.</summary>
     public async IAsyncEnumerable<SheetEvent> ListenAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)

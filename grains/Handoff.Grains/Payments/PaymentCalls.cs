@@ -24,6 +24,9 @@ internal sealed partial class PaymentCalls(IGrainFactory grains, FaultPoints fau
     /// <summary>Best effort and one-way: the sheet also closes itself at the deadline, and an offline payer has nothing to close.</summary>
     public void Close(string device) => grains.GetGrain<IPaymentAbilityGrain>(device).CloseAsync(paymentId).Ignore();
 
+    /// <summary>Best effort and one-way: an offline payer sees the refund in the payment's status instead.</summary>
+    public void NoteRefund(string device) => grains.GetGrain<IPaymentAbilityGrain>(device).NoteRefundAsync(paymentId).Ignore();
+
     /// <summary>Books the charge and says how it went, as the command the lifecycle decides on next.</summary>
     public async Task<PaymentCommand> ChargeAsync(string householdId, ChargeRequest charge)
     {

@@ -55,6 +55,9 @@ public abstract record PaymentEffect
     /// reached, the request is forgotten and the requester told the payer is offline.</summary>
     public sealed record OfferTo(IReadOnlyList<string> Devices, bool ForgetIfOffline) : PaymentEffect;
 
+    /// <summary>Tell the payer device that paid that money came back (best effort, one-way).</summary>
+    public sealed record NoteRefundOn(string Device) : PaymentEffect;
+
     /// <summary>Close the sheet on a payer device (best effort, one-way).</summary>
     public sealed record CloseOn(string Device) : PaymentEffect;
 
@@ -241,6 +244,10 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         if (outcome(refunds[index]) is { } kept)
         {
             refunds[index] = kept;
+            if (kept.Booked)
+            {
+                plan.Effects.Add(new PaymentEffect.NoteRefundOn(record.Payer!));
+            }
         }
         else
         {

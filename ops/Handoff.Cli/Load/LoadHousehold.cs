@@ -353,6 +353,8 @@ internal sealed class SimulatedPerson(
 
     public void Close(string paymentId, PaymentState state, string? reason = null) => board.Close(paymentId, state, reason);
 
+    public void Refunded(PaymentSnapshot payment) => board.Refunded(payment);
+
     private async Task ApproveAsync(PaymentOffer offer)
     {
         try
