@@ -108,6 +108,18 @@ public sealed class SqliteWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Disposing_synchronously_also_commits_what_is_queued()
+    {
+        var (release, _) = await HoldTheWriterAsync();
+        var queued = Enumerable.Range(1, 5).Select(id => _writer.WriteAsync((connection, transaction) => Insert(connection, transaction, id))).ToList();
+        release();
+        _writer.Dispose();
+
+        Assert.All(queued, write => Assert.True(write.IsCompletedSuccessfully));
+        Assert.Equal(5, await CountAsync());
+    }
+
+    [Fact]
     public async Task A_write_withdrawn_while_queued_is_not_written()
     {
         var (release, _) = await HoldTheWriterAsync();

@@ -18,7 +18,7 @@ namespace Handoff.Silo.Storage;
 /// that only the writes that cannot be stored fail.
 /// </para>
 /// </summary>
-public sealed partial class SqliteWriter : IAsyncDisposable
+public sealed partial class SqliteWriter : IAsyncDisposable, IDisposable
 {
     /// <summary>The most writes one commit holds.</summary>
     public const int DefaultMaxBatch = 256;
@@ -31,6 +31,7 @@ public sealed partial class SqliteWriter : IAsyncDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _connectionString;
     private readonly ILogger _logger;
+    private readonly Thread _thread;
     private SqliteConnection? _connection;
     private long _commits;
     private long _items;
@@ -44,8 +45,8 @@ public sealed partial class SqliteWriter : IAsyncDisposable
         _connectionString = new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString();
         _logger = logger ?? NullLogger<SqliteWriter>.Instance;
         MaxBatch = maxBatch;
-        var thread = new Thread(Run) { IsBackground = true, Name = "handoff-sqlite-writer" };
-        thread.Start();
+        _thread = new Thread(Run) { IsBackground = true, Name = "handoff-sqlite-writer" };
+        _thread.Start();
     }
 
     /// <summary>
@@ -113,6 +114,16 @@ public sealed partial class SqliteWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _stopped.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>As <see cref="DisposeAsync"/>, waiting (a container disposed synchronously disposes its singletons so).</summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        if (Thread.CurrentThread != _thread)
+        {
+            _stopped.Task.GetAwaiter().GetResult();
+        }
     }
 
     private void Run()
