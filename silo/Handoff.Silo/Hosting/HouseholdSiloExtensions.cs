@@ -12,10 +12,12 @@ using Handoff.Grains.Reminders;
 using Handoff.Silo.Storage;
 using Handoff.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Serialization.Serializers;
 
 namespace Handoff.Silo.Hosting;
 
@@ -30,16 +32,23 @@ public static class HouseholdSiloExtensions
         {
             case HubStorageKind.Sqlite:
                 var connectionString = SqliteStore.Ensure(storage.DataDirectory ?? HubStorage.DefaultDataDirectory);
-                silo.AddAdoNetGrainStorage(HandoffOptions.StorageName, options =>
-                {
-                    options.Invariant = SqliteStore.Invariant;
-                    options.ConnectionString = connectionString;
-                    options.GrainStorageSerializer = new JsonGrainStateSerializer();
-                });
+
+                // One writer for the file: grain state, reminder rows and ledger appends share its commits.
+                silo.Services.AddSingleton(services => new SqliteWriter(connectionString, services.GetService<ILogger<SqliteWriter>>()));
+                silo.Services.AddGrainStorage(HandoffOptions.StorageName, (services, name) => new SqliteGrainStorage(
+                    name,
+                    connectionString,
+                    ServiceId(services),
+                    services.GetRequiredService<SqliteWriter>(),
+                    new JsonGrainStateSerializer(),
+                    services.GetRequiredService<IActivatorProvider>()));
                 silo.AddReminders();
                 silo.Services.Configure<SqliteReminderOptions>(options => options.ConnectionString = connectionString);
-                silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
-                silo.Services.AddSingleton<ILedgerJournal>(services => new SqliteLedgerJournal(connectionString, ServiceId(services)));
+                silo.Services.AddSingleton<IReminderTable>(services => new SqliteReminderTable(
+                    services.GetRequiredService<IOptions<SqliteReminderOptions>>(),
+                    services.GetRequiredService<IOptions<ClusterOptions>>(),
+                    services.GetRequiredService<SqliteWriter>()));
+                silo.Services.AddSingleton<ILedgerJournal>(services => new SqliteLedgerJournal(connectionString, ServiceId(services), services.GetRequiredService<SqliteWriter>()));
                 break;
             case HubStorageKind.Postgres:
                 // Clustering comes from UseHouseholdNetwork (the network names the same database).

@@ -7,14 +7,16 @@ namespace Handoff.Silo.Storage;
 
 /// <summary>
 /// The ledger journal of the embedded hub, in its SQLite file (tables <c>handoff_ledger_entry</c> and
-/// <c>handoff_ledger_balance</c> of <c>sqlite-schema.sql</c>). An append, of one entry or of a batch,
-/// is one write transaction, taken up front (<c>BEGIN IMMEDIATE</c>) so that reading the balances and
-/// writing them back cannot interleave with another writer; a busy file is waited for as long as every
-/// other command of the store waits (the connection's default timeout). A batch whose payment id or
-/// entry number is taken is rolled back whole.
+/// <c>handoff_ledger_balance</c> of <c>sqlite-schema.sql</c>). An append, of one entry or of a batch, is one
+/// write of the file's <see cref="SqliteWriter"/>: the entries and their balance postings go in together (in the
+/// writer's <c>BEGIN IMMEDIATE</c> transaction, shared with other writes of the hub, within a savepoint of their
+/// own), so reading the balances and writing them back cannot interleave with another writer. A batch whose
+/// payment id or entry number is taken is rolled back whole. Reads use pooled connections of their own.
 /// </summary>
-public sealed class SqliteLedgerJournal(string connectionString, string serviceId) : ILedgerJournal
+public sealed class SqliteLedgerJournal(string connectionString, string serviceId, SqliteWriter writer) : ILedgerJournal
 {
+    private const string BatchSavepoint = "handoff_ledger_batch";
+
     private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at";
 
     // A taken entry number or payment id inserts nothing (0 rows), which the appends read as "taken".
@@ -23,6 +25,12 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
         VALUES ($service, $household, $sequence, $payment, $debit, $credit, $amount, $currency, $at)
         ON CONFLICT DO NOTHING;
         """;
+
+    /// <summary>A journal that writes through this process's shared writer of the file (<see cref="SqliteWriter.Shared"/>).</summary>
+    public SqliteLedgerJournal(string connectionString, string serviceId)
+        : this(connectionString, serviceId, SqliteWriter.Shared(connectionString))
+    {
+    }
 
     public async Task<LedgerHead> LoadHeadAsync(string householdId, CancellationToken cancellation)
     {
@@ -65,30 +73,30 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
         return await reader.ReadAsync(cancellation) ? ReadEntry(reader) : null;
     }
 
-    public async Task<AppendResult> AppendAsync(string householdId, LedgerEntry entry, CancellationToken cancellation)
+    public Task<AppendResult> AppendAsync(string householdId, LedgerEntry entry, CancellationToken cancellation)
     {
         LedgerJournal.Check(householdId, entry);
-        await using var connection = await OpenAsync(cancellation);
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        await using (var insert = Command(connection, householdId, InsertEntrySql, transaction))
+        return writer.WriteAsync((connection, transaction) =>
         {
-            BindEntry(insert, entry);
-            if (await insert.ExecuteNonQueryAsync(cancellation) == 0)
+            using (var insert = Command(connection, householdId, InsertEntrySql, transaction))
             {
-                // Nothing was written; the rollback (on dispose) only ends the transaction.
-                return await PaymentExistsAsync(connection, transaction, householdId, entry.PaymentId, cancellation)
-                    ? AppendResult.PaymentAlreadyCharged
-                    : AppendResult.SequenceTaken;
+                BindEntry(insert, entry);
+                if (insert.ExecuteNonQuery() == 0)
+                {
+                    // Nothing was written.
+                    return PaymentExists(connection, transaction, householdId, entry.PaymentId)
+                        ? AppendResult.PaymentAlreadyCharged
+                        : AppendResult.SequenceTaken;
+                }
             }
-        }
 
-        foreach (var (account, delta) in LedgerJournal.Postings(entry))
-        {
-            await PostAsync(connection, transaction, householdId, account, entry.Currency, delta, cancellation);
-        }
+            foreach (var (account, delta) in LedgerJournal.Postings(entry))
+            {
+                Post(connection, transaction, householdId, account, entry.Currency, delta);
+            }
 
-        await transaction.CommitAsync(cancellation);
-        return AppendResult.Appended;
+            return AppendResult.Appended;
+        }, cancellation);
     }
 
     public async Task<bool> AppendBatchAsync(string householdId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellation)
@@ -99,29 +107,34 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
             return await AppendAsync(householdId, entries[0], cancellation) == AppendResult.Appended;
         }
 
-        await using var connection = await OpenAsync(cancellation);
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        await using (var insert = Command(connection, householdId, InsertEntrySql, transaction))
+        return await writer.WriteAsync((connection, transaction) =>
         {
-            foreach (var entry in entries)
+            // The writer's transaction holds other writes too: a refused batch undoes only its own entries.
+            transaction.Save(BatchSavepoint);
+            using (var insert = Command(connection, householdId, InsertEntrySql, transaction))
             {
-                BindEntry(insert, entry);
-                if (await insert.ExecuteNonQueryAsync(cancellation) == 0)
+                foreach (var entry in entries)
                 {
-                    // A taken payment id or entry number: the rollback (on dispose) undoes the entries inserted so far.
-                    return false;
+                    BindEntry(insert, entry);
+                    if (insert.ExecuteNonQuery() == 0)
+                    {
+                        // A taken payment id or entry number: undo the entries inserted so far.
+                        transaction.Rollback(BatchSavepoint);
+                        transaction.Release(BatchSavepoint);
+                        return false;
+                    }
                 }
             }
-        }
 
-        // Each balance the batch touches is read and written back once, with the batch's sum.
-        foreach (var (account, currency, delta) in LedgerJournal.Postings(entries))
-        {
-            await PostAsync(connection, transaction, householdId, account, currency, delta, cancellation);
-        }
+            // Each balance the batch touches is read and written back once, with the batch's sum.
+            foreach (var (account, currency, delta) in LedgerJournal.Postings(entries))
+            {
+                Post(connection, transaction, householdId, account, currency, delta);
+            }
 
-        await transaction.CommitAsync(cancellation);
-        return true;
+            transaction.Release(BatchSavepoint);
+            return true;
+        }, cancellation);
     }
 
     public async Task<IReadOnlyList<LedgerEntry>> ReadAsync(string householdId, long afterSequence, int limit, CancellationToken cancellation)
@@ -162,33 +175,32 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
         reader.GetString(first + 5),
         DateTimeOffset.Parse(reader.GetString(first + 6), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
 
-    private async Task<bool> PaymentExistsAsync(SqliteConnection connection, SqliteTransaction transaction, string householdId, string paymentId, CancellationToken cancellation)
+    private bool PaymentExists(SqliteConnection connection, SqliteTransaction transaction, string householdId, string paymentId)
     {
-        await using var command = Command(connection, householdId, """
+        using var command = Command(connection, householdId, """
             SELECT EXISTS (SELECT 1 FROM handoff_ledger_entry
                            WHERE service_id = $service AND household_id = $household AND payment_id = $payment);
             """, transaction);
         command.Parameters.AddWithValue("$payment", paymentId);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellation), CultureInfo.InvariantCulture) == 1;
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 1;
     }
 
-    private async Task<decimal> BalanceAsync(SqliteConnection connection, SqliteTransaction transaction, string householdId, string account, string currency, CancellationToken cancellation)
+    private decimal Balance(SqliteConnection connection, SqliteTransaction transaction, string householdId, string account, string currency)
     {
-        await using var command = Command(connection, householdId, """
+        using var command = Command(connection, householdId, """
             SELECT balance FROM handoff_ledger_balance
             WHERE service_id = $service AND household_id = $household AND account = $account AND currency = $currency;
             """, transaction);
         command.Parameters.AddWithValue("$account", account);
         command.Parameters.AddWithValue("$currency", currency);
-        return await command.ExecuteScalarAsync(cancellation) is string balance ? ParseDecimal(balance) : 0m;
+        return command.ExecuteScalar() is string balance ? ParseDecimal(balance) : 0m;
     }
 
-    /// <summary>A command on <paramref name="connection"/>, in <paramref name="transaction"/> if any, with $service and $household bound.</summary>
     /// <summary>Adds <paramref name="delta"/> to one balance, inside the append's write transaction.</summary>
-    private async Task PostAsync(SqliteConnection connection, SqliteTransaction transaction, string householdId, string account, string currency, decimal delta, CancellationToken cancellation)
+    private void Post(SqliteConnection connection, SqliteTransaction transaction, string householdId, string account, string currency, decimal delta)
     {
-        var balance = await BalanceAsync(connection, transaction, householdId, account, currency, cancellation) + delta;
-        await using var post = Command(connection, householdId, """
+        var balance = Balance(connection, transaction, householdId, account, currency) + delta;
+        using var post = Command(connection, householdId, """
             INSERT INTO handoff_ledger_balance (service_id, household_id, account, currency, balance)
             VALUES ($service, $household, $account, $currency, $delta)
             ON CONFLICT (service_id, household_id, account, currency) DO UPDATE SET balance = $balance;
@@ -197,7 +209,7 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
         post.Parameters.AddWithValue("$currency", currency);
         post.Parameters.AddWithValue("$delta", FormatDecimal(delta));
         post.Parameters.AddWithValue("$balance", FormatDecimal(balance));
-        await post.ExecuteNonQueryAsync(cancellation);
+        post.ExecuteNonQuery();
     }
 
     private static void BindEntry(SqliteCommand insert, LedgerEntry entry)
@@ -223,6 +235,7 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
         }
     }
 
+    /// <summary>A command on <paramref name="connection"/>, in <paramref name="transaction"/> if any, with $service and $household bound.</summary>
     private SqliteCommand Command(SqliteConnection connection, string householdId, string sql, SqliteTransaction? transaction = null)
     {
         var command = connection.CreateCommand();

@@ -15,12 +15,16 @@ public sealed class SqliteReminderOptions
 /// <summary>
 /// Orleans reminders in the embedded hub's SQLite file, so a payment's deadline and recovery survive
 /// a restart of the hub without any server. Ranges follow Orleans' ring: (begin, end], wrapping when begin >= end.
+/// Rows are written through the file's <see cref="SqliteWriter"/> (a call's rows in one write, so they commit
+/// together, with other writes of the hub); they are read on pooled connections of their own.
 /// </summary>
-public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options, IOptions<ClusterOptions> cluster)
+/// <param name="writer">The file's writer; null: this process's shared writer of the file (<see cref="SqliteWriter.Shared"/>).</param>
+public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options, IOptions<ClusterOptions> cluster, SqliteWriter? writer = null)
     : IReminderTable, IReminderRowBatches
 {
     private readonly string _connectionString = options.Value.ConnectionString;
     private readonly string _serviceId = cluster.Value.ServiceId;
+    private readonly SqliteWriter _writer = writer ?? SqliteWriter.Shared(options.Value.ConnectionString);
 
     public Task StartAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
@@ -44,38 +48,36 @@ public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options,
             command.Parameters.AddWithValue("$name", reminderName);
         })).SingleOrDefault();
 
-    public async Task<string?> UpsertRow(ReminderEntry entry)
+    public Task<string?> UpsertRow(ReminderEntry entry) => _writer.WriteAsync((connection, transaction) =>
     {
-        await using var connection = await OpenAsync();
-        await using var command = UpsertCommand(connection);
+        using var command = UpsertCommand(connection, transaction);
         Bind(command, entry);
-        var version = await command.ExecuteScalarAsync();
-        return Convert.ToString(version, CultureInfo.InvariantCulture);
-    }
+        return Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    });
 
-    /// <summary>Upserts the rows in one transaction (one synced commit for all of them).</summary>
-    public async Task<IReadOnlyList<string>> UpsertRowsAsync(IReadOnlyList<ReminderEntry> rows, CancellationToken cancellation)
+    /// <summary>Upserts the rows in one write (one synced commit for all of them).</summary>
+    public Task<IReadOnlyList<string>> UpsertRowsAsync(IReadOnlyList<ReminderEntry> rows, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        await using var connection = await OpenAsync();
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellation);
-        await using var command = UpsertCommand(connection);
-        command.Transaction = transaction;
-        var etags = new string[rows.Count];
-        for (var i = 0; i < rows.Count; i++)
+        return _writer.WriteAsync<IReadOnlyList<string>>((connection, transaction) =>
         {
-            command.Parameters.Clear();
-            Bind(command, rows[i]);
-            etags[i] = Convert.ToString(await command.ExecuteScalarAsync(cancellation), CultureInfo.InvariantCulture)!;
-        }
+            using var command = UpsertCommand(connection, transaction);
+            var etags = new string[rows.Count];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                command.Parameters.Clear();
+                Bind(command, rows[i]);
+                etags[i] = Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture)!;
+            }
 
-        await transaction.CommitAsync(cancellation);
-        return etags;
+            return etags;
+        }, cancellation);
     }
 
-    private static SqliteCommand UpsertCommand(SqliteConnection connection)
+    private static SqliteCommand UpsertCommand(SqliteConnection connection, SqliteTransaction transaction)
     {
         var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO handoff_reminder (service_id, grain_id, reminder_name, grain_hash, start_at, period_ms, version)
             VALUES ($service, $grain, $name, $hash, $start, $period, 1)
@@ -96,58 +98,53 @@ public sealed class SqliteReminderTable(IOptions<SqliteReminderOptions> options,
         command.Parameters.AddWithValue("$period", (long)entry.Period.TotalMilliseconds);
     }
 
-    public async Task<bool> RemoveRow(GrainId grainId, string reminderName, string eTag)
-    {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            DELETE FROM handoff_reminder
-            WHERE service_id = $service AND grain_id = $grain AND reminder_name = $name AND version = $version;
-            """;
-        command.Parameters.AddWithValue("$service", _serviceId);
-        command.Parameters.AddWithValue("$grain", grainId.ToString());
-        command.Parameters.AddWithValue("$name", reminderName);
-        command.Parameters.AddWithValue("$version", long.Parse(eTag, CultureInfo.InvariantCulture));
-        return await command.ExecuteNonQueryAsync() == 1;
-    }
+    public async Task<bool> RemoveRow(GrainId grainId, string reminderName, string eTag) =>
+        await RemoveRowsAsync([new ReminderRowKey(grainId, reminderName, eTag)], CancellationToken.None) == 1;
 
-    /// <summary>Removes the rows, each only at its version, in one transaction (one synced commit for all of them).</summary>
-    public async Task<int> RemoveRowsAsync(IReadOnlyList<ReminderRowKey> rows, CancellationToken cancellation)
+    /// <summary>Removes the rows, each only at its version, in one write (one synced commit for all of them).</summary>
+    public Task<int> RemoveRowsAsync(IReadOnlyList<ReminderRowKey> rows, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        await using var connection = await OpenAsync();
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellation);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            DELETE FROM handoff_reminder
-            WHERE service_id = $service AND grain_id = $grain AND reminder_name = $name AND version = $version;
-            """;
-        command.Parameters.AddWithValue("$service", _serviceId);
-        var grain = command.Parameters.Add("$grain", SqliteType.Text);
-        var name = command.Parameters.Add("$name", SqliteType.Text);
-        var version = command.Parameters.Add("$version", SqliteType.Integer);
-        var removed = 0;
-        foreach (var row in rows)
+        if (rows.Count == 0)
         {
-            grain.Value = row.GrainId.ToString();
-            name.Value = row.ReminderName;
-            version.Value = long.Parse(row.ETag, CultureInfo.InvariantCulture);
-            removed += await command.ExecuteNonQueryAsync(cancellation);
+            return Task.FromResult(0);
         }
 
-        await transaction.CommitAsync(cancellation);
-        return removed;
+        // Parsed here, so a malformed etag fails the caller without reaching the writer.
+        var versions = rows.Select(row => long.Parse(row.ETag, CultureInfo.InvariantCulture)).ToArray();
+        return _writer.WriteAsync((connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                DELETE FROM handoff_reminder
+                WHERE service_id = $service AND grain_id = $grain AND reminder_name = $name AND version = $version;
+                """;
+            command.Parameters.AddWithValue("$service", _serviceId);
+            var grain = command.Parameters.Add("$grain", SqliteType.Text);
+            var name = command.Parameters.Add("$name", SqliteType.Text);
+            var version = command.Parameters.Add("$version", SqliteType.Integer);
+            var removed = 0;
+            for (var i = 0; i < rows.Count; i++)
+            {
+                grain.Value = rows[i].GrainId.ToString();
+                name.Value = rows[i].ReminderName;
+                version.Value = versions[i];
+                removed += command.ExecuteNonQuery();
+            }
+
+            return removed;
+        }, cancellation);
     }
 
-    public async Task TestOnlyClearTable()
+    public Task TestOnlyClearTable() => _writer.WriteAsync((connection, transaction) =>
     {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "DELETE FROM handoff_reminder WHERE service_id = $service;";
         command.Parameters.AddWithValue("$service", _serviceId);
-        await command.ExecuteNonQueryAsync();
-    }
+        return command.ExecuteNonQuery();
+    });
 
     private async Task<List<ReminderEntry>> QueryAsync(string filter, Action<SqliteCommand> bind)
     {

@@ -38,7 +38,7 @@ public static class SqliteStore
         using var connection = new SqliteConnection(connectionString);
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = Schema();
+        command.CommandText = "PRAGMA synchronous = FULL;" + Schema();
         command.ExecuteNonQuery();
         SqliteLegacyLedgers.Import(connection);
         return connectionString;

@@ -1,9 +1,11 @@
 -- Handoff's embedded store: grain state, reminders and the ledger in one SQLite file.
--- Our own schema, written for the query contract of Orleans' ADO.NET grain storage:
--- Orleans reads the texts in orleans_query-style table OrleansQuery (its fixed name),
--- binds @GrainIdHash, @GrainIdN0, @GrainIdN1, @GrainTypeHash, @GrainTypeString,
--- @GrainIdExtensionString, @ServiceId, @GrainStateVersion, @PayloadBinary, and reads
--- the columns PayloadBinary, Version and NewGrainStateVersion.
+-- Every write goes through the file's SqliteWriter (group commit; synchronous=FULL on its connection).
+-- Grain state is written by SqliteGrainStorage, in the rows that Orleans' ADO.NET grain storage wrote
+-- with the queries below in earlier hubs (a test holds both to the same rows). The queries stay, for
+-- that test and so that a file still opens in an earlier hub: Orleans reads the texts in table
+-- OrleansQuery (its fixed name), binds @GrainIdHash, @GrainIdN0, @GrainIdN1, @GrainTypeHash,
+-- @GrainTypeString, @GrainIdExtensionString, @ServiceId, @GrainStateVersion, @PayloadBinary, and
+-- reads the columns PayloadBinary, Version and NewGrainStateVersion.
 
 PRAGMA journal_mode = WAL;
 
