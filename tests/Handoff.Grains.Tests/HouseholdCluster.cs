@@ -139,6 +139,39 @@ public sealed class HouseholdCluster : IAsyncLifetime
     public PaymentSheetBoard Sheet(string deviceId) =>
         Cluster.GetSiloServiceProvider(SiloCarrying(deviceId).SiloAddress).GetRequiredService<PaymentSheetBoard>();
 
+    /// <summary>
+    /// Subscribes to the sheet of <paramref name="deviceId"/> now (so nothing published after this call is missed) and
+    /// completes with its first event of <paramref name="kind"/> for <paramref name="paymentId"/>, within 15 s.
+    /// </summary>
+    public Task<SheetEvent> NextSheetEventAsync(string deviceId, string kind, string paymentId)
+    {
+        var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var events = Sheet(deviceId).ListenAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+        var first = events.MoveNextAsync();
+        return ReadAsync();
+
+        async Task<SheetEvent> ReadAsync()
+        {
+            try
+            {
+                for (var next = first; await next; next = events.MoveNextAsync())
+                {
+                    if (events.Current.Kind == kind && events.Current.PaymentId == paymentId)
+                    {
+                        return events.Current;
+                    }
+                }
+
+                throw new InvalidOperationException($"the sheet of {deviceId} stopped before a '{kind}' event of {paymentId}");
+            }
+            finally
+            {
+                await events.DisposeAsync();
+                stop.Dispose();
+            }
+        }
+    }
+
     public InProcessSiloHandle SiloCarrying(string deviceId) =>
         Cluster.Silos.Single(silo => _payersBySilo.TryGetValue(silo.Name, out var devices) && devices.Any(d => d.Id == deviceId));
 

@@ -84,7 +84,7 @@ public sealed class RefundTests(HouseholdCluster household)
     public async Task The_phone_that_paid_is_told_what_came_back()
     {
         var paymentId = await PaidAsync(new PaymentInfo(8m, "CNY", "Refund Shop"));
-        var notice = RefundNoticeAsync(paymentId);
+        var notice = household.NextSheetEventAsync(Phone1, Handoff.Grains.Payer.SheetEvent.Refunded, paymentId);
 
         await household.Tv1.RefundAsync(paymentId, 3m, "told");
 
@@ -95,7 +95,7 @@ public sealed class RefundTests(HouseholdCluster household)
     public async Task A_refund_survives_the_payment_leaving_memory()
     {
         var paymentId = await PaidAsync(new PaymentInfo(4m, "CNY", "Refund Shop"));
-        var notice = RefundNoticeAsync(paymentId);
+        var notice = household.NextSheetEventAsync(Phone1, Handoff.Grains.Payer.SheetEvent.Refunded, paymentId);
         await household.Tv1.RefundAsync(paymentId, 1m, "kept");
 
         // The phone reads the payment once it is told of the refund: after that, nothing calls the payment.
@@ -106,36 +106,6 @@ public sealed class RefundTests(HouseholdCluster household)
         Assert.Equal(1m, read.Refunded);
         var again = await household.Tv1.RefundAsync(paymentId, 1m, "kept");
         Assert.Equal(1m, again.Refunded);
-    }
-
-    /// <summary>Subscribes to phone-1's sheet now; completes with its refund notice for <paramref name="paymentId"/>.</summary>
-    private Task<Handoff.Grains.Payer.SheetEvent> RefundNoticeAsync(string paymentId)
-    {
-        var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        var events = household.Sheet(Phone1).ListenAsync(stop.Token).GetAsyncEnumerator(stop.Token);
-        var first = events.MoveNextAsync();
-        return ReadAsync();
-
-        async Task<Handoff.Grains.Payer.SheetEvent> ReadAsync()
-        {
-            try
-            {
-                for (var next = first; await next; next = events.MoveNextAsync())
-                {
-                    if (events.Current is { Kind: Handoff.Grains.Payer.SheetEvent.Refunded } refunded && refunded.PaymentId == paymentId)
-                    {
-                        return refunded;
-                    }
-                }
-
-                throw new InvalidOperationException($"phone-1 stopped listening before its refund notice of {paymentId}");
-            }
-            finally
-            {
-                await events.DisposeAsync();
-                stop.Dispose();
-            }
-        }
     }
 
     private async Task<string> PaidAsync(PaymentInfo info)

@@ -63,7 +63,7 @@ public sealed class SeveralPayersTests(HouseholdCluster household)
     public async Task The_other_sheet_closes_at_once_and_says_where_the_payment_was_paid()
     {
         var payment = await household.Tv1.RequestPaymentAsync(Tea, $"{Phone1},{Phone2}");
-        var closed = ListenForCloseAsync(Phone2, payment.PaymentId);
+        var closed = household.NextSheetEventAsync(Phone2, SheetEvent.Closed, payment.PaymentId);
 
         var result = await household.Person(Phone1).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
 
@@ -107,7 +107,7 @@ public sealed class SeveralPayersTests(HouseholdCluster household)
 
         // phone-2 signs an approval as itself: it was not offered the payment, so its word counts for nothing.
         var offer = new PaymentOffer(payment.PaymentId, payment.HouseholdId, payment.InitiatorDeviceId, "Living room TV", Phone2, Tea, payment.Deadline, "guessed", [Phone2]);
-        var approval = new PaymentApproval(payment.PaymentId, Phone2, "guessed", AuthMethod.Pin, DateTimeOffset.UtcNow)
+        var approval = new PaymentApproval(payment.PaymentId, Phone2, "guessed", AuthMethod.Pin, household.Time.GetUtcNow())
         {
             Signature = household.Keys.Sign(Phone2, Signing.Approval(offer, AuthMethod.Pin)),
         };
@@ -141,36 +141,6 @@ public sealed class SeveralPayersTests(HouseholdCluster household)
         catch (AlreadyPaidException paid)
         {
             return new Attempt(device, null, paid);
-        }
-    }
-
-    /// <summary>Subscribes to the sheet of <paramref name="device"/> now; completes when it closes the payment.</summary>
-    private Task<SheetEvent> ListenForCloseAsync(string device, string paymentId)
-    {
-        var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        var events = household.Sheet(device).ListenAsync(stop.Token).GetAsyncEnumerator(stop.Token);
-        var first = events.MoveNextAsync();
-        return ReadAsync();
-
-        async Task<SheetEvent> ReadAsync()
-        {
-            try
-            {
-                for (var next = first; await next; next = events.MoveNextAsync())
-                {
-                    if (events.Current is { Kind: SheetEvent.Closed } closed && closed.PaymentId == paymentId)
-                    {
-                        return closed;
-                    }
-                }
-
-                throw new InvalidOperationException($"{device} stopped listening before closing {paymentId}");
-            }
-            finally
-            {
-                await events.DisposeAsync();
-                stop.Dispose();
-            }
         }
     }
 
