@@ -140,7 +140,7 @@ public sealed partial class LedgerGrain(
             while (true)
             {
                 // Calls already waiting at the activation queue their charges first. Without this, a
-                // journal that completes synchronously (SQLite, memory) would only ever see batches of one.
+                // journal that completes synchronously (the memory one) would only ever see batches of one.
                 await Task.Yield();
                 if (_queue.Count == 0)
                 {

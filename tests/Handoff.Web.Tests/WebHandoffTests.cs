@@ -258,6 +258,12 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         Assert.Equal(["phone-1", "phone-3"], status.Json.GetProperty("payers").EnumerateArray().Select(payer => payer.GetString()));
         Assert.Equal(120m, status.Json.GetProperty("refunded").GetDecimal());
         Assert.Equal("Completed", status.Json.GetProperty("state").GetString());
+
+        // The hub's page keeps the payment Completed and says what went back.
+        var hub = await _tvContext.NewPageAsync();
+        await hub.GotoAsync(household.HubUrl);
+        await Expect(hub.Locator($"tr[data-payment={paymentId}] .state")).ToHaveTextAsync("Completed");
+        await Expect(hub.Locator($"tr[data-payment={paymentId}] .refunded")).ToHaveTextAsync("refunded 120.00 CNY");
         await carol.StopAsync();
     }
 

@@ -103,14 +103,13 @@ internal static class HubPage
             foreach (var payment in payments)
             {
                 var last = payment.History.Count > 0 ? payment.History[^1] : null;
-                var tone = payment.State switch
-                {
-                    PaymentState.Completed => "good",
-                    _ when payment.IsTerminal => "bad",
-                    _ => "busy",
-                };
+                // The state table says how a state ended: paid, unpaid, or not yet.
+                var tone = payment.State.IsUnpaid() ? "bad" : payment.IsTerminal ? "good" : "busy";
+                var refunded = payment.Refunded > 0
+                    ? $" <span class=\"refunded\">refunded {E(DisplayText.Money(payment.Refunded, payment.Info.Currency))}</span>"
+                    : string.Empty;
                 html.Append(CultureInfo.InvariantCulture, $"""
-                    <tr data-payment="{E(payment.PaymentId)}"><td>{DisplayText.Time(payment.CreatedAt)}</td><td><code>{E(payment.PaymentId)}</code></td><td>{E(payment.InitiatorDeviceId)} → {E(payment.Payer ?? string.Join(" or ", payment.Payers))}</td><td class="num">{E(DisplayText.Money(payment.Info.Amount, payment.Info.Currency))}</td><td>{E(payment.Info.Merchant)}</td><td><span class="state {tone}">{payment.State}</span></td><td>{E(last?.Cause ?? string.Empty)}</td></tr>
+                    <tr data-payment="{E(payment.PaymentId)}"><td>{DisplayText.Time(payment.CreatedAt)}</td><td><code>{E(payment.PaymentId)}</code></td><td>{E(payment.InitiatorDeviceId)} → {E(payment.Payer ?? string.Join(" or ", payment.Payers))}</td><td class="num">{E(DisplayText.Money(payment.Info.Amount, payment.Info.Currency))}</td><td>{E(payment.Info.Merchant)}</td><td><span class="state {tone}">{payment.State}</span>{refunded}</td><td>{E(last?.Cause ?? string.Empty)}</td></tr>
                     """);
             }
 
