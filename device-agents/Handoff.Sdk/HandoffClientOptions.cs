@@ -54,8 +54,15 @@ public sealed class HandoffClientOptions
     /// <summary>The household's certificate: when set, the connection to the gateway is mutual TLS with it.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
 
-    /// <summary>How long <see cref="HandoffClient.ConnectAsync"/> keeps trying to reach a gateway.</summary>
-    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How long a connection keeps trying once a gateway's port answers: a stopped hub fails at once (nothing listens),
+    /// while a hub that is up but busy on a small machine (two cores running a household) may take some seconds to
+    /// finish the handshake, so the default is generous.
+    /// </summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long <see cref="HandoffClient.ConnectAsync"/> keeps trying to reach a gateway (<see cref="DefaultConnectTimeout"/>).</summary>
+    public TimeSpan ConnectTimeout { get; set; } = DefaultConnectTimeout;
 
     /// <summary>Parses <c>host:port</c> into an endpoint, naming the bad value on failure.</summary>
     public static IPEndPoint ParseEndpoint(string value)

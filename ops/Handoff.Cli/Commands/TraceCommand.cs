@@ -13,7 +13,7 @@ namespace Handoff.Cli.Commands;
 /// <summary><c>handoff trace PAYMENT</c>: the handoff's span tree as the hub keeps it, with durations and where each span ran.</summary>
 internal static class TraceCommand
 {
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ConnectTimeout = HandoffClientOptions.DefaultConnectTimeout;
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(1500);
 
