@@ -70,16 +70,7 @@ public sealed class SqliteGrainStorage(
     {
         var payload = serializer.Serialize(grainState.State).ToArray();
         var etag = grainState.ETag;
-        long? expected = null;
-        if (etag is not null)
-        {
-            if (!long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                throw Conflict("WriteState", stateName, grainId, etag);
-            }
-
-            expected = parsed;
-        }
+        var expected = ExpectedVersion("WriteState", stateName, grainId, etag);
 
         var version = await writer.WriteAsync((connection, transaction) =>
         {
@@ -114,16 +105,7 @@ public sealed class SqliteGrainStorage(
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var etag = grainState.ETag;
-        long? expected = null;
-        if (etag is not null)
-        {
-            if (!long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                throw Conflict("ClearState", stateName, grainId, etag);
-            }
-
-            expected = parsed;
-        }
+        var expected = ExpectedVersion("ClearState", stateName, grainId, etag);
 
         var version = await writer.WriteAsync((connection, transaction) =>
         {
@@ -184,4 +166,11 @@ public sealed class SqliteGrainStorage(
 
     private InconsistentStateException Conflict(string operation, string stateName, GrainId grainId, string? etag) =>
         new($"Version conflict ({operation}): ServiceId={serviceId} ProviderName={name} GrainType={stateName} GrainId={grainId} ETag={etag}.", storedEtag: null, currentEtag: etag);
+
+    /// <summary>The version an etag stands for (null: no record expected), or a conflict for an etag this store never gave.</summary>
+    private long? ExpectedVersion(string operation, string stateName, GrainId grainId, string? etag) =>
+        etag is null ? null
+        : long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed
+        : throw Conflict(operation, stateName, grainId, etag);
+
 }
