@@ -26,7 +26,7 @@ internal static class PayerApi
                 return Error(StatusCodes.Status400BadRequest, ErrorCodes.Validation, "pin: is required");
             }
 
-            return await VerifyAsync(() => verification.ApproveWithPinAsync(paymentId, pin));
+            return await VerifyAsync(() => verification.ApproveWithPinAsync(paymentId, pin, body.Program));
         });
 
         // The biometric approval: the platform authenticator's assertion over the transaction (see WebAuthnApi).
@@ -37,7 +37,22 @@ internal static class PayerApi
                 return Error(StatusCodes.Status400BadRequest, ErrorCodes.Validation, "assertion: the PublicKeyCredential of navigator.credentials.get is required (base64url fields)");
             }
 
-            return await VerifyAsync(() => verification.ApproveWithWebAuthnAsync(paymentId, assertion));
+            return await VerifyAsync(() => verification.ApproveWithWebAuthnAsync(paymentId, assertion, body.Program));
+        });
+
+        // What the sheet lists for the person to pick from: the device's programs in the payment's currency, with what is left.
+        app.MapGet("/api/offers/{paymentId}/programs", async (string paymentId, PayerVerification verification) =>
+        {
+            try
+            {
+                return await verification.ProgramsAsync(paymentId) is { } programs
+                    ? Results.Json(programs.Select(ProgramView.From), HandoffJson.Options)
+                    : Error(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "that payment is not on this device's sheet");
+            }
+            catch (HandoffException refused)
+            {
+                return Error(StatusCodes.Status409Conflict, refused.Code, refused.Message);
+            }
         });
 
         app.MapPost("/api/offers/{paymentId}/decline", (string paymentId, PayerVerification verification) =>

@@ -60,10 +60,10 @@ internal static class WebAuthnApi
         // offer the authority put on this sheet; the page only carries it to the authenticator. The statement comes
         // along so the page (or anyone) can check what the challenge binds: knowing it approves nothing without the
         // device key and the registered authenticator, and the authority hashes its own record, never this text.
-        app.MapPost("/api/offers/{paymentId}/webauthn-options", async (string paymentId, PayerVerification verification) =>
+        app.MapPost("/api/offers/{paymentId}/webauthn-options", async (string paymentId, ProgramBody? body, PayerVerification verification) =>
             await RefusalsAsync(async () =>
             {
-                var request = await verification.WebAuthnRequestAsync(paymentId);
+                var request = await verification.WebAuthnRequestAsync(paymentId, body?.Program);
                 if (request is null)
                 {
                     return PayerApi.Error(StatusCodes.Status404NotFound, ErrorCodes.NotFound, "that payment is not on this device's sheet");
@@ -81,7 +81,8 @@ internal static class WebAuthnApi
                         WebAuthn.RelyingPartyId,
                         [new CredentialDescriptorView("public-key", Base64Url.EncodeToString(credentialId), ["internal"])],
                         "required",
-                        (long)WebAuthn.CeremonyTimeout.TotalMilliseconds),
+                        (long)WebAuthn.CeremonyTimeout.TotalMilliseconds,
+                        request.ProgramId),
                     HandoffJson.Options);
             }));
     }
@@ -128,7 +129,7 @@ internal static class WebAuthnApi
 internal sealed record DeviceBody(string? Device);
 
 /// <summary>A PublicKeyCredential as the page posts it: the WebAuthn JSON shape, every binary field base64url.</summary>
-internal sealed record CredentialBody(string? Device, string? Id, string? RawId, string? Type, CredentialResponseBody? Response)
+internal sealed record CredentialBody(string? Device, string? Id, string? RawId, string? Type, CredentialResponseBody? Response, string? Program = null)
 {
     public WebAuthnAttestation? Attestation() =>
         Type == "public-key" && Decode(RawId) is { } id && Decode(Response?.ClientDataJson) is { } clientData && Decode(Response?.AttestationObject) is { } attestation
@@ -170,7 +171,11 @@ internal sealed record CredentialResponseBody(
     [property: JsonPropertyName("userHandle")] string? UserHandle);
 
 /// <summary>The options of <c>navigator.credentials.get</c> for one offer (PublicKeyCredentialRequestOptions, base64url), with the statement its challenge hashes.</summary>
-internal sealed record AssertionOptionsView(string Statement, string Challenge, string RpId, IReadOnlyList<CredentialDescriptorView> AllowCredentials, string UserVerification, long Timeout);
+/// <param name="Program">The payment program the challenge covers: the approval must send it back.</param>
+internal sealed record AssertionOptionsView(string Statement, string Challenge, string RpId, IReadOnlyList<CredentialDescriptorView> AllowCredentials, string UserVerification, long Timeout, string? Program);
+
+/// <summary>The payment program a biometric approval is to pay with (none: the device's default).</summary>
+internal sealed record ProgramBody(string? Program);
 
 internal sealed record CredentialDescriptorView(string Type, string Id, IReadOnlyList<string> Transports);
 

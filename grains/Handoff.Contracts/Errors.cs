@@ -22,6 +22,7 @@ public static class ErrorCodes
     public const string AlreadyPaid = "already_paid";
     public const string OverRefund = "over_refund";
     public const string NotRefundable = "not_refundable";
+    public const string InsufficientFunds = "insufficient_funds";
 
     // Refusals of malformed payment requests: each names the field in its message.
     public const string InvalidJson = "invalid_json";
@@ -114,6 +115,18 @@ public sealed class AlreadyPaidException(string paymentId, string paidOn)
 {
     [Id(0)]
     public string PaidOn { get; } = paidOn;
+}
+
+/// <summary>The chosen payment program has less left than the payment asks (its balance plus its credit limit).</summary>
+[GenerateSerializer, Alias("handoff.InsufficientFundsException")]
+public sealed class InsufficientFundsException(string programId, decimal left, string currency)
+    : HandoffException(ErrorCodes.InsufficientFunds, $"insufficient funds: program '{programId}' has {left} {currency} left")
+{
+    [Id(0)]
+    public string ProgramId { get; } = programId;
+
+    [Id(1)]
+    public decimal Left { get; } = left;
 }
 
 /// <summary>A device, household or payment does not exist (or is not visible to the caller).</summary>

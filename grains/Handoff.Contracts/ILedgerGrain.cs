@@ -42,14 +42,19 @@ public interface ILedgerGrain : IGrainWithStringKey
     Task<IReadOnlyList<LedgerEntry>> GetEntriesAsync(long afterSequence, int limit);
 }
 
-/// <summary>One charge to make.</summary>
+/// <summary>
+/// One charge to make. <paramref name="Floor"/>, when set, is the lowest balance the payer account may have after it
+/// (a payment program's: 0 for a wallet, minus the credit limit for a card): the ledger refuses a charge below it with
+/// <c>insufficient_funds</c>, counting the charges it is still storing.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.ChargeRequest")]
 public sealed record ChargeRequest(
     [property: Id(0)] string PaymentId,
     [property: Id(1)] string PayerAccount,
     [property: Id(2)] string MerchantAccount,
     [property: Id(3)] decimal Amount,
-    [property: Id(4)] string Currency);
+    [property: Id(4)] string Currency,
+    [property: Id(5)] decimal? Floor = null);
 
 /// <summary>One balanced journal entry: the payer is debited, the merchant credited.</summary>
 [GenerateSerializer, Immutable, Alias("handoff.LedgerEntry")]
@@ -74,6 +79,20 @@ public static class LedgerAccounts
 {
     /// <summary>Account of a payer device.</summary>
     public static string PayerAccount(string deviceId) => $"payer:{deviceId}";
+
+    /// <summary>Account of a payment program (<see cref="PaymentProgram"/>).</summary>
+    public static string ProgramAccount(string programId) => $"program:{programId}";
+
+    /// <summary>Where a household's top-ups come from: money put into the household from outside, so it goes below zero.</summary>
+    public const string FundingAccount = "funding:household";
+
+    /// <summary>The ledger reference of a top-up: booked once per program and key.</summary>
+    public static string TopUpReference(string programId, string key) => $"{TopUpMark}{programId}/{key}";
+
+    /// <summary>True for a top-up's reference (not a payment's nor a refund's).</summary>
+    public static bool IsTopUp(string reference) => reference.StartsWith(TopUpMark, StringComparison.Ordinal);
+
+    private const string TopUpMark = "topup:";
 
     /// <summary>Account of a merchant.</summary>
     public static string MerchantAccount(string merchant) => $"merchant:{merchant}";

@@ -68,7 +68,8 @@ public sealed record PaymentSnapshot(
     [property: Id(10)] IReadOnlyList<PaymentTransition> History,
     [property: Id(11)] IReadOnlyList<string> Payers,
     [property: Id(12)] string? Payer,
-    [property: Id(13)] IReadOnlyList<PaymentRefund> Refunds)
+    [property: Id(13)] IReadOnlyList<PaymentRefund> Refunds,
+    [property: Id(14)] string? Program = null)
 {
     public int Version => History.Count;
 
@@ -94,6 +95,7 @@ public sealed record PaymentSnapshot(
             FailureReason = state.IsTerminal() ? FailureReason : null,
             History = [.. History.Take(version)],
             Payer = History.Take(version).Any(step => step.To == PaymentState.Authorized) ? Payer : null,
+            Program = History.Take(version).Any(step => step.To == PaymentState.Authorized) ? Program : null,
         };
     }
 }
@@ -153,7 +155,8 @@ public sealed record PaymentApproval(
     [property: Id(3)] AuthMethod Method,
     [property: Id(4)] DateTimeOffset VerifiedAt,
     [property: Id(5)] byte[]? Signature = null,
-    [property: Id(6)] WebAuthnAssertion? Assertion = null);
+    [property: Id(6)] WebAuthnAssertion? Assertion = null,
+    [property: Id(7)] string? ProgramId = null);
 
 /// <summary>The outcome of one verification attempt on the payer device.</summary>
 [GenerateSerializer, Alias("handoff.VerificationOutcome")]

@@ -45,6 +45,9 @@ public sealed partial class LedgerGrain(
     private readonly Dictionary<string, LedgerEntry> _recent = new(StringComparer.Ordinal);
     private readonly Queue<string> _recentOrder = new();
 
+    /// <summary>Debits of queued or storing charges that have a floor, per balance key: money already promised.</summary>
+    private readonly Dictionary<string, decimal> _reserved = new(StringComparer.Ordinal);
+
     /// <summary>Charges waiting for the next batch, in arrival order.</summary>
     private readonly Queue<PendingCharge> _queue = new();
 
@@ -79,7 +82,9 @@ public sealed partial class LedgerGrain(
 
         if (!_pending.TryGetValue(charge.PaymentId, out var pending))
         {
+            RequireFunds(charge);
             pending = new PendingCharge(charge);
+            Reserve(charge, +1);
             _pending.Add(charge.PaymentId, pending);
             _queue.Enqueue(pending);
             if (!_flushing)
@@ -256,6 +261,7 @@ public sealed partial class LedgerGrain(
     private void Answer(PendingCharge pending, LedgerEntry stored)
     {
         _pending.Remove(pending.Charge.PaymentId);
+        Reserve(pending.Charge, -1);
         pending.Stored.SetResult(stored);
     }
 
@@ -265,7 +271,50 @@ public sealed partial class LedgerGrain(
         if (!pending.Stored.Task.IsCompleted)
         {
             _pending.Remove(pending.Charge.PaymentId);
+            Reserve(pending.Charge, -1);
             pending.Stored.SetException(exception);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a charge with a floor that would take its payer account below it, counting the charges of that account
+    /// queued or being stored: those are answered as stored, so two charges racing for the last money never both pass.
+    /// </summary>
+    private void RequireFunds(ChargeRequest charge)
+    {
+        if (charge.Floor is not { } floor)
+        {
+            return;
+        }
+
+        var key = LedgerAccounts.BalanceKey(charge.PayerAccount, charge.Currency);
+        var left = _balances.GetValueOrDefault(key) - _reserved.GetValueOrDefault(key) - floor;
+        if (charge.Amount > left)
+        {
+            throw new InsufficientFundsException(ProgramOf(charge.PayerAccount), Math.Max(left, 0), charge.Currency);
+        }
+    }
+
+    private static string ProgramOf(string account) =>
+        account.StartsWith(LedgerAccounts.ProgramAccount(string.Empty), StringComparison.Ordinal) ? account[LedgerAccounts.ProgramAccount(string.Empty).Length..] : account;
+
+    /// <summary>Counts (+1) or stops counting (-1) a queued charge's debit against its payer account.</summary>
+    private void Reserve(ChargeRequest charge, int sign)
+    {
+        if (charge.Floor is null)
+        {
+            return;
+        }
+
+        var key = LedgerAccounts.BalanceKey(charge.PayerAccount, charge.Currency);
+        var reserved = _reserved.GetValueOrDefault(key) + (sign * charge.Amount);
+        if (reserved == 0)
+        {
+            _reserved.Remove(key);
+        }
+        else
+        {
+            _reserved[key] = reserved;
         }
     }
 

@@ -38,6 +38,10 @@ public sealed class PaymentRecord
     [Id(9)]
     public List<PaymentRefund> Refunds { get; set; } = [];
 
+    /// <summary>The payment program the winning approval chose; null when its device pays from its own account.</summary>
+    [Id(10)]
+    public ProgramFunding? Funding { get; set; }
+
     public bool Exists => Input is not null;
 
     /// <summary>The devices offered the payment (a record of an earlier version named exactly one).</summary>
@@ -46,6 +50,9 @@ public sealed class PaymentRecord
     /// <summary>The payer device whose verified approval won, once one has.</summary>
     public string? Payer => History.FirstOrDefault(step => step.To == PaymentState.Authorized)?.Device;
 
+    /// <summary>The ledger account that pays (and gets refunds): the chosen program's, or the payer device's own.</summary>
+    public string? PayerAccount => Funding?.Account ?? (Payer is { } payer ? LedgerAccounts.PayerAccount(payer) : null);
+
     /// <summary>Records what a <see cref="Payments.PaymentLifecycle"/> decided: its transitions and its refunds.</summary>
     public void Apply(Payments.PaymentDecision decision)
     {
@@ -53,6 +60,11 @@ public sealed class PaymentRecord
         if (decision.Refunds is { } refunds)
         {
             Refunds = [.. refunds];
+        }
+
+        if (decision.Funding is { } funding)
+        {
+            Funding = funding;
         }
     }
 
@@ -92,7 +104,8 @@ public sealed class PaymentRecord
             [.. History],
             Payers,
             Payer,
-            [.. Refunds]);
+            [.. Refunds],
+            Funding?.ProgramId);
     }
 
     /// <summary>The transaction as payer device <paramref name="device"/>, one of <see cref="Payers"/>, shows and signs it.</summary>

@@ -145,9 +145,9 @@ public sealed class PaymentRequestGrain(
     public async Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval)
     {
         await EnsureLoadedAsync();
-        await _guard.RequireApprovalAsync(State, approval);
+        var funding = await _guard.RequireApprovalAsync(State, approval);
         await DecideAsync(new PaymentCommand.CheckDeadline());
-        await DecideAsync(new PaymentCommand.Approve(approval.PayerDeviceId, approval.Method));
+        await DecideAsync(new PaymentCommand.Approve(approval.PayerDeviceId, approval.Method, funding));
         return State.ToSnapshot(PaymentId);
     }
 
@@ -253,7 +253,7 @@ public sealed class PaymentRequestGrain(
     }
 
     private Task RetryChargeAsync() =>
-        State.State == PaymentState.Charging ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State.Input!, State.Payer!)) : Task.CompletedTask;
+        State.State == PaymentState.Charging ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State.Input!, State.Payer!, State.Funding)) : Task.CompletedTask;
 
     /// <summary>Offers the payment to its payer devices at once; when none is online, a requester waiting for the
     /// answer gets "payer offline" and the request is forgotten, while recovery keeps it until its deadline.</summary>

@@ -72,6 +72,7 @@
       $('pin').value = '';
       $('pin-error').textContent = '';
       setBusy(false);
+      loadPrograms(offer);
       $('pin').focus();
       announce(`Payment request from ${offer.initiatorName}: ${total} to ${offer.merchant}. Enter your PIN to pay.`);
     }
@@ -80,6 +81,45 @@
     $('queue').hidden = others === 0;
     $('queue').textContent = others === 1 ? '1 more request waiting' : `${others} more requests waiting`;
   }
+
+  // The device's payment programs in the payment's currency, with what is left; the last used one is preselected.
+  // A device without programs pays from its own account, and the picker stays hidden.
+  async function loadPrograms(offer, keep) {
+    let programs = [];
+    try {
+      const response = await fetch(`api/offers/${encodeURIComponent(offer.paymentId)}/programs`);
+      programs = response.ok ? await response.json() : [];
+    } catch {
+      programs = [];
+    }
+
+    if ($('sheet').dataset.paymentId !== offer.paymentId) {
+      return;
+    }
+
+    const list = $('program-list');
+    const chosen = keep ?? (programs.find((program) => program.lastUsed) ?? programs[0])?.id;
+    list.replaceChildren(...programs.map((program) => {
+      const label = document.createElement('label');
+      label.dataset.program = program.id;
+      label.classList.toggle('short', program.left < offer.amount);
+      const radio = document.createElement('input');
+      radio.type = 'radio';
+      radio.name = 'program';
+      radio.value = program.id;
+      radio.checked = program.id === chosen;
+      const name = document.createElement('span');
+      name.textContent = `${program.name} (${program.kind})`;
+      const left = document.createElement('span');
+      left.className = 'left';
+      left.textContent = `${program.leftText} left`;
+      label.append(radio, name, left);
+      return label;
+    }));
+    $('programs').hidden = programs.length === 0;
+  }
+
+  const chosenProgram = () => document.querySelector('#program-list input[name="program"]:checked')?.value;
 
   function renderResult(ending) {
     const result = $('result');
@@ -161,6 +201,19 @@
         return;
       }
 
+      if (answer.data.error?.code === 'insufficient_funds') {
+        // Nothing was charged and the request is still open: the person can pick another program before the deadline.
+        const program = $('program-list').querySelector(`[data-program="${CSS.escape(chosenProgram() ?? '')}"] span`)?.textContent ?? 'this program';
+        $('pin-error').textContent = `Not enough left in ${program}. Choose another way to pay.`;
+        $('pin').value = '';
+        const offer = pending.get(paymentId);
+        if (offer) {
+          loadPrograms(offer, chosenProgram());
+        }
+
+        return;
+      }
+
       $('pin-error').textContent = answer.data.error?.message ?? `The device could not do that (HTTP ${answer.status}).`;
       return;
     }
@@ -213,7 +266,7 @@
     $('pin-error').textContent = '';
     setBusy(true);
     try {
-      settle(paymentId, await post(`api/offers/${encodeURIComponent(paymentId)}/approve`, { pin }));
+      settle(paymentId, await post(`api/offers/${encodeURIComponent(paymentId)}/approve`, { pin, program: chosenProgram() }));
     } catch {
       $('pin-error').textContent = 'Could not reach the payment program on this device. Try again.';
     } finally {
@@ -275,7 +328,7 @@
     $('pin-error').textContent = '';
     setBusy(true);
     try {
-      const options = await post(`${path}/webauthn-options`);
+      const options = await post(`${path}/webauthn-options`, { program: chosenProgram() });
       if (!options.ok) {
         settle(paymentId, options);
         return;
@@ -297,7 +350,7 @@
         return;
       }
 
-      settle(paymentId, await post(`${path}/approve-webauthn`, credentialJson(credential)));
+      settle(paymentId, await post(`${path}/approve-webauthn`, { ...credentialJson(credential), program: options.data.program }));
     } catch {
       $('pin-error').textContent = 'Could not reach the payment program on this device. Try again.';
     } finally {

@@ -50,12 +50,14 @@ public sealed record CapabilitiesView(bool CanPay, bool DistributedScheduling, I
 /// <param name="Payer">The payer device that approved, once one has.</param>
 /// <param name="Payers">The payer devices the payment was offered to.</param>
 /// <param name="AskedFor">Whom the request asked: a device, several (comma-separated) or <c>any</c>.</param>
+/// <param name="Program">The payment program the approving device paid with (null: its own device account, or not approved yet).</param>
 public sealed record PaymentView(
     string PaymentId,
     string State,
     string? Payer,
     IReadOnlyList<string> Payers,
     string AskedFor,
+    string? Program,
     string Initiator,
     decimal Amount,
     string Currency,
@@ -83,6 +85,7 @@ public sealed record PaymentView(
         payment.Payer,
         payment.Payers,
         payment.PayerDeviceId,
+        payment.Program,
         payment.InitiatorDeviceId,
         payment.Info.Amount,
         payment.Info.Currency,
@@ -160,8 +163,24 @@ public sealed record VerificationView(string Outcome, int TriesLeft, PaymentView
         result.LockedUntil is { } until ? DisplayText.Time(until) : null);
 }
 
-/// <summary>The body of a payer agent's approve call.</summary>
-public sealed record ApproveBody(string Pin);
+/// <summary>The body of a payer agent's approve call: the PIN, and the payment program that pays (none: the device's default).</summary>
+public sealed record ApproveBody(string Pin, string? Program = null);
+
+/// <summary>A payment program as <c>handoff programs</c> and the payer pages show it.</summary>
+public sealed record ProgramView(string Id, string Device, string Name, string Kind, string Currency, decimal Balance, decimal Limit, decimal Left, string LeftText, bool LastUsed)
+{
+    public static ProgramView From(ProgramStatus status) => new(
+        status.Program.Id,
+        status.Program.DeviceId,
+        status.Program.Name,
+        JsonNamingPolicy.CamelCase.ConvertName(status.Program.Kind.ToString()),
+        status.Program.Currency,
+        status.Balance,
+        status.Program.Limit,
+        status.Left,
+        Handoff.Contracts.Validation.DisplayText.Money(status.Left, status.Program.Currency),
+        status.LastUsed);
+}
 
 /// <summary>The body of an initiator agent's refund call: the amount (none: all that is left) and the refund key (none: a new refund).</summary>
 public sealed record RefundBody(decimal? Amount, string? Key);

@@ -41,10 +41,11 @@ public static class Signing
 
     /// <summary>
     /// The payer's approval of the transaction it displayed: payment, parties (the approving device and every device
-    /// the payment was offered to), terms and the single-use nonce.
+    /// the payment was offered to), terms, the single-use nonce and the payment program chosen to pay (empty: the
+    /// device's own account).
     /// </summary>
-    public static byte[] Approval(PaymentOffer offer, AuthMethod method) => Statement(
-        "approval/v2",
+    public static byte[] Approval(PaymentOffer offer, AuthMethod method, string? programId = null) => Statement(
+        "approval/v3",
         offer.PaymentId,
         offer.HouseholdId,
         offer.InitiatorDeviceId,
@@ -54,14 +55,15 @@ public static class Signing
         offer.Info.Currency,
         offer.Info.Merchant,
         offer.Nonce,
-        method.ToString());
+        method.ToString(),
+        programId ?? string.Empty);
 
     /// <summary>
     /// The WebAuthn challenge of a biometric approval: SHA-256 of the very statement the device key signs, so the
     /// platform authenticator's assertion is over this transaction (payment, household, parties, amount, currency,
     /// merchant, nonce) and no other, as in W3C Secure Payment Confirmation.
     /// </summary>
-    public static byte[] ApprovalChallenge(PaymentOffer offer) => SHA256.HashData(Approval(offer, AuthMethod.Biometric));
+    public static byte[] ApprovalChallenge(PaymentOffer offer, string? programId = null) => SHA256.HashData(Approval(offer, AuthMethod.Biometric, programId));
 
     /// <summary>
     /// The short code the TV and the phone both show for a payment, so the person sees that the sheet is the one their

@@ -29,8 +29,11 @@ public sealed partial class PayerVerification(
     // One attempt at a time per payment: PIN tries are counted in order, and one approval is sent, never two.
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _turns = new(StringComparer.Ordinal);
 
-    /// <summary>The person entered <paramref name="pin"/> on the sheet for <paramref name="paymentId"/>.</summary>
-    public Task<VerificationResult> ApproveWithPinAsync(string paymentId, string pin)
+    /// <summary>
+    /// The person entered <paramref name="pin"/> on the sheet for <paramref name="paymentId"/>, to pay with program
+    /// <paramref name="programId"/> (null: the one the device paid with last, or its first in the payment's currency).
+    /// </summary>
+    public Task<VerificationResult> ApproveWithPinAsync(string paymentId, string pin, string? programId = null)
     {
         // A PIN that cannot be one is refused before any check: it uses up no try.
         if (!PinHash.IsWellFormed(pin))
@@ -38,7 +41,7 @@ public sealed partial class PayerVerification(
             throw new ValidationException("pin", $"a PIN is {PinHash.MinLength} to {PinHash.MaxLength} digits", ErrorCodes.Validation);
         }
 
-        return InTurnAsync(paymentId, offer => CheckPinAsync(offer, pin));
+        return InTurnAsync(paymentId, offer => CheckPinAsync(offer, pin, programId));
     }
 
     /// <summary>
@@ -47,16 +50,17 @@ public sealed partial class PayerVerification(
     /// authority with the device key's approval, and the authority checks both. Nothing is judged here: a forged or
     /// stale assertion is refused there, and the payment stays as it was.
     /// </summary>
-    public Task<VerificationResult> ApproveWithWebAuthnAsync(string paymentId, WebAuthnAssertion assertion) =>
+    public Task<VerificationResult> ApproveWithWebAuthnAsync(string paymentId, WebAuthnAssertion assertion, string? programId = null) =>
         InTurnAsync(paymentId, offer => verifier.LockedUntil(offer.PayerDeviceId, time.GetUtcNow()) is { } lockedUntil
             ? Task.FromResult(new VerificationResult(VerificationOutcome.Locked, 0, null, lockedUntil))
-            : ApproveAsync(offer, AuthMethod.Biometric, assertion));
+            : ApproveAsync(offer, AuthMethod.Biometric, programId, assertion));
 
     /// <summary>
     /// What the sheet asks the platform authenticator to sign for <paramref name="paymentId"/>: the transaction's
-    /// challenge and the device's registered credential (none yet: null). Null when the payment is not on this sheet.
+    /// challenge (which covers the program that pays: <paramref name="programId"/>, or the device's default) and the
+    /// device's registered credential (none yet: null). Null when the payment is not on this sheet.
     /// </summary>
-    public async Task<WebAuthnRequest?> WebAuthnRequestAsync(string paymentId)
+    public async Task<WebAuthnRequest?> WebAuthnRequestAsync(string paymentId, string? programId = null)
     {
         if (!sheet.TryGet(paymentId, out var offer))
         {
@@ -64,8 +68,37 @@ public sealed partial class PayerVerification(
         }
 
         var deviceId = offer!.PayerDeviceId;
+        programId ??= await DefaultProgramAsync(offer);
         var credential = await sessions.CallAsync(deviceId, () => grains.GetGrain<IDeviceGrain>(deviceId).GetWebAuthnCredentialAsync());
-        return new WebAuthnRequest(offer.PaymentId, deviceId, Signing.Approval(offer, AuthMethod.Biometric), Signing.ApprovalChallenge(offer), credential?.CredentialId);
+        return new WebAuthnRequest(offer.PaymentId, deviceId, Signing.Approval(offer, AuthMethod.Biometric, programId), Signing.ApprovalChallenge(offer, programId), credential?.CredentialId, programId);
+    }
+
+    /// <summary>
+    /// The payment programs the sheet offers for <paramref name="paymentId"/>: its device's, in the payment's currency,
+    /// with what is left (the device's last used one marked). Empty when the device pays from its own account; null when
+    /// the payment is not on this sheet.
+    /// </summary>
+    public async Task<IReadOnlyList<ProgramStatus>?> ProgramsAsync(string paymentId)
+    {
+        if (!sheet.TryGet(paymentId, out var offer))
+        {
+            return null;
+        }
+
+        return await ProgramsOfAsync(offer!);
+    }
+
+    private async Task<IReadOnlyList<ProgramStatus>> ProgramsOfAsync(PaymentOffer offer)
+    {
+        var programs = await sessions.CallAsync(offer.PayerDeviceId, () => grains.GetGrain<IPaymentProgramsGrain>(offer.HouseholdId).ListAsync(offer.PayerDeviceId));
+        return [.. programs.Where(program => program.Program.Currency == offer.Info.Currency)];
+    }
+
+    /// <summary>The program paying when the person picked none: the last used, else the first in the payment's currency.</summary>
+    private async Task<string?> DefaultProgramAsync(PaymentOffer offer)
+    {
+        var programs = await ProgramsOfAsync(offer);
+        return (programs.FirstOrDefault(program => program.LastUsed) ?? programs.FirstOrDefault())?.Program.Id;
     }
 
     /// <summary>The person declined on the sheet.</summary>
@@ -91,7 +124,7 @@ public sealed partial class PayerVerification(
         }
     }
 
-    private async Task<VerificationResult> CheckPinAsync(PaymentOffer offer, string pin)
+    private async Task<VerificationResult> CheckPinAsync(PaymentOffer offer, string pin, string? programId)
     {
         var deviceId = offer.PayerDeviceId;
         using var span = Telemetry.HandoffTraces.PinEntered(offer.PaymentId, deviceId, silo.SiloAddress.ToString());
@@ -104,7 +137,7 @@ public sealed partial class PayerVerification(
         if (verifier.VerifyPin(deviceId, pin))
         {
             verifier.Succeeded(deviceId);
-            return await ApproveAsync(offer, AuthMethod.Pin);
+            return await ApproveAsync(offer, AuthMethod.Pin, programId);
         }
 
         var wrong = _wrongPins.AddOrUpdate(offer.PaymentId, 1, static (_, count) => count + 1);
@@ -123,12 +156,23 @@ public sealed partial class PayerVerification(
             : new VerificationResult(VerificationOutcome.Locked, triesLeft, null, locked);
     }
 
-    private async Task<VerificationResult> ApproveAsync(PaymentOffer offer, AuthMethod method, WebAuthnAssertion? assertion = null)
+    private async Task<VerificationResult> ApproveAsync(PaymentOffer offer, AuthMethod method, string? programId, WebAuthnAssertion? assertion = null)
     {
+        if (programId is not null)
+        {
+            DeviceIds.Require(programId, "program");
+        }
+        else if (assertion is null)
+        {
+            // A biometric approval pays with the program its challenge named; a PIN with the one picked, or the default.
+            programId = await DefaultProgramAsync(offer);
+        }
+
         var approval = new PaymentApproval(offer.PaymentId, offer.PayerDeviceId, offer.Nonce, method, time.GetUtcNow())
         {
-            Signature = signer.Sign(offer.PayerDeviceId, Signing.Approval(offer, method)),
+            Signature = signer.Sign(offer.PayerDeviceId, Signing.Approval(offer, method, programId)),
             Assertion = assertion,
+            ProgramId = programId,
         };
         await faults.ReachedAsync(FaultPoints.ApprovedNotSent);
         try
@@ -191,4 +235,5 @@ public sealed partial class PayerVerification(
 /// <param name="Statement">The transaction statement the device key signs, which the challenge hashes: what the person confirms.</param>
 /// <param name="Challenge">SHA-256 of <paramref name="Statement"/> (<see cref="Signing.ApprovalChallenge"/>).</param>
 /// <param name="CredentialId">The device's registered platform credential, or null when it has registered none.</param>
-public sealed record WebAuthnRequest(string PaymentId, string DeviceId, byte[] Statement, byte[] Challenge, byte[]? CredentialId);
+/// <param name="ProgramId">The payment program the approval pays with (null: the device's own account); the page sends it back with the assertion.</param>
+public sealed record WebAuthnRequest(string PaymentId, string DeviceId, byte[] Statement, byte[] Challenge, byte[]? CredentialId, string? ProgramId = null);

@@ -82,7 +82,12 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
     /// Only the payer's key over the exact transaction it displayed counts; a biometric approval also needs the
     /// payer's platform credential to have asserted, with the person verified, over a challenge computed here.
     /// </summary>
-    public async Task RequireApprovalAsync(PaymentRecord record, PaymentApproval approval)
+    /// <summary>
+    /// Checks an approval (the payer's signature over this transaction and the chosen program, and for a biometric one
+    /// the WebAuthn assertion) and returns the program that pays, when one was chosen and the payment can still be paid:
+    /// the programs grain refuses another device's program, another currency, or too little left.
+    /// </summary>
+    public async Task<ProgramFunding?> RequireApprovalAsync(PaymentRecord record, PaymentApproval approval)
     {
         RequirePayer(record, approval.PayerDeviceId);
         if (approval.PaymentId != paymentId || approval.Nonce != record.Nonce)
@@ -91,18 +96,25 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
         }
 
         var offer = record.ToOffer(paymentId, approval.PayerDeviceId);
-        await RequireSignatureAsync(approval.PayerDeviceId, Signing.Approval(offer, approval.Method), approval.Signature, "approval");
-        if (approval.Method != AuthMethod.Biometric || record.State.IsTerminal())
+        await RequireSignatureAsync(approval.PayerDeviceId, Signing.Approval(offer, approval.Method, approval.ProgramId), approval.Signature, "approval");
+        if (record.State.IsTerminal() || record.Payer is not null)
         {
-            return;
+            // The lifecycle says how it ended, or where it was paid.
+            return null;
         }
 
-        if (approval.Assertion is not { } assertion)
+        if (approval.Method == AuthMethod.Biometric)
         {
-            throw new ForbiddenException($"the biometric approval of payment '{paymentId}' carries no WebAuthn assertion");
+            if (approval.Assertion is not { } assertion)
+            {
+                throw new ForbiddenException($"the biometric approval of payment '{paymentId}' carries no WebAuthn assertion");
+            }
+
+            await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyWebAuthnAssertionAsync(assertion, Signing.ApprovalChallenge(offer, approval.ProgramId));
         }
 
-        await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyWebAuthnAssertionAsync(assertion, Signing.ApprovalChallenge(offer));
+        var info = record.Input!.Info;
+        return await grains.GetGrain<IPaymentProgramsGrain>(record.Input.HouseholdId).ChooseAsync(approval.PayerDeviceId, approval.ProgramId, info.Amount, info.Currency);
     }
 
     public async Task RequireDeclineAsync(PaymentRecord record, string payerDeviceId, string reason, byte[] signature)

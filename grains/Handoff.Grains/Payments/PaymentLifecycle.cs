@@ -9,7 +9,7 @@ public abstract record PaymentCommand
     public sealed record Shown(IReadOnlyList<string> Devices) : PaymentCommand;
 
     /// <summary>The person verified on the payer device; the guard checked the signature and the assertion.</summary>
-    public sealed record Approve(string Device, AuthMethod Method) : PaymentCommand;
+    public sealed record Approve(string Device, AuthMethod Method, ProgramFunding? Funding = null) : PaymentCommand;
 
     /// <summary>The person declined, or failed verification, on the payer device.</summary>
     public sealed record Decline(string Device, string Reason) : PaymentCommand;
@@ -90,12 +90,12 @@ public abstract record PaymentEffect
 /// The transitions to save, the payment's refunds when they change (null when not), and the effects to run after
 /// saving (<see cref="PaymentEffect.KeepRecovering"/> before).
 /// </summary>
-public sealed record PaymentDecision(IReadOnlyList<PaymentTransition> Transitions, IReadOnlyList<PaymentEffect> Effects, IReadOnlyList<PaymentRefund>? Refunds = null)
+public sealed record PaymentDecision(IReadOnlyList<PaymentTransition> Transitions, IReadOnlyList<PaymentEffect> Effects, IReadOnlyList<PaymentRefund>? Refunds = null, ProgramFunding? Funding = null)
 {
     public static PaymentDecision None { get; } = new([], []);
 
     /// <summary>Whether the record changes, so it must be saved.</summary>
-    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null;
+    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null || Funding is not null;
 }
 
 /// <summary>
@@ -175,18 +175,19 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
     };
 
     /// <summary>The charge the ledger books for a payment authorized on <paramref name="payer"/>.</summary>
-    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input, string payer) => new(
+    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input, string payer, ProgramFunding? funding) => new(
         paymentId,
-        LedgerAccounts.PayerAccount(payer),
+        funding?.Account ?? LedgerAccounts.PayerAccount(payer),
         LedgerAccounts.MerchantAccount(input.Info.Merchant),
         input.Info.Amount,
-        input.Info.Currency);
+        input.Info.Currency,
+        funding?.Floor);
 
     /// <summary>The ledger movement of a refund: from the merchant back to the payer that paid, under its own reference.</summary>
     public static ChargeRequest RefundFor(string paymentId, PaymentRecord record, PaymentRefund refund) => new(
         LedgerAccounts.RefundReference(paymentId, refund.Key),
         LedgerAccounts.MerchantAccount(record.Input!.Info.Merchant),
-        LedgerAccounts.PayerAccount(record.Payer!),
+        record.PayerAccount!,
         refund.Amount,
         record.Input.Info.Currency);
 
@@ -295,8 +296,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
         var method = approve.Method == AuthMethod.Pin ? "PIN" : "biometric";
         plan.Move(PaymentState.Authorized, approve.Device, $"verified by {method} on payer device");
-        plan.Move(PaymentState.Charging, Hub, "charge sent to ledger");
-        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!, approve.Device)));
+        plan.Move(PaymentState.Charging, Hub, approve.Funding is { } funding ? $"charge of program {funding.ProgramId} sent to ledger" : "charge sent to ledger");
+        plan.Funding = approve.Funding;
+        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!, approve.Device, approve.Funding)));
     }
 
     private static void ExpireIfDue(Plan plan, PaymentRecord record, DateTimeOffset now)
@@ -362,10 +364,10 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
             case PaymentState.Authorized:
                 // Only a record saved by an earlier version stops at Authorized: now it is saved with Charging.
                 plan.Move(PaymentState.Charging, Hub, "charge sent to ledger");
-                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!)));
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!, record.Funding)));
                 break;
             case PaymentState.Charging:
-                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!)));
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!, record.Funding)));
                 break;
         }
     }
@@ -385,6 +387,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
         /// <summary>The refunds as they are after this decision, when it changes them.</summary>
         public IReadOnlyList<PaymentRefund>? Refunds { get; set; }
+
+        /// <summary>The program an approval chose, recorded with it.</summary>
+        public ProgramFunding? Funding { get; set; }
 
         /// <summary>The payer device that ended the payment itself (a decline): its own sheet needs no closing.</summary>
         public string? Actor { get; set; }
@@ -425,7 +430,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 Effects.Add(new PaymentEffect.EndRecovery());
             }
 
-            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null ? PaymentDecision.None : new PaymentDecision(_transitions, Effects, Refunds);
+            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null && Funding is null
+                ? PaymentDecision.None
+                : new PaymentDecision(_transitions, Effects, Refunds, Funding);
         }
     }
 }
