@@ -130,6 +130,37 @@ public sealed class LedgerCheckTests : IDisposable
         Assert.Contains($"ledger check FAILED: {expected.Length} violation(s)", text.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Programs_within_their_balance_or_limit_pass_and_one_beyond_is_named()
+    {
+        await ProgramsAsync("home", new PaymentProgram("wallet", "phone-1", "Family wallet", ProgramKind.Wallet, "CNY", 0m), new PaymentProgram("card", "phone-1", "Bank card", ProgramKind.Card, "CNY", 50m));
+        await EntryAsync("home", 1, LedgerAccounts.TopUpReference("wallet", "seed"), LedgerAccounts.FundingAccount, LedgerAccounts.ProgramAccount("wallet"), 20m);
+        await PaymentAsync("p-wallet", "home", PaymentState.Completed, 15m, funding: "wallet");
+        await EntryAsync("home", 2, "p-wallet", LedgerAccounts.ProgramAccount("wallet"), LedgerAccounts.MerchantAccount("Tea House"), 15m);
+        await PaymentAsync("p-card", "home", PaymentState.Completed, 50m, funding: "card");
+        await EntryAsync("home", 3, "p-card", LedgerAccounts.ProgramAccount("card"), LedgerAccounts.MerchantAccount("Tea House"), 50m);
+
+        var clean = await CliRunner.RunAsync("ledger", "check", "--data", _data, "--json");
+        Assert.True(clean.ExitCode == 0, clean.ToString());
+        Assert.Equal(2, clean.Json.GetProperty("charges").GetInt32());
+
+        // A charge the ledger would have refused, a top-up from a merchant, and a charge from another account than the program approved.
+        await PaymentAsync("p-over", "home", PaymentState.Completed, 6m, funding: "wallet");
+        await EntryAsync("home", 4, "p-over", LedgerAccounts.ProgramAccount("wallet"), LedgerAccounts.MerchantAccount("Tea House"), 6m);
+        await EntryAsync("home", 5, LedgerAccounts.TopUpReference("card", "odd"), LedgerAccounts.MerchantAccount("Tea House"), LedgerAccounts.ProgramAccount("card"), 1m);
+        await PaymentAsync("p-device", "home", PaymentState.Completed, 2m, funding: "card");
+        await ChargeAsync("home", 6, "p-device", 2m);
+
+        var check = await CliRunner.RunAsync("ledger", "check", "--data", _data, "--json");
+
+        Assert.True(check.ExitCode == 1, check.ToString());
+        var violations = check.Json.GetProperty("error").GetProperty("message").GetString()!.Split("; ");
+        Assert.Contains("ledger 'home': program 'wallet' went to -1 CNY at entry 4, below its balance", violations);
+        Assert.Contains("ledger 'home': top-up entry 5 moves CNY from merchant:Tea House to program:card, not from funding:household to a program", violations);
+        Assert.Contains("payment 'p-device' was charged 2 CNY from payer:phone-1 to merchant:Tea House in ledger 'home', not 2 CNY from program:card in 'home'", violations);
+        Assert.Equal(3, violations.Length);
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
@@ -148,7 +179,23 @@ public sealed class LedgerCheckTests : IDisposable
         Assert.Equal(AppendResult.Appended, await _journal.AppendAsync(household, entry, default));
     }
 
-    private Task PaymentAsync(string paymentId, string household, PaymentState state, decimal amount, params PaymentRefund[] refunds)
+    private Task PaymentAsync(string paymentId, string household, PaymentState state, decimal amount, params PaymentRefund[] refunds) =>
+        PaymentAsync(paymentId, household, state, amount, funding: null, refunds);
+
+    private async Task EntryAsync(string household, long sequence, string reference, string debit, string credit, decimal amount)
+    {
+        var entry = new LedgerEntry(sequence, reference, debit, credit, amount, "CNY", s_at);
+        Assert.Equal(AppendResult.Appended, await _journal.AppendAsync(household, entry, default));
+    }
+
+    private Task ProgramsAsync(string household, params PaymentProgram[] programs) => ExecuteAsync(
+        """
+        INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
+        VALUES ($service, 'programs', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
+        """,
+        ("$service", Service), ("$key", household), ("$payload", JsonSerializer.SerializeToUtf8Bytes(new ProgramsRecord { Programs = [.. programs] }, JsonGrainStateSerializer.Options)));
+
+    private Task PaymentAsync(string paymentId, string household, PaymentState state, decimal amount, string? funding, params PaymentRefund[] refunds)
     {
         var record = new PaymentRecord
         {
@@ -157,6 +204,7 @@ public sealed class LedgerCheckTests : IDisposable
             CreatedAt = s_at,
             Deadline = s_at.AddMinutes(2),
             Refunds = [.. refunds],
+            Funding = funding is null ? null : new ProgramFunding(funding, LedgerAccounts.ProgramAccount(funding), 0m),
         };
         if (state is PaymentState.Completed or PaymentState.Charging)
         {

@@ -23,6 +23,8 @@ internal sealed record LedgerReport(
 /// payment has exactly one charge with its own terms, and no charge exists without its payment or for a
 /// payment that ended unpaid. Refunds (entries under a refund reference) go back from the merchant to the payer
 /// that paid, only for a Completed payment, each one as the payment records it, never more in total than the charge.
+/// Top-ups go from the household's funding account to a program; replayed in entry order, no payment program's
+/// account ever goes below its floor (0 for a wallet, minus the credit limit for a card).
 /// </summary>
 internal static class LedgerAudit
 {
@@ -41,8 +43,14 @@ internal static class LedgerAudit
         {
             CheckConservation(household, ledger, violations);
             CheckNumbering(household, ledger, violations);
+            CheckPrograms(household, ledger, store.Programs.GetValueOrDefault(household), violations);
             foreach (var entry in ledger.Entries)
             {
+                if (LedgerAccounts.IsTopUp(entry.PaymentId))
+                {
+                    continue;
+                }
+
                 if (LedgerAccounts.RefundedPayment(entry.PaymentId) is { } refunded)
                 {
                     if (!refunds.TryGetValue(refunded, out var list))
@@ -163,6 +171,29 @@ internal static class LedgerAudit
         }
     }
 
+    private static void CheckPrograms(string household, StoredLedger ledger, ProgramsRecord? programs, List<string> violations)
+    {
+        var floors = (programs?.Programs ?? []).ToDictionary(program => LedgerAccounts.ProgramAccount(program.Id), program => program, StringComparer.Ordinal);
+        var balances = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        var below = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in ledger.Entries.OrderBy(entry => entry.Sequence))
+        {
+            if (LedgerAccounts.IsTopUp(entry.PaymentId) && (entry.DebitAccount != LedgerAccounts.FundingAccount || !entry.CreditAccount.StartsWith(LedgerAccounts.ProgramAccount(string.Empty), StringComparison.Ordinal)))
+            {
+                violations.Add($"ledger '{household}': top-up entry {entry.Sequence} moves {entry.Currency} from {entry.DebitAccount} to {entry.CreditAccount}, not from {LedgerAccounts.FundingAccount} to a program");
+            }
+
+            foreach (var (account, delta) in Handoff.Grains.Ledger.LedgerJournal.Postings(entry))
+            {
+                var balance = balances[account] = balances.GetValueOrDefault(account) + delta;
+                if (floors.TryGetValue(account, out var program) && entry.Currency == program.Currency && balance < program.Floor && below.Add(account))
+                {
+                    violations.Add($"ledger '{household}': program '{program.Id}' went to {balance} {program.Currency} at entry {entry.Sequence}, below its {(program.Kind == ProgramKind.Card ? $"credit limit of {program.Limit}" : "balance")}");
+                }
+            }
+        }
+    }
+
     private static void CheckNumbering(string household, StoredLedger ledger, List<string> violations)
     {
         var sequences = ledger.Entries.GroupBy(entry => entry.Sequence).Where(group => group.Count() > 1);
@@ -217,8 +248,8 @@ internal static class LedgerAudit
     {
         var input = payment.Input!;
 
-        // The device whose approval won pays: a charge from any other account is not the approved one.
-        var payer = LedgerAccounts.PayerAccount(payment.Payer ?? "(no approval)");
+        // The program (or device account) of the approval that won pays: a charge from any other account is not the approved one.
+        var payer = payment.PayerAccount ?? LedgerAccounts.PayerAccount("(no approval)");
         if (household != input.HouseholdId
             || entry.Amount != input.Info.Amount
             || entry.Currency != input.Info.Currency

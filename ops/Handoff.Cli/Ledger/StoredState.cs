@@ -14,10 +14,12 @@ internal sealed record StoredLedger(IReadOnlyDictionary<string, decimal> Balance
 
 /// <summary>Payments and ledgers read straight from a hub's durable store, not through the cluster.</summary>
 /// <param name="LegacyLedgers">Households whose ledger is still grain state of the old format (before the journal tables).</param>
+/// <param name="Programs">The payment programs of each household that has some, by household.</param>
 internal sealed record StoredState(
     IReadOnlyDictionary<string, PaymentRecord> Payments,
     IReadOnlyDictionary<string, StoredLedger> Ledgers,
-    IReadOnlyList<string> LegacyLedgers)
+    IReadOnlyList<string> LegacyLedgers,
+    IReadOnlyDictionary<string, ProgramsRecord> Programs)
 {
     private const string ServiceId = "handoff";
 
@@ -78,7 +80,7 @@ internal sealed record StoredState(
 
         await using var states = Command("""
             SELECT grain_type, grain_key, payload FROM handoff_grain_state
-            WHERE service_id = $service AND grain_type IN ('payment', 'ledger') AND payload IS NOT NULL;
+            WHERE service_id = $service AND grain_type IN ('payment', 'ledger', 'programs') AND payload IS NOT NULL;
             """);
         await using var stateReader = await states.ExecuteReaderAsync(cancellation);
         return await ReadAsync(stateReader, ledgers, cancellation);
@@ -131,7 +133,7 @@ internal sealed record StoredState(
 
         await using var states = Command("""
             SELECT grain_type, coalesce(grain_id_extension, ''), payload FROM orleans_grain_state
-            WHERE service_id = @service AND grain_type IN ('payment', 'ledger') AND payload IS NOT NULL
+            WHERE service_id = @service AND grain_type IN ('payment', 'ledger', 'programs') AND payload IS NOT NULL
             """);
         await using var stateReader = await states.ExecuteReaderAsync(cancellation);
         return await ReadAsync(stateReader, ledgers, cancellation);
@@ -156,6 +158,7 @@ internal sealed record StoredState(
         CancellationToken cancellation)
     {
         var payments = new Dictionary<string, PaymentRecord>(StringComparer.Ordinal);
+        var programs = new Dictionary<string, ProgramsRecord>(StringComparer.Ordinal);
         var legacy = new List<string>();
         while (await reader.ReadAsync(cancellation))
         {
@@ -170,7 +173,14 @@ internal sealed record StoredState(
             var payload = (byte[])reader.GetValue(2);
             try
             {
-                payments[key] = JsonSerializer.Deserialize<PaymentRecord>(payload, JsonGrainStateSerializer.Options)!;
+                if (kind == "programs")
+                {
+                    programs[key] = JsonSerializer.Deserialize<ProgramsRecord>(payload, JsonGrainStateSerializer.Options)!;
+                }
+                else
+                {
+                    payments[key] = JsonSerializer.Deserialize<PaymentRecord>(payload, JsonGrainStateSerializer.Options)!;
+                }
             }
             catch (JsonException malformed)
             {
@@ -181,6 +191,7 @@ internal sealed record StoredState(
         return new StoredState(
             payments,
             ledgers.ToDictionary(pair => pair.Key, pair => new StoredLedger(pair.Value.Balances, pair.Value.Entries), StringComparer.Ordinal),
-            legacy.Order(StringComparer.Ordinal).ToList());
+            legacy.Order(StringComparer.Ordinal).ToList(),
+            programs);
     }
 }
