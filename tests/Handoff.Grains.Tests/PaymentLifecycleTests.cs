@@ -137,6 +137,29 @@ public sealed class PaymentLifecycleTests
     }
 
     [Fact]
+    public void An_approval_with_a_program_records_it_and_charges_its_account_down_to_its_floor_refunds_included()
+    {
+        var funding = new ProgramFunding("card", LedgerAccounts.ProgramAccount("card"), -200m);
+        var record = RecordIn(PaymentState.Displayed);
+        var decision = Lifecycle.Decide(Id, record, new PaymentCommand.Approve("phone-1", AuthMethod.Pin, funding), BeforeDeadline);
+
+        var charge = Assert.IsType<PaymentEffect.Charge>(Assert.Single(decision.Effects));
+        Assert.Equal(new ChargeRequest(Id, "program:card", LedgerAccounts.MerchantAccount("Tea House"), 12.50m, "CNY", -200m), charge.Request);
+        Assert.Equal(funding, decision.Funding);
+        Assert.True(decision.ChangesRecord);
+        record.Apply(decision);
+        Assert.Equal(funding, record.Funding);
+        Assert.Equal("program:card", record.PayerAccount);
+        Assert.Equal("card", record.ToSnapshot(Id).Program);
+
+        // Recovery charges the same account with the same floor; a refund goes back to it, with no floor.
+        var recovered = Lifecycle.Decide(Id, record, new PaymentCommand.Recover(), BeforeDeadline);
+        Assert.Equal(charge.Request, Assert.Single(recovered.Effects.OfType<PaymentEffect.Charge>()).Request);
+        var refund = PaymentLifecycle.RefundFor(Id, record, new PaymentRefund("r-1", 2m, 2m, BeforeDeadline));
+        Assert.Equal(("merchant:Tea House", "program:card", (decimal?)null), (refund.PayerAccount, refund.MerchantAccount, refund.Floor));
+    }
+
+    [Fact]
     public void Approval_charges_the_payer_for_the_exact_terms()
     {
         var decision = Lifecycle.Decide(Id, RecordIn(PaymentState.Displayed), new PaymentCommand.Approve("phone-1", AuthMethod.Biometric), BeforeDeadline);
