@@ -16,7 +16,7 @@ internal static class ClientCommands
 
     private static readonly Argument<string> PaymentArgument = new("payment") { Description = "Payment id (pay-…)" };
 
-    public static IEnumerable<Command> Create() => [Devices(), ProgramCommands.Create(), Pay(), Status(), Cancel(), Refund()];
+    public static IEnumerable<Command> Create() => [Devices(), Pay(), Status(), Cancel(), Refund()];
 
     private static Command Devices()
     {
