@@ -13,8 +13,6 @@ namespace Handoff.Cli.Commands;
 /// </summary>
 internal static class ProgramCommands
 {
-    private const string AdminDevice = "handoff-admin";
-
     private static readonly Argument<string> ProgramArgument = new("program") { Description = "Program id" };
 
     public static Command Create()
@@ -46,7 +44,7 @@ internal static class ProgramCommands
         {
             id, device, name, kind, currency, limit, CliOptions.DataDirectory,
         };
-        command.SetAction((parsed, cancellation) => ClientCommands.WithClientAsync(parsed, AdminDevice, cancellation, async (client, output) =>
+        command.SetAction((parsed, cancellation) => ClientCommands.WithClientAsync(parsed, AdminCommands.AdminDevice, cancellation, async (client, output) =>
         {
             var program = new PaymentProgram(
                 DeviceIds.Require(parsed.GetValue(id), "id"),
@@ -69,7 +67,7 @@ internal static class ProgramCommands
         {
             ProgramArgument, amount, key, CliOptions.DataDirectory,
         };
-        command.SetAction((parsed, cancellation) => ClientCommands.WithClientAsync(parsed, AdminDevice, cancellation, async (client, output) =>
+        command.SetAction((parsed, cancellation) => ClientCommands.WithClientAsync(parsed, AdminCommands.AdminDevice, cancellation, async (client, output) =>
         {
             var programId = DeviceIds.Require(parsed.GetValue(ProgramArgument), "program");
             var value = ClientCommands.ParseAmount(parsed.GetValue(amount)!);
@@ -86,7 +84,7 @@ internal static class ProgramCommands
         {
             ProgramArgument, CliOptions.DataDirectory,
         };
-        command.SetAction((parsed, cancellation) => ClientCommands.WithClientAsync(parsed, AdminDevice, cancellation, async (client, output) =>
+        command.SetAction((parsed, cancellation) => ClientCommands.WithClientAsync(parsed, AdminCommands.AdminDevice, cancellation, async (client, output) =>
         {
             var programId = DeviceIds.Require(parsed.GetValue(ProgramArgument), "program");
             await client.RemoveProgramAsync(CliOptions.AdminTokenFrom(parsed), programId);
