@@ -40,6 +40,10 @@ public sealed class ProgramTests
         Assert.Equal("CNY", programs["card"].GetProperty("currency").GetString());
         Assert.Equal("Test card", programs["card"].GetProperty("name").GetString());
 
+        await SucceedsAsync(household, "programs", "remove", "card");
+        var left = await SucceedsAsync(household, "programs");
+        Assert.Equal(["wallet"], left.EnumerateArray().Select(program => program.GetProperty("id").GetString()));
+
         var badAmount = await household.RunAsync("programs", "top-up", "wallet", "--amount", "ten", "--json");
         Assert.True(badAmount.ExitCode == 1, badAmount.ToString());
         Assert.Equal("invalid_amount", badAmount.Json.GetProperty("error").GetProperty("code").GetString());
