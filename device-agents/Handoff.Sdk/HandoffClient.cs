@@ -175,6 +175,34 @@ public sealed class HandoffClient : IAsyncDisposable
         return _cluster.GetGrain<IHouseholdGrain>(HouseholdId).RemoveDeviceAsync(adminToken, deviceId);
     }
 
+    /// <summary>The household's payment programs (only <paramref name="deviceId"/>'s when given), with their balances, by device then id.</summary>
+    public Task<IReadOnlyList<ProgramStatus>> ListProgramsAsync(string? deviceId = null) =>
+        AsCallerAsync(() => Programs.ListAsync(deviceId));
+
+    /// <summary>
+    /// Gives a payer device a payment program (needs the hub's admin token): the same program again returns it as it is;
+    /// another with an id already used fails with <see cref="ConflictException"/>.
+    /// </summary>
+    public Task<ProgramStatus> AddProgramAsync(string adminToken, PaymentProgram program)
+    {
+        return Programs.AddAsync(adminToken, program);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="amount"/> into a program from the household's funding account (needs the hub's admin token),
+    /// once per <paramref name="key"/>: the same key again moves nothing; with another amount it is a <see cref="ConflictException"/>.
+    /// </summary>
+    public Task<ProgramStatus> TopUpProgramAsync(string adminToken, string programId, decimal amount, string key)
+    {
+        return Programs.TopUpAsync(adminToken, programId, amount, key);
+    }
+
+    /// <summary>Removes a payment program: no payment can pay with it any more; its ledger history stays (needs the hub's admin token).</summary>
+    public Task RemoveProgramAsync(string adminToken, string programId)
+    {
+        return Programs.RemoveAsync(adminToken, programId);
+    }
+
     /// <summary>Tells the household this device is present.</summary>
     public Task HeartbeatAsync() => AsCallerAsync(async () =>
     {
@@ -352,6 +380,8 @@ public sealed class HandoffClient : IAsyncDisposable
     }
 
     private IPaymentRequestGrain Payment(string paymentId) => _cluster.GetGrain<IPaymentRequestGrain>(paymentId);
+
+    private IPaymentProgramsGrain Programs => _cluster.GetGrain<IPaymentProgramsGrain>(HouseholdId);
 
     /// <summary>
     /// Makes <paramref name="call"/> under this client's session: the administrator's (admin token) or the device's

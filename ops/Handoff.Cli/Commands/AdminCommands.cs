@@ -8,7 +8,8 @@ namespace Handoff.Cli.Commands;
 /// <summary>Hub-side administration, which needs the hub's admin token: pairing codes, renaming and removing devices.</summary>
 internal static class AdminCommands
 {
-    private const string AdminDevice = "handoff-admin";
+    /// <summary>The identity of the hub's admin calls: they prove themselves with the admin token, not a device key.</summary>
+    internal const string AdminDevice = "handoff-admin";
 
     public static Command Pair()
     {

@@ -12,7 +12,7 @@ namespace Handoff.Cli.Commands;
 internal static class ClientCommands
 {
     /// <summary>The identity the CLI uses for read-only calls.</summary>
-    private const string CliDevice = "handoff-cli";
+    internal const string CliDevice = "handoff-cli";
 
     private static readonly Argument<string> PaymentArgument = new("payment") { Description = "Payment id (pay-…)" };
 
@@ -182,10 +182,11 @@ internal static class ClientCommands
         return (read.Info, read.Id);
     }
 
-    private static decimal ParseAmount(string text) =>
+    /// <summary>An amount given on the command line, or a validation error naming <paramref name="field"/>.</summary>
+    internal static decimal ParseAmount(string text, string field = "amount") =>
         decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
             ? value
-            : throw new ValidationException("amount", $"'{text}' is not a decimal amount such as 12.50", ErrorCodes.InvalidAmount);
+            : throw new ValidationException(field, $"'{text}' is not a decimal amount such as 12.50", ErrorCodes.InvalidAmount);
 
     public static string RenderDevices(IReadOnlyList<DeviceView> devices)
     {

@@ -36,6 +36,7 @@ internal static class HandoffCommands
             root.Subcommands.Add(command);
         }
 
+        root.Subcommands.Add(ProgramCommands.Create());
         root.Subcommands.Add(LedgerCommands.Create());
         root.Subcommands.Add(DbCommands.Create());
         root.Subcommands.Add(AdminCommands.Pair());

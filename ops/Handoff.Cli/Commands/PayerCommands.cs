@@ -20,11 +20,12 @@ internal static class PayerCommands
     private static Command Approve()
     {
         var pin = new Option<string>("--pin") { Description = "The device's PIN", Required = true };
-        var command = new Command("approve", "Verify a payment on the payer device with its PIN.") { PaymentArgument, pin, CliOptions.PayerUrl };
+        var program = new Option<string?>("--program") { Description = "The payment program that pays (see handoff programs) [default: the device's last used, else its first in the payment's currency]" };
+        var command = new Command("approve", "Verify a payment on the payer device with its PIN.") { PaymentArgument, pin, program, CliOptions.PayerUrl };
         command.SetAction((parsed, cancellation) => CallAsync(
             parsed,
             $"api/offers/{Uri.EscapeDataString(parsed.GetValue(PaymentArgument)!)}/approve",
-            new ApproveBody(parsed.GetValue(pin)!),
+            new ApproveBody(parsed.GetValue(pin)!, parsed.GetValue(program)),
             declining: false,
             cancellation));
         return command;

@@ -22,6 +22,10 @@ internal static class ServeCommands
     public const int PayerHttpPort = 5181;
     public const int InitiatorHttpPort = 5171;
 
+    /// <summary>The ports of the demo's second payer device (<c>watch-1</c> in <c>handoff up</c>).</summary>
+    public const int WatchSiloPort = 11113;
+    public const int WatchHttpPort = 5182;
+
     private static readonly Option<string> Address = new("--address")
     {
         Description = "Address this process listens on and advertises",

@@ -5,10 +5,11 @@ using Handoff.Sdk;
 
 namespace Handoff.Cli.Commands;
 
-/// <summary><c>handoff up</c>: the household demo — a hub, a phone and a TV on loopback, until Ctrl+C.</summary>
+/// <summary><c>handoff up</c>: the household demo — a hub, a phone with a wallet and a card, a watch and a TV on loopback, until Ctrl+C.</summary>
 internal static partial class UpCommand
 {
     private const string Phone = "phone-1";
+    private const string Watch = "watch-1";
     private const string Tv = "tv-1";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
@@ -16,10 +17,10 @@ internal static partial class UpCommand
     {
         var pin = new Option<string>("--pin")
         {
-            Description = "The demo phone's PIN; the phone gets it by environment, never on its command line [env HANDOFF_PIN]",
+            Description = "The demo phone's and watch's PIN; they get it by environment, never on their command line [env HANDOFF_PIN]",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HANDOFF_PIN") is { Length: > 0 } fromEnvironment ? fromEnvironment : "1234",
         };
-        var command = new Command("up", "Run the household demo: hub, payer phone-1 and initiator tv-1 on this machine.") { pin, CliOptions.DataDirectory };
+        var command = new Command("up", "Run the household demo: hub, payers phone-1 (with a wallet and a card) and watch-1, initiator tv-1 on this machine.") { pin, CliOptions.DataDirectory };
         command.SetAction((parsed, invocationCancellation) => new Output(json: false).RunAsync(async () =>
         {
             // Before anything starts: a second demo on the same ports would disturb the running one.
@@ -31,6 +32,8 @@ internal static partial class UpCommand
                 ("hub page", ServeCommands.HubHttpPort),
                 ($"{Phone} silo", ServeCommands.PayerSiloPort),
                 ($"{Phone} page", ServeCommands.PayerHttpPort),
+                ($"{Watch} silo", ServeCommands.WatchSiloPort),
+                ($"{Watch} page", ServeCommands.WatchHttpPort),
                 ($"{Tv} page", ServeCommands.InitiatorHttpPort));
             using var shutdown = new ShutdownSignal(invocationCancellation);
             var cancellation = shutdown.Token;
@@ -60,6 +63,14 @@ internal static partial class UpCommand
             // The PIN goes by environment, not on the command line, where every user of the machine sees it (ps).
             children.Start(Phone, ["payer", "--device", Phone, "--name", "Alice's phone", "--pair", phoneCode.Code, .. common], new() { ["HANDOFF_PIN"] = thePin });
             await WaitAsync(children, $"{Phone} to pair and come online", () => OnlineAsync(probe, Phone), cancellation);
+            await SeedProgramsAsync(probe, admin);
+            var watchCode = await probe.CreatePairingCodeAsync(admin);
+            children.Start(
+                Watch,
+                ["payer", "--device", Watch, "--name", "Alice's watch", "--kind", "watch", "--pair", watchCode.Code,
+                    "--silo-port", Port(ServeCommands.WatchSiloPort), "--http-port", Port(ServeCommands.WatchHttpPort), .. common],
+                new() { ["HANDOFF_PIN"] = thePin });
+            await WaitAsync(children, $"{Watch} to pair and come online", () => OnlineAsync(probe, Watch), cancellation);
             var tvCode = await probe.CreatePairingCodeAsync(admin);
             children.Start(Tv, ["initiator", "--device", Tv, "--name", "Living room TV", "--pair", tvCode.Code, .. common]);
             await WaitAsync(children, $"{Tv} to pair and come online", () => OnlineAsync(probe, Tv), cancellation);
@@ -110,6 +121,19 @@ internal static partial class UpCommand
         }
     }
 
+    /// <summary>
+    /// Gives the phone its demo programs: a wallet holding 1000.00 CNY and a card with a 200.00 CNY credit limit. Run
+    /// again over the same data, it changes nothing: the same program is added once, the same top-up key books once.
+    /// </summary>
+    private static async Task SeedProgramsAsync(HandoffClient probe, string admin)
+    {
+        await probe.AddProgramAsync(admin, new Contracts.PaymentProgram("wallet", Phone, "Family wallet", Contracts.ProgramKind.Wallet, "CNY", 0m));
+        await probe.TopUpProgramAsync(admin, "wallet", 1000.00m, "demo-seed");
+        await probe.AddProgramAsync(admin, new Contracts.PaymentProgram("card", Phone, "Bank card", Contracts.ProgramKind.Card, "CNY", 200.00m));
+    }
+
+    private static string Port(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     private static async Task<bool> OnlineAsync(HandoffClient probe, string deviceId) =>
         (await probe.ListDevicesAsync()).Any(device => device.DeviceId == deviceId && device.Online);
 
@@ -117,22 +141,26 @@ internal static partial class UpCommand
 
         Household '{household}' is up on this machine.
           hub        silo 127.0.0.1:{ServeCommands.HubSiloPort}, gateway 127.0.0.1:{ServeCommands.HubGatewayPort}
-          payer      {Phone} (Alice's phone), PIN {pin}
+          payer      {Phone} (Alice's phone), PIN {pin}: programs wallet (Family wallet, 1000.00 CNY) and card (Bank card, 200.00 CNY credit)
+          payer      {Watch} (Alice's watch), PIN {pin}: pays from its own account
           initiator  {Tv} (Living room TV)
 
         Open in a browser:
           the TV's shop         http://127.0.0.1:{ServeCommands.InitiatorHttpPort}/
           the phone's sheet     http://localhost:{ServeCommands.PayerHttpPort}/   (localhost, not the IP: the fingerprint needs it)
+          the watch's sheet     http://localhost:{ServeCommands.WatchHttpPort}/
           the hub               http://127.0.0.1:{ServeCommands.HubHttpPort}/?household={household}
           a payment's trace     http://127.0.0.1:{ServeCommands.HubHttpPort}/traces   (or: ./handoff trace <paymentId>)
 
         In another terminal:
           ./handoff devices
-          ./handoff pay --from {Tv} --to {Phone} --amount 12.50 --currency CNY --merchant "Tea House"
-          ./handoff approve <paymentId> --pin {pin}      (or: ./handoff decline <paymentId>)
+          ./handoff programs
+          ./handoff pay --from {Tv} --to {Phone},{Watch} --amount 12.50 --currency CNY --merchant "Tea House"
+          ./handoff approve <paymentId> --pin {pin} --program wallet      (or: --program card; or: ./handoff decline <paymentId>)
+          ./handoff approve <paymentId> --pin {pin} --payer-url http://127.0.0.1:{ServeCommands.WatchHttpPort}      (the watch pays instead)
           ./handoff status <paymentId>
 
-        The phone's payment sheet appears below, prefixed [{Phone}]. Ctrl+C stops everything.
+        The payment sheets appear below, prefixed [{Phone}] and [{Watch}]. Ctrl+C stops everything.
         """;
 
     /// <summary>Child processes of <c>handoff up</c>, their output prefixed, all stopped together.</summary>
