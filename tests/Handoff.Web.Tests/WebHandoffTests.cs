@@ -291,6 +291,60 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
             $"payment {paymentId} to expire");
     }
 
+    [Fact]
+    public async Task The_sheet_lists_the_programs_refuses_one_with_too_little_and_pays_with_the_other()
+    {
+        var danPort = LoopbackPorts.Reserve();
+        await using var dan = await household.StartPayerAsync("phone-4", "Dan's phone", danPort);
+        await household.WaitForAsync(() => household.IsOnlineAsync("phone-4"), "phone-4 to be online");
+        foreach (var args in new[]
+        {
+            new[] { "programs", "add", "--id", "dan-wallet", "--device", "phone-4", "--name", "Dan's wallet", "--kind", "wallet", "--currency", "CNY" },
+            ["programs", "add", "--id", "dan-card", "--device", "phone-4", "--name", "Dan's card", "--kind", "card", "--currency", "CNY", "--limit", "500.00"],
+            ["programs", "top-up", "dan-wallet", "--amount", "50.00", "--key", "seed"],
+        })
+        {
+            var done = await household.RunAsync(args);
+            Assert.True(done.ExitCode == 0, done.ToString());
+        }
+
+        var dansPhone = await _phoneContext.NewPageAsync();
+        await dansPhone.GotoAsync($"http://127.0.0.1:{danPort}/");
+        await Expect(dansPhone.Locator("#connection")).ToHaveTextAsync("connected");
+        await OpenBothAsync();
+        await AddAsync("Celadon teapot");
+        await Tv.Locator("input[name=payer][value=phone-4]").CheckAsync();
+        await Tv.GetByRole(AriaRole.Button, new() { Name = "Pay on Dan's phone" }).ClickAsync();
+
+        // Both programs, with what is left; never used yet, so the first (the card) is preselected.
+        var picker = dansPhone.GetByRole(AriaRole.Group, new() { Name = "Pay with" });
+        await Expect(picker).ToBeVisibleAsync();
+        await Expect(picker.Locator("label")).ToHaveCountAsync(2);
+        await Expect(picker.Locator("label[data-program=dan-wallet]")).ToContainTextAsync("50.00 CNY left");
+        await Expect(picker.Locator("label[data-program=dan-card]")).ToContainTextAsync("500.00 CNY left");
+        await Expect(picker.GetByLabel("Dan's card (card)")).ToBeCheckedAsync();
+
+        // The wallet holds 50.00 of the 120.00: refused, nothing charged, the sheet stays for another choice.
+        await picker.GetByLabel("Dan's wallet (wallet)").CheckAsync();
+        await dansPhone.GetByLabel("Enter your PIN to pay").FillAsync(WebHousehold.Pin);
+        await dansPhone.Keyboard.PressAsync("Enter");
+        await Expect(dansPhone.Locator("#pin-error")).ToHaveTextAsync("Not enough left in Dan's wallet (wallet). Choose another way to pay.");
+        await Expect(dansPhone.Locator("#sheet")).ToBeVisibleAsync();
+        await Screens.CaptureAsync(household.Browser, "9-program-picker", Tv, dansPhone);
+
+        await picker.GetByLabel("Dan's card (card)").CheckAsync();
+        await dansPhone.GetByLabel("Enter your PIN to pay").FillAsync(WebHousehold.Pin);
+        await dansPhone.Keyboard.PressAsync("Enter");
+        await Expect(dansPhone.Locator("#result-title")).ToHaveTextAsync("Paid");
+        await Expect(Tv.Locator("#receipt-payer")).ToHaveTextAsync("Dan's phone");
+
+        var programs = await household.RunAsync("programs", "--device", "phone-4", "--json");
+        Assert.True(programs.ExitCode == 0, programs.ToString());
+        var balances = programs.Json.EnumerateArray().ToDictionary(program => program.GetProperty("id").GetString()!, program => program.GetProperty("balance").GetDecimal());
+        Assert.Equal(50m, balances["dan-wallet"]);
+        Assert.Equal(-120m, balances["dan-card"]);
+    }
+
     private async Task OpenBothAsync()
     {
         await Tv.GotoAsync(household.InitiatorUrl);
