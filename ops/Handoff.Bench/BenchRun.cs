@@ -28,6 +28,9 @@ internal static partial class BenchRun
     /// <summary>The grain calls every handoff needs whatever the design: the request, the offer, the approval, the charge.</summary>
     private const int UnavoidableCalls = 4;
 
+    /// <summary>The share of payments traced in every phase but the two that measure tracing's cost: a busy deployment's setting.</summary>
+    private const double BenchSampleRatio = 0.01;
+
     /// <summary>In-flight cap of the open loop: high enough that only a real backlog reaches it.</summary>
     private const int OpenLoopCap = 4_096;
 
@@ -51,6 +54,7 @@ internal static partial class BenchRun
         Console.WriteLine($"bench: {seconds:0} s per phase after {warmup:0} s of warm-up, concurrency {concurrency}, {households} households x {payers} payers, output {Path.GetFullPath(output)}");
         var settings = new LoadSettings
         {
+            SampleRatio = BenchSampleRatio,
             Households = households,
             PayersPerHousehold = payers,
             Concurrency = concurrency,
@@ -69,6 +73,12 @@ internal static partial class BenchRun
         var signatureMicros = SignatureMicrosPerHandoff();
         var memory = await HandoffAsync(settings with { Storage = HubStorageKind.Memory }, output, null);
         phases.Add(memory.Phase);
+
+        // The silos trace as a real household's do; what that costs is the memory rate with no payment traced and with every one.
+        var untraced = (await HandoffAsync(settings with { Storage = HubStorageKind.Memory, SampleRatio = 0 }, output, null, "memory-trace0")).Phase;
+        phases.Add(untraced);
+        var traced = (await HandoffAsync(settings with { Storage = HubStorageKind.Memory, SampleRatio = 1 }, output, null, "memory-trace1")).Phase;
+        phases.Add(traced);
 
         // The latency target is for a rate, not for a queue: with 256 always in flight, Little's law alone puts the
         // mean latency at 256 / rate (51 ms at 5,000/s). So the target is judged in an open loop that starts 5,000
@@ -126,6 +136,9 @@ internal static partial class BenchRun
         }
 
         text.AppendLine(shares);
+        var costAtBench = 1 - (memory.Phase.PerSecond / Math.Max(1, untraced.PerSecond));
+        var costAtAll = 1 - (traced.PerSecond / Math.Max(1, untraced.PerSecond));
+        text.AppendLine(c, $"- tracing (Handoff:Tracing:SampleRatio), memory: 0 → {untraced.PerSecond:N0}/s; {BenchSampleRatio} → {memory.Phase.PerSecond:N0}/s (costs {costAtBench:P1}); 1 → {traced.PerSecond:N0}/s (costs {costAtAll:P1}); target, cost at {BenchSampleRatio} < 5 %: {Verdict(costAtBench < 0.05)}");
         var target = atTarget.Phase;
         text.AppendLine(c, $"- target, memory: >= 60 % of the bound: {Verdict(memory.Phase.PerSecond >= 0.6 * bound)}; open loop at {MemoryTargetRate:N0}/s with p99 < 50 ms (asked where the bound exceeds 8,000/s): {(bound > 8_000 ? Verdict(target.PerSecond >= MemoryTargetRate * 0.99 && target.P99Ms < 50) : "not asked")} ({target.PerSecond:N0}/s completed, p99 {target.P99Ms:0.0} ms)");
         text.AppendLine(c, $"- target, SQLite (synchronous=FULL): >= 50 % of memory: {Verdict(sqlite.PerSecond >= 0.5 * memory.Phase.PerSecond)}");
@@ -255,7 +268,8 @@ internal static partial class BenchRun
         var handoffs = Math.Max(1, outcome.Completed + report.Errors);
         return (
             new BenchPhase(
-                settings.Rate is { } rate ? $"handoffs, {settings.Storage.ToString().ToLowerInvariant()}, open loop at {rate:N0}/s" : $"handoffs, {name}",
+                (settings.Rate is { } rate ? $"handoffs, {settings.Storage.ToString().ToLowerInvariant()}, open loop at {rate:N0}/s" : $"handoffs, {settings.Storage.ToString().ToLowerInvariant()}")
+                    + string.Create(CultureInfo.InvariantCulture, $", tracing {settings.SampleRatio:0.##}"),
                 report.HandoffsPerSecond,
                 report.LatencyMs.P50,
                 report.LatencyMs.P99,

@@ -25,11 +25,12 @@ internal static class LoadCommand
         var collectionAge = CliValues.Duration("--collection-age", "Idle time before Orleans collects an activation (default 30s; soak 20s)");
         var directoryCache = new Option<int?>("--directory-cache") { Description = "Entries of Orleans' grain directory cache on the load silos (default: the household's 100,000)" };
         var reminderRefresh = CliValues.Duration("--reminder-refresh", "Time between the silos' re-reads of the reminder table (default: the household's 1m)");
+        var traceRatio = new Option<double?>("--trace-ratio") { Description = "Share of payments traced (Handoff:Tracing:SampleRatio), 0..1; default: the hub's (1)" };
         var report = new Option<string?>("--report") { Description = "Also write the JSON report to this file" };
         var plots = new Option<string?>("--plots") { Description = "Write PNG plots (latency, throughput, soak memory) into this folder" };
         var command = new Command("load", "Load test: simulated households, many concurrent handoffs, latency percentiles and a ledger check.")
         {
-            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, soak, collectionAge, directoryCache, reminderRefresh, report, plots,
+            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, soak, collectionAge, directoryCache, reminderRefresh, traceRatio, report, plots,
         };
         command.SetAction((parsed, cancellation) =>
         {
@@ -62,6 +63,13 @@ internal static class LoadCommand
                     ReminderRefresh = parsed.GetValue(reminderRefresh),
                     CollectionAge = parsed.GetValue(collectionAge) ?? TimeSpan.FromSeconds(isSoak ? 20 : 30),
                 };
+                if (parsed.GetValue(traceRatio) is { } ratio)
+                {
+                    settings = settings with
+                    {
+                        SampleRatio = ratio is >= 0 and <= 1 ? ratio : throw new ValidationException("trace-ratio", "--trace-ratio must be between 0 and 1"),
+                    };
+                }
 
                 using var shutdown = new ShutdownSignal(cancellation);
                 var live = output.Json ? Console.Error : Console.Out;

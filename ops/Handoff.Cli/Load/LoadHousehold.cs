@@ -8,6 +8,7 @@ using Handoff.Grains;
 using Handoff.Grains.Payer;
 using Handoff.Sdk;
 using Handoff.Silo.Hosting;
+using Handoff.Silo.Telemetry;
 using Handoff.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -91,7 +92,7 @@ internal sealed class LoadHousehold : IAsyncDisposable
         var hubSilo = FreePort();
         var hubGateway = FreePort();
 
-        var hub = SiloHost(settings, silo =>
+        var hub = SiloHost(settings, "hub", hub: true, silo =>
         {
             silo.UseHouseholdNetwork(new HouseholdNetwork(IPAddress.Loopback, hubSilo, hubGateway, HubSiloEndpoint: null, clusterId));
             silo.AddHandoffHub(storage);
@@ -99,7 +100,7 @@ internal sealed class LoadHousehold : IAsyncDisposable
         });
         await StartAsync(hub, cancellationToken);
 
-        var payer = SiloHost(settings, silo =>
+        var payer = SiloHost(settings, "payer load", hub: false, silo =>
         {
             silo.Services.AddSingleton(new SimulatedPerson.Mix(settings.PinShare));
             silo.Services.AddSingleton(Authenticators);
@@ -201,14 +202,19 @@ internal sealed class LoadHousehold : IAsyncDisposable
         }
     }
 
-    private IHost SiloHost(LoadSettings settings, Action<ISiloBuilder> configure)
+    private IHost SiloHost(LoadSettings settings, string process, bool hub, Action<ISiloBuilder> configure)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         Quiet(builder.Logging);
         builder.Services.Configure<HandoffOptions>(options => options.AdminToken = AdminToken);
+        builder.Configuration[$"{Handoff.Telemetry.HandoffTracingOptions.Section}:{nameof(Handoff.Telemetry.HandoffTracingOptions.SampleRatio)}"] =
+            settings.SampleRatio.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.UseOrleans(silo =>
         {
             configure(silo);
+
+            // Traced as the household's own silos are: spans sampled, batched and sent to the hub's collector.
+            silo.AddHandoffSiloTelemetry(process, hub);
             silo.Services.AddSingleton(Probe);
             silo.AddIncomingGrainCallFilter(Probe);
             if (settings.DirectoryCacheSize is { } cacheSize)

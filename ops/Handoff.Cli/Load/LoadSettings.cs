@@ -52,12 +52,18 @@ internal sealed record LoadSettings
     /// <summary>How often each silo's reminder service re-reads the reminder table; null for the household's (1 minute).</summary>
     public TimeSpan? ReminderRefresh { get; init; }
 
+    /// <summary>
+    /// <c>Handoff:Tracing:SampleRatio</c> of the load silos, which trace and export their spans to the hub's collector as a
+    /// real hub and payer agent do; the hub's own default (every payment) unless given.
+    /// </summary>
+    public double SampleRatio { get; init; } = new Handoff.Telemetry.HandoffTracingOptions().SampleRatio;
+
     public string Describe() =>
         $"{Households} households x (1 initiator, {PayersPerHousehold} payers), concurrency {Concurrency}"
         + (Rate is { } rate ? $", rate {rate:0}/s" : "")
         + (Count is { } count ? $", {count} handoffs" : "")
         + (Duration is { } duration ? $", {duration.TotalSeconds:0} s" : "")
         + (Warmup > TimeSpan.Zero ? $" after {Warmup.TotalSeconds:0} s warm-up" : "")
-        + $", PIN share {PinShare:P0}, storage {Storage.ToString().ToLowerInvariant()}"
+        + $", PIN share {PinShare:P0}, storage {Storage.ToString().ToLowerInvariant()}, tracing {SampleRatio:0.###}"
         + (Soak ? ", soak" : "");
 }
