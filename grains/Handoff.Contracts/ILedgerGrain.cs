@@ -81,7 +81,13 @@ public static class LedgerAccounts
     public static string PayerAccount(string deviceId) => $"payer:{deviceId}";
 
     /// <summary>Account of a payment program (<see cref="PaymentProgram"/>).</summary>
-    public static string ProgramAccount(string programId) => $"program:{programId}";
+    public static string ProgramAccount(string programId) => $"{ProgramMark}{programId}";
+
+    /// <summary>The program an account belongs to, or null for any other account.</summary>
+    public static string? ProgramOf(string account) =>
+        account.StartsWith(ProgramMark, StringComparison.Ordinal) ? account[ProgramMark.Length..] : null;
+
+    private const string ProgramMark = "program:";
 
     /// <summary>Where a household's top-ups come from: money put into the household from outside, so it goes below zero.</summary>
     public const string FundingAccount = "funding:household";

@@ -291,12 +291,9 @@ public sealed partial class LedgerGrain(
         var left = _balances.GetValueOrDefault(key) - _reserved.GetValueOrDefault(key) - floor;
         if (charge.Amount > left)
         {
-            throw new InsufficientFundsException(ProgramOf(charge.PayerAccount), Math.Max(left, 0), charge.Currency);
+            throw new InsufficientFundsException(LedgerAccounts.ProgramOf(charge.PayerAccount) ?? charge.PayerAccount, Math.Max(left, 0), charge.Currency);
         }
     }
-
-    private static string ProgramOf(string account) =>
-        account.StartsWith(LedgerAccounts.ProgramAccount(string.Empty), StringComparison.Ordinal) ? account[LedgerAccounts.ProgramAccount(string.Empty).Length..] : account;
 
     /// <summary>Counts (+1) or stops counting (-1) a queued charge's debit against its payer account.</summary>
     private void Reserve(ChargeRequest charge, int sign)

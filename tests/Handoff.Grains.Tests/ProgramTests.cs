@@ -170,6 +170,19 @@ public sealed class ProgramTests(HouseholdCluster household)
     }
 
     [Fact]
+    public async Task No_device_chooses_a_program_in_the_authority_s_place_nor_reads_another_household_s()
+    {
+        await AddAsync(Card("attack-card", limit: 50m));
+        var phone = household.Client(Household, Phone);
+
+        // Only the payment's authority checks a choice: a device asking directly is refused, whatever it names.
+        await Assert.ThrowsAsync<ForbiddenException>(() =>
+            phone.CallAsync(grains => grains.GetGrain<IPaymentProgramsGrain>(Household).ChooseAsync(Phone, "attack-card", 1m, "CNY")));
+        Assert.Empty(await household.Tv1.CallAsync(grains => grains.GetGrain<IPaymentProgramsGrain>(Household).ListAsync(null)));
+        Assert.Contains(await ListAsync(), program => program.Program.Id == "attack-card");
+    }
+
+    [Fact]
     public async Task Only_the_admin_adds_tops_up_and_removes_programs_and_bad_ones_are_refused()
     {
         var card = Card("admin-card", limit: 10m);

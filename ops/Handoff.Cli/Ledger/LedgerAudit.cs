@@ -178,7 +178,7 @@ internal static class LedgerAudit
         var below = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in ledger.Entries.OrderBy(entry => entry.Sequence))
         {
-            if (LedgerAccounts.IsTopUp(entry.PaymentId) && (entry.DebitAccount != LedgerAccounts.FundingAccount || !entry.CreditAccount.StartsWith(LedgerAccounts.ProgramAccount(string.Empty), StringComparison.Ordinal)))
+            if (LedgerAccounts.IsTopUp(entry.PaymentId) && (entry.DebitAccount != LedgerAccounts.FundingAccount || LedgerAccounts.ProgramOf(entry.CreditAccount) is null))
             {
                 violations.Add($"ledger '{household}': top-up entry {entry.Sequence} moves {entry.Currency} from {entry.DebitAccount} to {entry.CreditAccount}, not from {LedgerAccounts.FundingAccount} to a program");
             }
