@@ -74,6 +74,23 @@ public sealed class SeveralPayersTests(HouseholdCluster household)
     }
 
     [Fact]
+    public async Task An_approval_pressed_after_the_other_sheet_closed_is_told_where_it_was_paid()
+    {
+        // The slower of two racing approvals may reach its agent after the winner's close already took the sheet
+        // away: the person still hears already_paid and the winning device, never a bare "not pending".
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, [Phone1, Phone2]);
+        await household.Person(Phone1).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        await WaitUntilClosedAsync(payment.PaymentId, Phone2);
+
+        var late = await Assert.ThrowsAsync<AlreadyPaidException>(() =>
+            household.Person(Phone2).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone2)));
+
+        Assert.Equal((ErrorCodes.AlreadyPaid, Phone1), (late.Code, late.PaidOn));
+        var again = await household.Person(Phone1).ApproveWithPinAsync(payment.PaymentId, HouseholdCluster.PinOf(HouseholdCluster.Phone1));
+        Assert.Equal((VerificationOutcome.NotPending, PaymentState.Completed), (again.Outcome, again.Payment!.State));
+    }
+
+    [Fact]
     public async Task A_decline_on_one_device_ends_the_payment_and_closes_the_others()
     {
         var payment = await household.Tv1.RequestPaymentAsync(Tea, [Phone1, Phone2]);

@@ -211,15 +211,25 @@ public sealed partial class PayerVerification(
     {
         foreach (var deviceId in sheet.Devices)
         {
+            PaymentSnapshot payment;
             try
             {
-                var payment = await sessions.CallAsync(deviceId, () => Authority(paymentId).GetAsync());
-                return new VerificationResult(VerificationOutcome.NotPending, 0, payment);
+                payment = await sessions.CallAsync(deviceId, () => Authority(paymentId).GetAsync());
             }
             catch (HandoffException)
             {
                 // Not a payment of this device's household, or no such payment: try the next device.
+                continue;
             }
+
+            if (payment.Payer is { } paidOn && paidOn != deviceId && payment.Payers.Contains(deviceId))
+            {
+                // Offered here too, but another device's approval won and this sheet has already closed: the person
+                // hears the same answer as when the sheet was still open.
+                throw new AlreadyPaidException(paymentId, paidOn);
+            }
+
+            return new VerificationResult(VerificationOutcome.NotPending, 0, payment);
         }
 
         return new VerificationResult(VerificationOutcome.NotPending, 0, null);
