@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net;
 using Handoff.Cli.Load;
 using Handoff.Contracts;
 using Handoff.Silo.Hosting;
@@ -20,7 +21,8 @@ internal static class LoadCommand
         var count = new Option<long?>("--count") { Description = "Handoffs to run (soak: default 1000000)" };
         var pinShare = new Option<double>("--pin-share") { Description = "Share of approvals by PIN, 0..1 (PBKDF2 on the device); the rest are biometric (WebAuthn)", DefaultValueFactory = _ => 0 };
         var storage = new Option<string?>("--storage") { Description = "memory (default), sqlite, or postgres (default when --postgres is given)" };
-        var data = new Option<string?>("--data") { Description = "SQLite data folder (default: a temporary folder, removed afterwards)" };
+        var data = new Option<string?>("--data") { Description = "SQLite data folder (default: a temporary folder, removed afterwards); with --gateway, the hub's data folder holding its admin token" };
+        var hubSilo = new Option<string?>("--hub-silo") { Description = "With --gateway: the hub's silo endpoint host:port the simulated payers join [default: the gateway's host, port 11111]" };
         var soak = new Option<bool>("--soak") { Description = "Soak: long run, memory (GC heap, working set) and activations sampled; reports whether memory stays flat" };
         var collectionAge = CliValues.Duration("--collection-age", "Idle time before Orleans collects an activation (default 30s; soak 20s)");
         var directoryCache = new Option<int?>("--directory-cache") { Description = "Entries of Orleans' grain directory cache on the load silos (default: the household's 100,000)" };
@@ -30,7 +32,7 @@ internal static class LoadCommand
         var plots = new Option<string?>("--plots") { Description = "Write PNG plots (latency, throughput, soak memory) into this folder" };
         var command = new Command("load", "Load test: simulated households, many concurrent handoffs, latency percentiles and a ledger check.")
         {
-            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, soak, collectionAge, directoryCache, reminderRefresh, traceRatio, report, plots,
+            households, payers, concurrency, rate, duration, warmup, count, pinShare, storage, data, hubSilo, soak, collectionAge, directoryCache, reminderRefresh, traceRatio, report, plots,
         };
         command.SetAction((parsed, cancellation) =>
         {
@@ -49,6 +51,7 @@ internal static class LoadCommand
                     Warmup = parsed.GetValue(warmup) ?? TimeSpan.Zero,
                     Count = parsed.GetValue(count) ?? (isSoak && parsed.GetValue(duration) is null ? 1_000_000 : null),
                     PinShare = parsed.GetValue(pinShare) is var share and >= 0 and <= 1 ? share : throw new ValidationException("pin-share", "--pin-share must be between 0 and 1"),
+                    Target = TargetFrom(parsed, storage, data, hubSilo),
                     Storage = (parsed.GetValue(storage) ?? (string.IsNullOrEmpty(postgres) ? "memory" : "postgres")) switch
                     {
                         "memory" => HubStorageKind.Memory,
@@ -94,6 +97,49 @@ internal static class LoadCommand
             });
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>--gateway</c> given on the command line (not only by HANDOFF_GATEWAY, which other commands use for every
+    /// call): the running household to drive. Null: the run builds its own household in this process.
+    /// </summary>
+    private static LoadTarget? TargetFrom(ParseResult parsed, Option<string?> storage, Option<string?> data, Option<string?> hubSilo)
+    {
+        if (parsed.GetResult(CliOptions.Gateway) is not { Implicit: false })
+        {
+            return parsed.GetValue(hubSilo) is null ? null : throw new ValidationException("hub-silo", "--hub-silo goes with --gateway: the household to drive");
+        }
+
+        if (parsed.GetValue(storage) is not null)
+        {
+            throw new ValidationException("storage", "--storage does not go with --gateway: the running household's hub keeps its own storage");
+        }
+
+        var gateway = Endpoint(parsed.GetValue(CliOptions.Gateway)!, "gateway");
+        var silo = parsed.GetValue(hubSilo) is { } given ? Endpoint(given, "hub-silo") : new IPEndPoint(gateway.Address, ServeCommands.HubSiloPort);
+        var token = Environment.GetEnvironmentVariable("HANDOFF_ADMIN_TOKEN") is { Length: > 0 } fromEnvironment
+            ? fromEnvironment
+            : Silo.Hosting.AdminTokenFile.Read(parsed.GetValue(data) ?? Sdk.DataFolder.Resolve());
+        return new LoadTarget(
+            gateway,
+            silo,
+            DeviceIds.Require(parsed.GetValue(CliOptions.Household), "household"),
+            token,
+            parsed.GetValue(CliOptions.Postgres) is { Length: > 0 } database ? database : null,
+            CliOptions.CertificateFrom(parsed),
+            LoadTarget.LocalAddressToward(gateway.Address));
+    }
+
+    private static IPEndPoint Endpoint(string value, string option)
+    {
+        try
+        {
+            return Sdk.HandoffClientOptions.ParseEndpoint(value);
+        }
+        catch (Exception problem) when (problem is FormatException or System.Net.Sockets.SocketException)
+        {
+            throw new ValidationException(option, $"--{option}: {problem.Message}");
+        }
     }
 
     private static int Positive(int value, string name) =>

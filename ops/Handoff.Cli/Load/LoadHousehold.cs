@@ -30,7 +30,8 @@ internal sealed class LoadHousehold : IAsyncDisposable
     /// <summary>The PIN every simulated payer device is set up with.</summary>
     public const string Pin = "2468";
 
-    private const string AdminToken = "load-admin-token";
+    private const string OwnAdminToken = "load-admin-token";
+    private string _adminToken = OwnAdminToken;
     private readonly List<IHost> _hosts = [];
     private string? _temporaryData;
 
@@ -87,44 +88,14 @@ internal sealed class LoadHousehold : IAsyncDisposable
             .Select(id => new PayerDevice(id, id, DeviceKind.Phone, pin, Signing.NewKey()))
             .ToList();
 
-        var storage = await StorageAsync(settings, cancellationToken);
-        var clusterId = $"handoff-load-{RunId}";
-        var hubSilo = FreePort();
-        var hubGateway = FreePort();
-
-        var hub = SiloHost(settings, "hub", hub: true, silo =>
+        if (settings.Target is { } target)
         {
-            silo.UseHouseholdNetwork(new HouseholdNetwork(IPAddress.Loopback, hubSilo, hubGateway, HubSiloEndpoint: null, clusterId));
-            silo.AddHandoffHub(storage);
-            configureHub?.Invoke(silo);
-        });
-        await StartAsync(hub, cancellationToken);
-
-        var payer = SiloHost(settings, "payer load", hub: false, silo =>
+            await JoinAsync(settings, target, devices, cancellationToken);
+        }
+        else
         {
-            silo.Services.AddSingleton(new SimulatedPerson.Mix(settings.PinShare));
-            silo.Services.AddSingleton(Authenticators);
-            silo.Services.AddSingleton<IPaymentSheet, SimulatedPerson>();
-            silo.UseHouseholdNetwork(new HouseholdNetwork(IPAddress.Loopback, FreePort(), FreePort(), new IPEndPoint(IPAddress.Loopback, hubSilo), clusterId));
-            silo.AddHandoffPayer(devices);
-        });
-        await StartAsync(payer, cancellationToken);
-        _payerCredentials = payer.Services.GetRequiredService<PlatformCredentials>();
-
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        Quiet(builder.Logging);
-        builder.UseOrleansClient(client =>
-        {
-            client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, hubGateway));
-            client.Configure<ClusterOptions>(cluster =>
-            {
-                cluster.ClusterId = clusterId;
-                cluster.ServiceId = Handoff.Contracts.Households.ServiceId;
-            });
-        });
-        var clientHost = builder.Build();
-        await StartAsync(clientHost, cancellationToken);
-        Client = clientHost.Services.GetRequiredService<IClusterClient>();
+            await HostAsync(settings, configureHub, devices, cancellationToken);
+        }
 
         using var pairing = new SemaphoreSlim(16);
         await Task.WhenAll(households.Select(async simulated =>
@@ -142,9 +113,89 @@ internal sealed class LoadHousehold : IAsyncDisposable
         Households = households;
     }
 
+    /// <summary>The household in this process: a hub silo, the payer silo, the initiators' client, all on loopback.</summary>
+    private async Task HostAsync(LoadSettings settings, Action<ISiloBuilder>? configureHub, IReadOnlyList<PayerDevice> devices, CancellationToken cancellationToken)
+    {
+        var storage = await StorageAsync(settings, cancellationToken);
+        var clusterId = $"handoff-load-{RunId}";
+        var hubSilo = FreePort();
+        var hubGateway = FreePort();
+
+        var hub = SiloHost(settings, "hub", hub: true, silo =>
+        {
+            silo.UseHouseholdNetwork(new HouseholdNetwork(IPAddress.Loopback, hubSilo, hubGateway, HubSiloEndpoint: null, clusterId));
+            silo.AddHandoffHub(storage);
+            configureHub?.Invoke(silo);
+        });
+        await StartAsync(hub, cancellationToken);
+
+        var payer = PayerSiloHost(settings, devices, new HouseholdNetwork(IPAddress.Loopback, FreePort(), FreePort(), new IPEndPoint(IPAddress.Loopback, hubSilo), clusterId));
+        await StartAsync(payer, cancellationToken);
+        _payerCredentials = payer.Services.GetRequiredService<PlatformCredentials>();
+
+        await ConnectAsync(clusterId, client => client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, hubGateway)), cancellationToken);
+    }
+
+    /// <summary>
+    /// A running household: the payer silo joins its cluster as a payer agent's does (through the hub's silo, or the
+    /// PostgreSQL membership of a cluster), the initiators' client connects to its gateway, both with its certificate.
+    /// </summary>
+    private async Task JoinAsync(LoadSettings settings, LoadTarget target, IReadOnlyList<PayerDevice> devices, CancellationToken cancellationToken)
+    {
+        _adminToken = target.AdminToken;
+        var clusterId = Handoff.Contracts.Households.ClusterIdOf(target.ClusterHousehold);
+        var payer = PayerSiloHost(settings, devices, new HouseholdNetwork(
+            target.Address,
+            FreePort(target.Address),
+            0,
+            target.Postgres is null ? target.HubSilo : null,
+            clusterId,
+            target.Postgres,
+            target.Certificate));
+        await StartAsync(payer, cancellationToken);
+        _payerCredentials = payer.Services.GetRequiredService<PlatformCredentials>();
+        await ConnectAsync(
+            clusterId,
+            client =>
+            {
+                client.UseStaticClustering(target.Gateway);
+                HouseholdTls.Apply(client, target.Certificate);
+            },
+            cancellationToken);
+    }
+
+    private IHost PayerSiloHost(LoadSettings settings, IReadOnlyList<PayerDevice> devices, HouseholdNetwork network) =>
+        SiloHost(settings, "payer load", hub: false, silo =>
+        {
+            silo.Services.AddSingleton(new SimulatedPerson.Mix(settings.PinShare));
+            silo.Services.AddSingleton(Authenticators);
+            silo.Services.AddSingleton<IPaymentSheet, SimulatedPerson>();
+            silo.UseHouseholdNetwork(network);
+            silo.AddHandoffPayer(devices);
+        });
+
+    private async Task ConnectAsync(string clusterId, Action<IClientBuilder> clustering, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        Quiet(builder.Logging);
+        builder.UseOrleansClient(client =>
+        {
+            clustering(client);
+            client.Configure<ClusterOptions>(cluster =>
+            {
+                cluster.ClusterId = clusterId;
+                cluster.ServiceId = Handoff.Contracts.Households.ServiceId;
+            });
+        });
+        var clientHost = builder.Build();
+        _hosts.Add(clientHost);
+        await StartAsync(clientHost, cancellationToken);
+        Client = clientHost.Services.GetRequiredService<IClusterClient>();
+    }
+
     /// <summary>The household's administrator (the admin token's session): reads its ledger and payments.</summary>
     public HandoffClient Admin(string householdId) =>
-        _admins.GetOrAdd(householdId, id => new HandoffClient(Client, id, Contracts.Households.AdminDevice).AsAdmin(AdminToken));
+        _admins.GetOrAdd(householdId, id => new HandoffClient(Client, id, Contracts.Households.AdminDevice).AsAdmin(_adminToken));
 
     private readonly ConcurrentDictionary<string, HandoffClient> _admins = new(StringComparer.Ordinal);
 
@@ -153,13 +204,13 @@ internal sealed class LoadHousehold : IAsyncDisposable
         var admin = new HandoffClient(Client, simulated.Id, "admin");
         var initiatorKey = Signing.NewKey();
         Keys.Add(simulated.InitiatorId, initiatorKey);
-        var code = await admin.CreatePairingCodeAsync(AdminToken);
+        var code = await admin.CreatePairingCodeAsync(_adminToken);
         await new HandoffClient(Client, simulated.Id, simulated.InitiatorId)
             .PairAsync(code.Code, "Load TV", DeviceKind.Tv, DeviceRole.Initiator, Signing.PublicKeyOf(initiatorKey));
         foreach (var payerId in simulated.PayerIds)
         {
             var device = devices.First(d => d.Id == payerId);
-            code = await admin.CreatePairingCodeAsync(AdminToken);
+            code = await admin.CreatePairingCodeAsync(_adminToken);
             await new HandoffClient(Client, simulated.Id, payerId).PairAsync(code.Code, device.DisplayName, device.Kind, DeviceRole.Payer, device.PublicKey);
 
             // As the payer agent does for its page: the device itself registers, the hub checks the attestation.
@@ -206,7 +257,12 @@ internal sealed class LoadHousehold : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         Quiet(builder.Logging);
-        builder.Services.Configure<HandoffOptions>(options => options.AdminToken = AdminToken);
+        if (settings.Target is null)
+        {
+            // The hub of this process: its admin token is the run's own. A running household's stays its own.
+            builder.Services.Configure<HandoffOptions>(options => options.AdminToken = OwnAdminToken);
+        }
+
         builder.Configuration[$"{Handoff.Telemetry.HandoffTracingOptions.Section}:{nameof(Handoff.Telemetry.HandoffTracingOptions.SampleRatio)}"] =
             settings.SampleRatio.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.UseOrleans(silo =>
@@ -258,9 +314,11 @@ internal sealed class LoadHousehold : IAsyncDisposable
         await host.StartAsync(timeout.Token);
     }
 
-    private static int FreePort()
+    private static int FreePort() => FreePort(IPAddress.Loopback);
+
+    private static int FreePort(IPAddress address)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(address, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }

@@ -74,7 +74,7 @@ internal sealed record LoadReport(
         var seconds = outcome.Measured.TotalSeconds;
         return new LoadReport(
             settings.Describe(),
-            settings.Storage.ToString().ToLowerInvariant(),
+            settings.Target is null ? settings.Storage.ToString().ToLowerInvariant() : "running",
             settings.Households,
             settings.Households * settings.PayersPerHousehold,
             settings.Concurrency,
@@ -166,7 +166,8 @@ internal sealed record LoadReport(
             text.AppendLine(c, $"  on payers       {string.Join(", ", PayerProblems.Select(e => string.Create(c, $"{e.Key}: {e.Value:N0}")))}");
         }
 
-        text.AppendLine(c, $"  grain calls     {HandoffGrainCalls:N0} ({GrainCallsPerHandoff:0.0} per handoff)");
+        var counted = Storage == "running" ? ", on this process's payer silo only: the hub's are its own" : "";
+        text.AppendLine(c, $"  grain calls     {HandoffGrainCalls:N0} ({GrainCallsPerHandoff:0.0} per handoff{counted})");
         text.AppendLine(c, $"  ledger          {(Ledger.Clean ? "clean" : "VIOLATIONS")}: {Ledger.Charges:N0} charges in {Ledger.Households} ledgers, {Ledger.CompletedSeen:N0} completed seen, {Ledger.PaymentsReread} payments re-read");
         foreach (var violation in Ledger.Violations)
         {

@@ -1,6 +1,47 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Handoff.Silo.Hosting;
 
 namespace Handoff.Cli.Load;
+
+/// <summary>
+/// A running household or cluster that a load run drives instead of building its own (<c>handoff load --gateway</c>):
+/// the simulated payer devices join it on a silo of this process, the simulated initiators connect to its gateway.
+/// </summary>
+/// <param name="Gateway">The hub gateway the initiators' client connects to.</param>
+/// <param name="HubSilo">The hub's silo endpoint the payer silo joins (embedded mode); unused with <paramref name="Postgres"/>.</param>
+/// <param name="ClusterHousehold">The household whose cluster this is (its cluster id); the run's households are new ones within it.</param>
+/// <param name="AdminToken">The hub's admin token, which pairs the simulated devices.</param>
+/// <param name="Postgres">Cluster mode: the membership database the payer silo joins through.</param>
+/// <param name="Certificate">The household certificate when the household runs mutual TLS.</param>
+/// <param name="Address">The address this process's payer silo advertises: the one the hub reaches it on.</param>
+internal sealed record LoadTarget(
+    IPEndPoint Gateway,
+    IPEndPoint HubSilo,
+    string ClusterHousehold,
+    string AdminToken,
+    string? Postgres,
+    X509Certificate2? Certificate,
+    IPAddress Address)
+{
+    public string Describe() =>
+        $"the running household at gateway {Gateway}" + (Postgres is null ? $" (hub silo {HubSilo})" : " (PostgreSQL membership)")
+        + (Certificate is null ? "" : ", TLS");
+
+    /// <summary>The local address the operating system would use to reach <paramref name="remote"/>: what the hub can call back.</summary>
+    public static IPAddress LocalAddressToward(IPAddress remote)
+    {
+        if (IPAddress.IsLoopback(remote))
+        {
+            return IPAddress.Loopback;
+        }
+
+        // A datagram socket's connect sends nothing; it only picks the route and with it the source address.
+        using var socket = new System.Net.Sockets.Socket(remote.AddressFamily, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Connect(remote, 9);
+        return ((IPEndPoint)socket.LocalEndPoint!).Address;
+    }
+}
 
 /// <summary>What a load run simulates and for how long.</summary>
 internal sealed record LoadSettings
@@ -58,12 +99,17 @@ internal sealed record LoadSettings
     /// </summary>
     public double SampleRatio { get; init; } = new Handoff.Telemetry.HandoffTracingOptions().SampleRatio;
 
+    /// <summary>A running household to drive; null to build one in this process.</summary>
+    public LoadTarget? Target { get; init; }
+
     public string Describe() =>
         $"{Households} households x (1 initiator, {PayersPerHousehold} payers), concurrency {Concurrency}"
         + (Rate is { } rate ? $", rate {rate:0}/s" : "")
         + (Count is { } count ? $", {count} handoffs" : "")
         + (Duration is { } duration ? $", {duration.TotalSeconds:0} s" : "")
         + (Warmup > TimeSpan.Zero ? $" after {Warmup.TotalSeconds:0} s warm-up" : "")
-        + $", PIN share {PinShare:P0}, storage {Storage.ToString().ToLowerInvariant()}, tracing {SampleRatio:0.###}"
+        + $", PIN share {PinShare:P0}, "
+        + (Target is { } target ? target.Describe() : $"storage {Storage.ToString().ToLowerInvariant()}")
+        + $", tracing {SampleRatio:0.###}"
         + (Soak ? ", soak" : "");
 }
