@@ -203,6 +203,24 @@ public sealed class HandoffClient : IAsyncDisposable
         return Programs.RemoveAsync(adminToken, programId);
     }
 
+    /// <summary>The household's people, their roles (guardian or member) and whose each device is.</summary>
+    public Task<IReadOnlyList<HouseholdMember>> ListMembersAsync() => AsCallerAsync(() => Members.ListAsync());
+
+    /// <summary>
+    /// Adds a person to the household (needs the hub's admin token): the same person again returns them as they are;
+    /// the same id with another name or role fails with <see cref="ConflictException"/>.
+    /// </summary>
+    public Task<HouseholdMember> AddMemberAsync(string adminToken, string memberId, string name, MemberRole role) =>
+        Members.AddAsync(adminToken, memberId, name, role);
+
+    /// <summary>Changes a person's role (needs the hub's admin token); the last guardian cannot stop being one.</summary>
+    public Task<HouseholdMember> SetMemberRoleAsync(string adminToken, string memberId, MemberRole role) =>
+        Members.SetRoleAsync(adminToken, memberId, role);
+
+    /// <summary>Gives a device of the household to a person, taking it from whoever had it (needs the hub's admin token).</summary>
+    public Task<HouseholdMember> AssignDeviceAsync(string adminToken, string memberId, string deviceId) =>
+        Members.AssignAsync(adminToken, memberId, deviceId);
+
     /// <summary>Tells the household this device is present.</summary>
     public Task HeartbeatAsync() => AsCallerAsync(async () =>
     {
@@ -382,6 +400,8 @@ public sealed class HandoffClient : IAsyncDisposable
     private IPaymentRequestGrain Payment(string paymentId) => _cluster.GetGrain<IPaymentRequestGrain>(paymentId);
 
     private IPaymentProgramsGrain Programs => _cluster.GetGrain<IPaymentProgramsGrain>(HouseholdId);
+
+    private IHouseholdMembersGrain Members => _cluster.GetGrain<IHouseholdMembersGrain>(HouseholdId);
 
     /// <summary>
     /// Makes <paramref name="call"/> under this client's session: the administrator's (admin token) or the device's

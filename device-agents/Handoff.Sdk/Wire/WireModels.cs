@@ -182,6 +182,13 @@ public sealed record ProgramView(string Id, string Device, string Name, string K
         status.LastUsed);
 }
 
+/// <summary>A person of the household as JSON: <c>id, name, role</c> (guardian or member) and <c>devices</c>.</summary>
+public sealed record MemberView(string Id, string Name, string Role, IReadOnlyList<string> Devices)
+{
+    public static MemberView From(HouseholdMember member) =>
+        new(member.Id, member.Name, JsonNamingPolicy.CamelCase.ConvertName(member.Role.ToString()), member.Devices);
+}
+
 /// <summary>The body of an initiator agent's refund call: the amount (none: all that is left) and the refund key (none: a new refund).</summary>
 public sealed record RefundBody(decimal? Amount, string? Key);
 
