@@ -24,7 +24,12 @@ internal static class InitiatorApi
         }));
 
         app.MapGet("/api/payers", (HandoffClient handoff) => Guarded(async () =>
-            Results.Json((await handoff.ListPayerDevicesAsync()).Select(DeviceView.From), HandoffJson.Options)));
+        {
+            // Whose each device is, so the shop can say "Alice" beside her phone.
+            var payers = await handoff.ListPayerDevicesAsync();
+            var members = await handoff.ListMembersAsync();
+            return Results.Json(payers.Select(device => DeviceView.From(device, members)), HandoffJson.Options);
+        }));
 
         app.MapPost("/api/payments", (PayBody body, HandoffClient handoff, PaymentTracker tracker) => Guarded(async () =>
         {

@@ -15,6 +15,10 @@ public sealed class HouseholdProcesses : IAsyncLifetime
 
     public int PayerHttpPort { get; } = LoopbackPorts.Reserve();
 
+    public int HubHttpPort { get; } = LoopbackPorts.Reserve();
+
+    public int InitiatorHttpPort { get; } = LoopbackPorts.Reserve();
+
     public CliProcess Hub { get; private set; } = null!;
 
     public CliProcess Payer { get; private set; } = null!;
@@ -35,14 +39,14 @@ public sealed class HouseholdProcesses : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Hub = await CliProcess.StartAsync(
-            "hub", "hub", "--household", Household, "--data", DataDirectory, "--silo-port", Port(HubSiloPort), "--gateway-port", Port(GatewayPort), "--http-port", Port(LoopbackPorts.Reserve()));
+            "hub", "hub", "--household", Household, "--data", DataDirectory, "--silo-port", Port(HubSiloPort), "--gateway-port", Port(GatewayPort), "--http-port", Port(HubHttpPort));
         Payer = await CliProcess.StartAsync(
             "payer", "payer", "--household", Household, "--device", "phone-1", "--name", "Test phone", "--pin", Pin, "--pair", await PairingCodeAsync(),
             "--keys", KeysDirectory, "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(LoopbackPorts.Reserve()), "--http-port", Port(PayerHttpPort));
         await WaitForAsync(async () => await OnlineCountAsync() == 1, "phone-1 to pair and come online");
         Initiator = await CliProcess.StartAsync(
             "initiator", "initiator", "--household", Household, "--device", "tv-1", "--name", "Test TV", "--pair", await PairingCodeAsync(),
-            "--keys", KeysDirectory, "--gateway", Gateway, "--http-port", Port(LoopbackPorts.Reserve()));
+            "--keys", KeysDirectory, "--gateway", Gateway, "--http-port", Port(InitiatorHttpPort));
         await WaitForAsync(async () => await OnlineCountAsync() == 2, "phone-1 and tv-1 to be paired and online");
     }
 

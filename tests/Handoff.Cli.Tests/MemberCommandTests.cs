@@ -22,6 +22,15 @@ public sealed class MemberCommandTests(HouseholdProcesses household)
         Assert.Equal(["tv-1"], members["bob"].GetProperty("devices").EnumerateArray().Select(device => device.GetString()));
         Assert.Equal("Alice", members["alice"].GetProperty("name").GetString());
 
+        // Every place that lists devices says whose each one is: the CLI, the TV's shop (its payers) and the hub's page.
+        var devices = (await SucceedsAsync("devices")).EnumerateArray().ToDictionary(device => device.GetProperty("id").GetString()!);
+        Assert.Equal(("Alice", "Bob"), (devices["phone-1"].GetProperty("owner").GetString(), devices["tv-1"].GetProperty("owner").GetString()));
+        using var http = new HttpClient();
+        var payers = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{household.InitiatorHttpPort}/api/payers")).RootElement;
+        Assert.Equal("Alice", payers.EnumerateArray().Single(payer => payer.GetProperty("id").GetString() == "phone-1").GetProperty("owner").GetString());
+        var page = await http.GetStringAsync($"http://127.0.0.1:{household.HubHttpPort}/?household={household.Household}");
+        Assert.Contains("<td class=\"person\">Alice<br><small>guardian</small></td>", page, StringComparison.Ordinal);
+
         // The same person under another name is a conflict, and a role that is not one names the roles there are.
         var conflict = await household.RunAsync("members", "add", "alice", "--name", "Alicia", "--role", "guardian", "--json");
         Assert.Equal((1, "conflict"), (conflict.ExitCode, conflict.Json.GetProperty("error").GetProperty("code").GetString()));

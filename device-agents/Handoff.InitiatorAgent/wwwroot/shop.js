@@ -124,6 +124,7 @@
             },
           }),
           element('span', { className: 'name', textContent: `${payer.displayName} (${payer.kind})` }),
+          ...(payer.owner ? [element('span', { className: 'owner', textContent: payer.owner })] : []),
           element('span', { className: `badge ${status.replace(' ', '-')}`, textContent: status }),
         ]);
       }));

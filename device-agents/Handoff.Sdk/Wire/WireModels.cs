@@ -21,7 +21,7 @@ public static class HandoffJson
     };
 }
 
-/// <summary>A device as <c>handoff devices</c> and the agents report it.</summary>
+/// <summary>A device as <c>handoff devices</c> and the agents report it; <c>owner</c> is the name of the person it belongs to, if any.</summary>
 public sealed record DeviceView(
     string Id,
     string DisplayName,
@@ -29,9 +29,13 @@ public sealed record DeviceView(
     string Role,
     string Household,
     CapabilitiesView Capabilities,
-    bool Online)
+    bool Online,
+    string? Owner = null)
 {
-    public static DeviceView From(DeviceStatus device) => new(
+    public static DeviceView From(DeviceStatus device) => From(device, null);
+
+    /// <summary>The device with the name of the member it belongs to (see <see cref="OwnerOf"/>).</summary>
+    public static DeviceView From(DeviceStatus device, IReadOnlyList<HouseholdMember>? members) => new(
         device.DeviceId,
         device.DisplayName,
         device.Kind.ToString().ToLowerInvariant(),
@@ -41,7 +45,12 @@ public sealed record DeviceView(
             device.Capabilities.CanPay,
             device.Capabilities.DistributedScheduling,
             [.. device.Capabilities.AuthMethods.Select(method => method.ToString().ToLowerInvariant())]),
-        device.Online);
+        device.Online,
+        members is null ? null : OwnerOf(members, device.DeviceId)?.Name);
+
+    /// <summary>The person a device belongs to, or null when the household has given it to no one.</summary>
+    public static HouseholdMember? OwnerOf(IReadOnlyList<HouseholdMember> members, string deviceId) =>
+        members.FirstOrDefault(member => member.Devices.Contains(deviceId));
 }
 
 public sealed record CapabilitiesView(bool CanPay, bool DistributedScheduling, IReadOnlyList<string> AuthMethods);

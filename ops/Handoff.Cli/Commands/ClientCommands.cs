@@ -28,7 +28,9 @@ internal static class ClientCommands
 
         command.SetAction((parsed, cancellation) => WithClientAsync(parsed, CliDevice, cancellation, async (client, output) =>
         {
-            var devices = (await client.ListDevicesAsync()).Select(DeviceView.From).ToList();
+            var listed = await client.ListDevicesAsync();
+            var members = await client.ListMembersAsync();
+            var devices = listed.Select(device => DeviceView.From(device, members)).ToList();
             return output.Result(devices, RenderDevices);
         }));
         return command;
@@ -199,7 +201,7 @@ internal static class ClientCommands
         text.AppendLine(CultureInfo.InvariantCulture, $"{"ID",-16} {"KIND",-7} {"ROLE",-10} {"ONLINE",-7} {"PAYS",-5} {"AUTH",-14} NAME");
         foreach (var device in devices)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"{device.Id,-16} {device.Kind,-7} {device.Role,-10} {(device.Online ? "yes" : "no"),-7} {(device.Capabilities.CanPay ? "yes" : "no"),-5} {string.Join(',', device.Capabilities.AuthMethods),-14} {device.DisplayName}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{device.Id,-16} {device.Kind,-7} {device.Role,-10} {(device.Online ? "yes" : "no"),-7} {(device.Capabilities.CanPay ? "yes" : "no"),-5} {string.Join(',', device.Capabilities.AuthMethods),-14} {device.DisplayName}{(device.Owner is { } owner ? $" ({owner}'s)" : string.Empty)}");
         }
 
         return text.ToString().TrimEnd();

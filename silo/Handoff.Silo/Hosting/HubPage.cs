@@ -32,9 +32,10 @@ internal static class HubPage
             // Read by the hub itself (its own calls carry the hub's authority): only the hub's machine serves this page.
             var home = grains.GetGrain<IHouseholdGrain>(householdId);
             var devices = await home.ListDevicesAsync();
+            var members = await grains.GetGrain<IHouseholdMembersGrain>(householdId).ListAsync();
             var paymentIds = await home.RecentPaymentsAsync(RecentCount);
             var payments = await Task.WhenAll(paymentIds.Select(id => FindAsync(grains, id)));
-            var html = Render(householdId, devices, [.. payments.OfType<PaymentSnapshot>()], time.GetLocalNow());
+            var html = Render(householdId, devices, members, [.. payments.OfType<PaymentSnapshot>()], time.GetLocalNow());
             return Results.Content(html, "text/html; charset=utf-8");
         });
     }
@@ -52,7 +53,7 @@ internal static class HubPage
         }
     }
 
-    private static string Render(string householdId, IReadOnlyList<DeviceStatus> devices, IReadOnlyList<PaymentSnapshot> payments, DateTimeOffset now)
+    private static string Render(string householdId, IReadOnlyList<DeviceStatus> devices, IReadOnlyList<HouseholdMember> members, IReadOnlyList<PaymentSnapshot> payments, DateTimeOffset now)
     {
         var html = new StringBuilder();
         html.Append(CultureInfo.InvariantCulture, $"""
@@ -77,15 +78,18 @@ internal static class HubPage
         }
         else
         {
-            html.Append("<table id=\"devices\"><thead><tr><th>Device</th><th>Kind</th><th>Role</th><th>Presence</th><th>Pays</th></tr></thead><tbody>");
+            html.Append("<table id=\"devices\"><thead><tr><th>Device</th><th>Person</th><th>Kind</th><th>Role</th><th>Presence</th><th>Pays</th></tr></thead><tbody>");
             foreach (var device in devices)
             {
                 var presence = device.Online ? "online" : "offline";
+                var person = members.FirstOrDefault(member => member.Devices.Contains(device.DeviceId)) is { } owner
+                    ? $"{E(owner.Name)}<br><small>{Lower(owner.Role)}</small>"
+                    : "<span class=\"empty\">—</span>";
                 var pays = device.Capabilities.CanPay
                     ? "yes (" + string.Join(", ", device.Capabilities.AuthMethods.Select(method => method.ToString().ToLowerInvariant())) + ")"
                     : "no";
                 html.Append(CultureInfo.InvariantCulture, $"""
-                    <tr data-device="{E(device.DeviceId)}"><td>{E(device.DisplayName)}<br><code>{E(device.DeviceId)}</code></td><td>{Lower(device.Kind)}</td><td>{Lower(device.Role)}</td><td><span class="presence {presence}">{presence}</span></td><td>{pays}</td></tr>
+                    <tr data-device="{E(device.DeviceId)}"><td>{E(device.DisplayName)}<br><code>{E(device.DeviceId)}</code></td><td class="person">{person}</td><td>{Lower(device.Kind)}</td><td>{Lower(device.Role)}</td><td><span class="presence {presence}">{presence}</span></td><td>{pays}</td></tr>
                     """);
             }
 
