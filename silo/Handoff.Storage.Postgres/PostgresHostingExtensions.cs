@@ -71,8 +71,9 @@ public static class PostgresHostingExtensions
     public const int DefaultMaxPoolSize = 30;
 
     /// <summary>
-    /// The connection string as the hub's database code uses it: Orleans' providers and the ledger journal open a
-    /// pooled connection per operation, keep no session state and run the same few statements over and over.
+    /// The connection string as the hub's database code uses it: Orleans' providers and the reads of the grain storage
+    /// and the ledger journal open a pooled connection per operation (their writes share the one connection of the
+    /// <see cref="PostgresWriter"/>), keep no session state and run the same few statements over and over.
     /// So Npgsql's reset on every return to the pool (a <c>DISCARD ALL</c> round trip, as many as all other
     /// statements together) is turned off, and the statements are prepared once per connection instead of being
     /// parsed and planned on every call. The pool is capped at <see cref="DefaultMaxPoolSize"/>: with hundreds of
