@@ -4,10 +4,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime.Hosting;
 
 namespace Handoff.Storage.Postgres;
 
-/// <summary>Cluster mode: Orleans clustering, grain storage and reminders on PostgreSQL through the ADO.NET providers.</summary>
+/// <summary>
+/// Cluster mode: Orleans clustering and reminders on PostgreSQL through the ADO.NET providers, grain state through
+/// <see cref="PostgresGrainStorage"/> (same table and rows as the ADO.NET provider's, writes grouped into shared commits).
+/// </summary>
 public static class PostgresHostingExtensions
 {
     /// <summary>The ADO.NET invariant name of Npgsql, which Orleans uses to load the provider.</summary>
@@ -33,18 +37,22 @@ public static class PostgresHostingExtensions
         });
     }
 
-    /// <summary>The grain storage named <see cref="HandoffOptions.StorageName"/> and reminders: what a hub adds to clustering.</summary>
+    /// <summary>
+    /// The grain storage named <see cref="HandoffOptions.StorageName"/> and reminders: what a hub adds to clustering.
+    /// Grain writes go through <see cref="PostgresWriter.Shared"/> for the connection string as
+    /// <see cref="ForProviders"/> makes it, which a <see cref="PostgresLedgerJournal"/> made with that string uses too.
+    /// </summary>
     public static ISiloBuilder AddHandoffPostgresStorage(this ISiloBuilder silo, string connectionString)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
 
-        // The serializer is left to the host: the lead configures it through the storage options.
-        silo.AddAdoNetGrainStorage(HandoffOptions.StorageName, (AdoNetGrainStorageOptions options) =>
-        {
-            options.Invariant = Invariant;
-            options.ConnectionString = ForProviders(connectionString);
-        });
+        // Grain state through the process's writer for the database (shared with the ledger journal), so the writes
+        // of many grains go in one commit. The serializer is left to the host: it configures it, as it did for the
+        // ADO.NET provider this replaces, through the AdoNetGrainStorageOptions of the storage's name.
+        var database = ForProviders(connectionString);
+        silo.Services.AddOptions<AdoNetGrainStorageOptions>(HandoffOptions.StorageName);
+        silo.Services.AddGrainStorage(HandoffOptions.StorageName, (services, name) => PostgresGrainStorage.Create(services, name, database));
 
         silo.UseAdoNetReminderService(options =>
         {
@@ -63,8 +71,9 @@ public static class PostgresHostingExtensions
     public const int DefaultMaxPoolSize = 30;
 
     /// <summary>
-    /// The connection string as the hub's database code uses it: Orleans' providers and the ledger journal open a
-    /// pooled connection per operation, keep no session state and run the same few statements over and over.
+    /// The connection string as the hub's database code uses it: Orleans' providers and the reads of the grain storage
+    /// and the ledger journal open a pooled connection per operation (their writes share the one connection of the
+    /// <see cref="PostgresWriter"/>), keep no session state and run the same few statements over and over.
     /// So Npgsql's reset on every return to the pool (a <c>DISCARD ALL</c> round trip, as many as all other
     /// statements together) is turned off, and the statements are prepared once per connection instead of being
     /// parsed and planned on every call. The pool is capped at <see cref="DefaultMaxPoolSize"/>: with hundreds of

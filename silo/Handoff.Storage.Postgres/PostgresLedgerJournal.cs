@@ -7,13 +7,16 @@ namespace Handoff.Storage.Postgres;
 
 /// <summary>
 /// The ledger journal of a cluster on PostgreSQL (tables of migration <c>0004_ledger.sql</c>). An
-/// append is one statement, so one round trip and one implicit transaction: the entry is inserted
-/// unless its entry number or payment id is taken, and only an inserted entry posts to the balances.
-/// A batch is one statement too: all its entries are inserted from arrays and each balance they touch
-/// is posted once with their sum; a taken payment id or entry number aborts the statement (a unique
-/// violation), so the batch stores nothing and the caller appends its entries one by one.
+/// append is one statement, queued on the hub's <see cref="PostgresWriter"/> (by default the process's
+/// <see cref="PostgresWriter.Shared"/> for the connection string), so it shares the commit of the grain
+/// writes queued beside it: the entry is inserted unless its entry number or payment id is taken, and
+/// only an inserted entry posts to the balances. A batch is one statement too: all its entries are
+/// inserted from arrays and each balance they touch is posted once with their sum; a taken payment id
+/// or entry number aborts the statement (a unique violation), so the batch stores nothing (the writer
+/// runs it again alone, and the rest of what shared its commit is stored) and the caller appends its
+/// entries one by one. Reads use pooled connections.
 /// </summary>
-public sealed class PostgresLedgerJournal(string connectionString, string serviceId) : ILedgerJournal
+public sealed class PostgresLedgerJournal(string connectionString, string serviceId, Func<PostgresWriter>? writer = null) : ILedgerJournal
 {
     private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at";
 
@@ -113,33 +116,35 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
     {
         LedgerJournal.Check(householdId, entry);
         var postings = LedgerJournal.Postings(entry);
-        await using var connection = await OpenAsync(cancellation);
-        await using (var append = Bind(new NpgsqlCommand(AppendSql, connection), householdId))
-        {
-            append.Parameters.Add(new NpgsqlParameter<long>("sequence", NpgsqlDbType.Bigint) { TypedValue = entry.Sequence });
-            append.Parameters.Add(new NpgsqlParameter<string>("payment", NpgsqlDbType.Text) { TypedValue = entry.PaymentId });
-            append.Parameters.Add(new NpgsqlParameter<string>("debit", NpgsqlDbType.Text) { TypedValue = entry.DebitAccount });
-            append.Parameters.Add(new NpgsqlParameter<string>("credit", NpgsqlDbType.Text) { TypedValue = entry.CreditAccount });
-            append.Parameters.Add(new NpgsqlParameter<decimal>("amount", NpgsqlDbType.Numeric) { TypedValue = entry.Amount });
-            append.Parameters.Add(new NpgsqlParameter<string>("currency", NpgsqlDbType.Text) { TypedValue = entry.Currency });
-            append.Parameters.Add(new NpgsqlParameter<DateTime>("at", NpgsqlDbType.TimestampTz) { TypedValue = entry.At.UtcDateTime });
-            append.Parameters.Add(new NpgsqlParameter<string>("first_account", NpgsqlDbType.Text) { TypedValue = postings[0].Account });
-            append.Parameters.Add(new NpgsqlParameter<decimal>("first_delta", NpgsqlDbType.Numeric) { TypedValue = postings[0].Delta });
-            append.Parameters.Add(new NpgsqlParameter<string>("second_account", NpgsqlDbType.Text) { TypedValue = postings[1].Account });
-            append.Parameters.Add(new NpgsqlParameter<decimal>("second_delta", NpgsqlDbType.Numeric) { TypedValue = postings[1].Delta });
-            await using var reader = await append.ExecuteReaderAsync(cancellation);
-            await reader.ReadAsync(cancellation);
-            var (inserted, posted) = (reader.GetInt32(0), reader.GetInt32(1));
-            if (inserted == 1)
+        var (inserted, posted) = await Writer().WriteAsync(
+            () =>
             {
-                return posted == postings.Count
-                    ? AppendResult.Appended
-                    : throw new InvalidOperationException($"ledger '{householdId}': entry {entry.Sequence} was stored with {posted} postings instead of {postings.Count}");
-            }
+                var append = Bind(new NpgsqlBatchCommand(AppendSql), householdId);
+                append.Parameters.Add(new NpgsqlParameter<long>("sequence", NpgsqlDbType.Bigint) { TypedValue = entry.Sequence });
+                append.Parameters.Add(new NpgsqlParameter<string>("payment", NpgsqlDbType.Text) { TypedValue = entry.PaymentId });
+                append.Parameters.Add(new NpgsqlParameter<string>("debit", NpgsqlDbType.Text) { TypedValue = entry.DebitAccount });
+                append.Parameters.Add(new NpgsqlParameter<string>("credit", NpgsqlDbType.Text) { TypedValue = entry.CreditAccount });
+                append.Parameters.Add(new NpgsqlParameter<decimal>("amount", NpgsqlDbType.Numeric) { TypedValue = entry.Amount });
+                append.Parameters.Add(new NpgsqlParameter<string>("currency", NpgsqlDbType.Text) { TypedValue = entry.Currency });
+                append.Parameters.Add(new NpgsqlParameter<DateTime>("at", NpgsqlDbType.TimestampTz) { TypedValue = entry.At.UtcDateTime });
+                append.Parameters.Add(new NpgsqlParameter<string>("first_account", NpgsqlDbType.Text) { TypedValue = postings[0].Account });
+                append.Parameters.Add(new NpgsqlParameter<decimal>("first_delta", NpgsqlDbType.Numeric) { TypedValue = postings[0].Delta });
+                append.Parameters.Add(new NpgsqlParameter<string>("second_account", NpgsqlDbType.Text) { TypedValue = postings[1].Account });
+                append.Parameters.Add(new NpgsqlParameter<decimal>("second_delta", NpgsqlDbType.Numeric) { TypedValue = postings[1].Delta });
+                return append;
+            },
+            ReadCountsAsync,
+            cancellation);
+        if (inserted == 1)
+        {
+            return posted == postings.Count
+                ? AppendResult.Appended
+                : throw new InvalidOperationException($"ledger '{householdId}': entry {entry.Sequence} was stored with {posted} postings instead of {postings.Count}");
         }
 
-        // Nothing was written. ON CONFLICT waited for any conflicting writer to finish, so this new
-        // statement (a new snapshot) sees the row that took the payment id, if one did.
+        // Nothing was written. ON CONFLICT waited for any conflicting writer to finish, and the transaction holding
+        // the append has committed, so this new statement (a new snapshot) sees the row that took the payment id, if one did.
+        await using var connection = await OpenAsync(cancellation);
         await using var find = Bind(new NpgsqlCommand("""
             SELECT EXISTS (SELECT 1 FROM handoff_ledger_entry
                            WHERE service_id = @service AND household_id = @household AND payment_id = @payment)
@@ -157,29 +162,32 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
         }
 
         var postings = LedgerJournal.Postings(entries);
-        await using var connection = await OpenAsync(cancellation);
-        await using var append = Bind(new NpgsqlCommand(AppendBatchSql, connection), householdId);
-        append.Parameters.Add(ArrayOf("sequences", NpgsqlDbType.Bigint, entries, entry => entry.Sequence));
-        append.Parameters.Add(ArrayOf("payments", NpgsqlDbType.Text, entries, entry => entry.PaymentId));
-        append.Parameters.Add(ArrayOf("debits", NpgsqlDbType.Text, entries, entry => entry.DebitAccount));
-        append.Parameters.Add(ArrayOf("credits", NpgsqlDbType.Text, entries, entry => entry.CreditAccount));
-        append.Parameters.Add(ArrayOf("amounts", NpgsqlDbType.Numeric, entries, entry => entry.Amount));
-        append.Parameters.Add(ArrayOf("currencies", NpgsqlDbType.Text, entries, entry => entry.Currency));
-        append.Parameters.Add(ArrayOf("ats", NpgsqlDbType.TimestampTz, entries, entry => entry.At.UtcDateTime));
-        append.Parameters.Add(ArrayOf("accounts", NpgsqlDbType.Text, postings, posting => posting.Account));
-        append.Parameters.Add(ArrayOf("posting_currencies", NpgsqlDbType.Text, postings, posting => posting.Currency));
-        append.Parameters.Add(ArrayOf("deltas", NpgsqlDbType.Numeric, postings, posting => posting.Delta));
         int inserted, posted;
         try
         {
-            await using var reader = await append.ExecuteReaderAsync(cancellation);
-            await reader.ReadAsync(cancellation);
-            (inserted, posted) = (reader.GetInt32(0), reader.GetInt32(1));
+            (inserted, posted) = await Writer().WriteAsync(
+                () =>
+                {
+                    var append = Bind(new NpgsqlBatchCommand(AppendBatchSql), householdId);
+                    append.Parameters.Add(ArrayOf("sequences", NpgsqlDbType.Bigint, entries, entry => entry.Sequence));
+                    append.Parameters.Add(ArrayOf("payments", NpgsqlDbType.Text, entries, entry => entry.PaymentId));
+                    append.Parameters.Add(ArrayOf("debits", NpgsqlDbType.Text, entries, entry => entry.DebitAccount));
+                    append.Parameters.Add(ArrayOf("credits", NpgsqlDbType.Text, entries, entry => entry.CreditAccount));
+                    append.Parameters.Add(ArrayOf("amounts", NpgsqlDbType.Numeric, entries, entry => entry.Amount));
+                    append.Parameters.Add(ArrayOf("currencies", NpgsqlDbType.Text, entries, entry => entry.Currency));
+                    append.Parameters.Add(ArrayOf("ats", NpgsqlDbType.TimestampTz, entries, entry => entry.At.UtcDateTime));
+                    append.Parameters.Add(ArrayOf("accounts", NpgsqlDbType.Text, postings, posting => posting.Account));
+                    append.Parameters.Add(ArrayOf("posting_currencies", NpgsqlDbType.Text, postings, posting => posting.Currency));
+                    append.Parameters.Add(ArrayOf("deltas", NpgsqlDbType.Numeric, postings, posting => posting.Delta));
+                    return append;
+                },
+                ReadCountsAsync,
+                cancellation);
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation
             && exception.ConstraintName is "handoff_ledger_entry_pkey" or "handoff_ledger_entry_payment")
         {
-            // The statement was its own transaction and it aborted: nothing of the batch is stored.
+            // The writer ran the batch in a transaction of its own (the shared one aborted), and it aborted: nothing of it is stored.
             return false;
         }
 
@@ -226,6 +234,14 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
     /// <summary>An array parameter of one column of <paramref name="rows"/>.</summary>
     private static NpgsqlParameter<TValue[]> ArrayOf<TRow, TValue>(string name, NpgsqlDbType elementType, IReadOnlyList<TRow> rows, Func<TRow, TValue> column) =>
         new(name, NpgsqlDbType.Array | elementType) { TypedValue = [.. rows.Select(column)] };
+
+    private static async Task<(int Inserted, int Posted)> ReadCountsAsync(NpgsqlDataReader reader, CancellationToken cancellation)
+    {
+        await reader.ReadAsync(cancellation);
+        return (reader.GetInt32(0), reader.GetInt32(1));
+    }
+
+    private PostgresWriter Writer() => writer?.Invoke() ?? PostgresWriter.Shared(connectionString);
 
     private T Bind<T>(T command, string householdId)
         where T : class
