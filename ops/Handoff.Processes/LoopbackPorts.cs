@@ -1,17 +1,18 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Handoff.Testing;
+namespace Handoff.Processes;
 
 /// <summary>
-/// Loopback ports for the test households, reserved across every test process of the machine.
+/// Loopback ports for households run as processes (the tests', <c>handoff chaos</c>'s), reserved across every process
+/// of the machine.
 /// </summary>
 /// <remarks>
 /// A port from the kernel's ephemeral range (32768 and up) is not safe to hand to a process that binds it later: between
 /// our probe and its bind, any outgoing connection of any process (an Orleans client, a PostgreSQL client) may be given
 /// that port as its local end, and the bind fails with "Address already in use". So the ports come from below that range,
-/// where the kernel never picks, and each is reserved with an exclusive lock on a file named after it: the test
-/// projects run in parallel, and two of them probing the same free port at once would otherwise both take it. The locks
+/// where the kernel never picks, and each is reserved with an exclusive lock on a file named after it: test projects and
+/// chaos runs go on at once, and two of them probing the same free port at once would otherwise both take it. The locks
 /// live as long as the process that took them and vanish with it, even when it is killed.
 /// </remarks>
 public static class LoopbackPorts
@@ -19,11 +20,12 @@ public static class LoopbackPorts
     private const int First = 20_000;
     private const int Last = 32_000;
 
+    // The folder's name predates the chaos runs; it stays, so that checkouts of every version share one set of locks.
     private static readonly string Folder = Path.Combine(Path.GetTempPath(), "handoff-test-ports");
     private static readonly List<FileStream> Held = [];
     private static readonly Lock Gate = new();
 
-    /// <summary>A port no other test of this machine holds and nothing listens on; it stays ours until the process ends.</summary>
+    /// <summary>A port no other process of this machine holds and nothing listens on; it stays ours until the process ends.</summary>
     public static int Reserve()
     {
         Directory.CreateDirectory(Folder);

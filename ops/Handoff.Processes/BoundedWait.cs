@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Handoff.Testing;
+namespace Handoff.Processes;
 
 /// <summary>
 /// Waits for a state that another process or a cluster reaches on its own, where there is no event to await:
