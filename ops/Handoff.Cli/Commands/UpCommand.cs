@@ -1,12 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Handoff.Sdk;
 
 namespace Handoff.Cli.Commands;
 
 /// <summary><c>handoff up</c>: the household demo — a hub, a phone with a wallet and a card, a watch and a TV on loopback, until Ctrl+C.</summary>
-internal static partial class UpCommand
+internal static class UpCommand
 {
     private const string Phone = "phone-1";
     private const string Watch = "watch-1";
@@ -164,14 +163,13 @@ internal static partial class UpCommand
         """;
 
     /// <summary>Child processes of <c>handoff up</c>, their output prefixed, all stopped together.</summary>
-    private sealed partial class ChildProcesses : IAsyncDisposable
+    private sealed class ChildProcesses : IAsyncDisposable
     {
-        private const int SigTerm = 15;
         private readonly List<(string Name, Process Process)> _children = [];
 
         public void Start(string name, string[] args, Dictionary<string, string>? environment = null)
         {
-            var start = SelfStartInfo(args);
+            var start = SelfProcess.StartInfo(args);
             foreach (var (key, value) in environment ?? [])
             {
                 start.Environment[key] = value;
@@ -206,7 +204,7 @@ internal static partial class UpCommand
             {
                 if (!process.HasExited)
                 {
-                    _ = Kill(process.Id, SigTerm);
+                    _ = SelfProcess.Signal(process.Id, SelfProcess.SigTerm);
                     using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                     try
                     {
@@ -229,24 +227,5 @@ internal static partial class UpCommand
                 Console.Out.WriteLine($"[{name}] {line}");
             }
         }
-
-        private static ProcessStartInfo SelfStartInfo(string[] args)
-        {
-            // Run as "dotnet handoff.dll …" when started that way, else as the apphost itself.
-            var processPath = Environment.ProcessPath!;
-            var start = Path.GetFileNameWithoutExtension(processPath) == "dotnet"
-                ? new ProcessStartInfo(processPath) { ArgumentList = { typeof(UpCommand).Assembly.Location } }
-                : new ProcessStartInfo(processPath);
-            foreach (var arg in args)
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            start.UseShellExecute = false;
-            return start;
-        }
-
-        [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-        private static partial int Kill(int pid, int signal);
     }
 }
