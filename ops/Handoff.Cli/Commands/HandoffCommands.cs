@@ -43,6 +43,7 @@ internal static class HandoffCommands
         root.Subcommands.Add(AdminCommands.Pair());
         root.Subcommands.Add(TraceCommand.Create());
         root.Subcommands.Add(LoadCommand.Create());
+        root.Subcommands.Add(ChaosCommand.Create());
         root.Subcommands.Add(Help());
 
         return root;
