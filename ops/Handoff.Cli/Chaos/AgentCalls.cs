@@ -21,7 +21,13 @@ internal sealed record AgentAnswer(HttpStatusCode? Status, JsonElement Body, str
 
     public T Read<T>() => Body.Deserialize<T>(HandoffJson.Options)!;
 
-    public override string ToString() => Ok ? $"HTTP {(int)Status!}" : Code is null ? Problem : $"{Code}: {Problem}";
+    public override string ToString() => Ok ? $"HTTP {(int)Status!} {Summary()}" : Code is null ? Problem : $"{Code}: {Problem}";
+
+    private string Summary() =>
+        Body.ValueKind != JsonValueKind.Object ? string.Empty
+        : Body.TryGetProperty("outcome", out var outcome) ? $"{outcome.GetString()}{(Body.TryGetProperty("payment", out var payment) && payment.ValueKind == JsonValueKind.Object ? $", {payment.GetProperty("state").GetString()}" : string.Empty)}"
+        : Body.TryGetProperty("state", out var state) ? state.GetString() ?? string.Empty
+        : string.Empty;
 }
 
 /// <summary>
@@ -33,8 +39,13 @@ internal sealed class AgentCalls(ChaosHousehold household) : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(20) };
 
-    public Task<AgentAnswer> PostAsync(string process, string path, object body, CancellationToken cancellation) =>
-        SendAsync(process, HttpMethod.Post, path, JsonContent.Create(body, options: HandoffJson.Options), cancellation);
+    public async Task<AgentAnswer> PostAsync(string process, string path, object body, CancellationToken cancellation)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var answer = await SendAsync(process, HttpMethod.Post, path, JsonContent.Create(body, options: HandoffJson.Options), cancellation);
+        household.Log($"{process} POST /{path} {JsonSerializer.Serialize(body, HandoffJson.Options)} -> {answer} in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms");
+        return answer;
+    }
 
     /// <summary>The offers on a payer device's sheet, or null when its agent does not answer.</summary>
     public async Task<IReadOnlyList<OfferView>?> OffersAsync(string device, CancellationToken cancellation)

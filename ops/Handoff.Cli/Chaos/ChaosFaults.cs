@@ -95,13 +95,19 @@ internal sealed class ChaosFaults(ChaosHousehold household, TimeProvider time, l
 
         var at = Now;
         _injected.Enqueue(new InjectedFault(at, fault));
+        if (fault.Kind == FaultKind.Freeze)
+        {
+            // Said once done: whoever reads the line finds the process stopped.
+            process.Freeze();
+        }
+
         progress($"  t+{PlannedFault.Seconds(at),6}  {fault.Kind.ToString().ToLowerInvariant(),-7}  {fault.Process,-8} {fault.Describe()}");
         switch (fault.Kind)
         {
             case FaultKind.Freeze:
-                process.Freeze();
                 await Task.Delay(fault.Hold, time, cancellation);
                 process.Thaw();
+                Note($"{fault.Process} thawed");
                 _out.TryRemove(fault.Process, out _);
                 return;
             case FaultKind.Lose:

@@ -32,6 +32,7 @@ internal sealed class ChaosHousehold : IAsyncDisposable
     private readonly List<int> _hubSiloPorts = [];
     private readonly TimeProvider _time;
     private HandoffClient? _connection;
+    private StreamWriter? _driverLog;
     private bool _disposed;
     private KeyRingSigner? _keys;
 
@@ -72,6 +73,15 @@ internal sealed class ChaosHousehold : IAsyncDisposable
     /// <summary>The payment programs each payer device holds (by device; none: it pays from its own account).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Programs { get; } = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
 
+    /// <summary>Writes a line to <c>logs/driver.log</c>: what the run's people and app did, and what they heard back.</summary>
+    public void Log(string line)
+    {
+        lock (_processes)
+        {
+            _driverLog?.WriteLine($"{_time.GetUtcNow():HH:mm:ss.fff} {line}");
+        }
+    }
+
     private HandoffClient Connection => _connection ?? throw new InvalidOperationException("the household is not started");
 
     private KeyRingSigner Keys => _keys ?? throw new InvalidOperationException("the devices are not paired yet");
@@ -96,6 +106,7 @@ internal sealed class ChaosHousehold : IAsyncDisposable
     private async Task StartAsync(Action<string> progress, CancellationToken cancellation)
     {
         Directory.CreateDirectory(LogsDirectory);
+        _driverLog = new StreamWriter(Path.Combine(LogsDirectory, "driver.log"), append: true) { AutoFlush = true };
         var parent = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         string[] common = ["--household", HouseholdId, "--keys", KeysDirectory, "--parent-pid", parent];
         string[] cluster = Database is null ? [] : ["--postgres", Database];
@@ -268,6 +279,12 @@ internal sealed class ChaosHousehold : IAsyncDisposable
         foreach (var process in _processes.Values.Reverse())
         {
             await process.DisposeAsync();
+        }
+
+        lock (_processes)
+        {
+            _driverLog?.Dispose();
+            _driverLog = null;
         }
     }
 

@@ -19,6 +19,7 @@ internal sealed class ChaosProcess(string name, IReadOnlyList<string> args, IRea
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _frozen;
     private bool _closed;
+    private bool _disposed;
     private int _starts;
 
     public string Name => name;
@@ -64,6 +65,8 @@ internal sealed class ChaosProcess(string name, IReadOnlyList<string> args, IRea
         Process process;
         lock (_gate)
         {
+            // A run being torn down starts nothing more: a process started now would outlive it.
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_process is { HasExited: false })
             {
                 throw new InvalidOperationException($"{name} is already running");
@@ -183,6 +186,11 @@ internal sealed class ChaosProcess(string name, IReadOnlyList<string> args, IRea
     /// <summary>Thaws and kills whatever runs: nothing of the household outlives the run, and nothing stays stopped.</summary>
     public async ValueTask DisposeAsync()
     {
+        lock (_gate)
+        {
+            _disposed = true;
+        }
+
         Thaw();
         await KillAsync();
         lock (_gate)

@@ -7,7 +7,8 @@ namespace Handoff.Cli.Chaos;
 
 /// <summary>What a chaos run is asked to do.</summary>
 /// <param name="Postgres">With <see cref="ChaosStorage.Postgres"/>: the server on which the run makes its own database.</param>
-internal sealed record ChaosSettings(long Seed, TimeSpan Duration, ChaosTopology Topology, string? Postgres)
+/// <param name="Keep">Keep the run's folder (and database) even when it passes.</param>
+internal sealed record ChaosSettings(long Seed, TimeSpan Duration, ChaosTopology Topology, string? Postgres, bool Keep = false)
 {
     /// <summary>How long after its deadline a payment may take to end: recovery after the faults, a lost hub's reminders moving over.</summary>
     public TimeSpan Grace => Topology.Storage == ChaosStorage.Postgres ? TimeSpan.FromSeconds(90) : TimeSpan.FromSeconds(60);
@@ -22,10 +23,14 @@ internal sealed record FaultView(double Time, double Planned, string Process, st
         Math.Round(at.TotalSeconds, 1), Math.Round(fault.At.TotalSeconds, 1), fault.Process, fault.Kind.ToString().ToLowerInvariant(), Math.Round(fault.Hold.TotalSeconds, 1));
 }
 
+/// <summary>How a stored payment ended: what the run did with it, its end state, and when (seconds after the household was up).</summary>
+internal sealed record PaymentEnd(string PaymentId, string Handoff, string State, double At);
+
 /// <summary>
-/// What <c>handoff chaos --json</c> prints: the run, its payments (those the household accepted; <see cref="Outcomes"/>:
-/// every stored one by its end state; <see cref="Handoffs"/>: the accepted ones by what was done with them), its faults,
-/// and every violation found (none: it passed).
+/// What <c>handoff chaos --json</c> prints: the run, its payments (those the household accepted; <see cref="Refused"/>:
+/// requests refused, by code; <see cref="Unanswered"/>: requests never answered; <see cref="Outcomes"/>: every stored
+/// payment by its end state; <see cref="Handoffs"/>: the accepted ones by what was done with them), its faults, and every
+/// violation found (none: it passed).
 /// </summary>
 internal sealed record ChaosReport(
     long Seed,
@@ -34,11 +39,14 @@ internal sealed record ChaosReport(
     int Payers,
     double Duration,
     int Payments,
+    IReadOnlyDictionary<string, int> Refused,
+    int Unanswered,
     IReadOnlyDictionary<string, int> Outcomes,
     IReadOnlyDictionary<string, int> Handoffs,
     int Refunds,
     IReadOnlyList<FaultView> Faults,
     IReadOnlyList<string> Violations,
+    IReadOnlyList<PaymentEnd> Ends,
     IReadOnlyList<string> Events,
     string Folder,
     double Seconds)
@@ -69,9 +77,11 @@ internal static class ChaosRun
         IReadOnlyList<InjectedFault> injected = [];
         IReadOnlyList<string> events = [];
         IReadOnlyDictionary<string, int> outcomes = new Dictionary<string, int>();
+        IReadOnlyList<PaymentEnd> ends = [];
         await using (var household = await ChaosHousehold.StartAsync(topology, folder, settings.Postgres, time, progress, cancellation))
         {
             var started = time.GetTimestamp();
+            var startedAt = time.GetUtcNow();
             progress($"household up in {PlannedFault.Seconds(time.GetElapsedTime(begun))}; faults and handoffs begin");
             var faults = new ChaosFaults(household, time, started, progress);
             using var stopSupervising = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -104,18 +114,24 @@ internal static class ChaosRun
             violations.AddRange(faults.Problems.Select(problem => $"healing: {problem}"));
             violations.AddRange(ChaosVerdict.Judge(store, audit, journal, household.Programs, settings.Grace));
             outcomes = audit.PaymentsByState;
+            ends = [.. store.Payments.Select(pair => new PaymentEnd(
+                    pair.Key,
+                    journal.Find(pair.Key) is { } asked ? Camel(asked.Plan.Kind) : "unknown",
+                    pair.Value.State.ToString(),
+                    Math.Round((pair.Value.History[^1].At - startedAt).TotalSeconds, 1)))
+                .OrderBy(end => end.At)];
             await stopSupervising.CancelAsync();
             await supervising;
             injected = faults.Injected;
             events = [.. faults.Events];
-            if (violations.Count == 0 && settings.Postgres is { } server)
+            if (violations.Count == 0 && !settings.Keep && settings.Postgres is { } server)
             {
                 await household.DisposeAsync();
                 await household.DropDatabaseAsync(server);
             }
         }
 
-        if (violations.Count == 0)
+        if (violations.Count == 0 && !settings.Keep)
         {
             Directory.Delete(folder, recursive: true);
         }
@@ -128,12 +144,16 @@ internal static class ChaosRun
             topology.Payers,
             settings.Duration.TotalSeconds,
             accepted.Count,
+            journal.Payments.Where(payment => payment.Refused is not null).GroupBy(payment => payment.Refused!).OrderBy(group => group.Key, StringComparer.Ordinal)
+                .ToDictionary(group => group.Key, group => group.Count()),
+            journal.Payments.Count(payment => !payment.Accepted && payment.Refused is null),
             outcomes,
-            accepted.GroupBy(payment => JsonNamingPolicy.CamelCase.ConvertName(payment.Plan.Kind.ToString())).OrderBy(group => group.Key, StringComparer.Ordinal)
+            accepted.GroupBy(payment => Camel(payment.Plan.Kind)).OrderBy(group => group.Key, StringComparer.Ordinal)
                 .ToDictionary(group => group.Key, group => group.Count()),
             accepted.Sum(payment => payment.RefundsConfirmed.Count),
             [.. injected.Select(fault => FaultView.Of(fault.At, fault.Planned))],
             violations,
+            ends,
             events,
             folder,
             Math.Round(time.GetElapsedTime(begun).TotalSeconds, 1));
@@ -194,6 +214,8 @@ internal static class ChaosRun
             await Task.Delay(TimeSpan.FromSeconds(1), time, cancellation);
         }
     }
+
+    private static string Camel(HandoffKind kind) => JsonNamingPolicy.CamelCase.ConvertName(kind.ToString());
 
     private static string Count(int count, string what) => string.Create(CultureInfo.InvariantCulture, $"{count} {what}{(count == 1 ? string.Empty : "s")}");
 }

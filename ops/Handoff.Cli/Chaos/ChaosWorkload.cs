@@ -26,12 +26,15 @@ internal sealed class ChaosWorkload(ChaosHousehold household, AgentCalls agents,
         {
             var plan = HandoffPlan.For(seed, Interlocked.Increment(ref _next), household.Topology, household.Programs);
             var payment = journal.Add(plan, PaymentIds.For(ChaosHousehold.HouseholdId, ChaosTopology.Initiator, plan.OrderKey(seed)));
+            household.Log($"#{plan.Index} {plan.Kind} {payment.PaymentId}: {plan.Info.Amount} {plan.Info.Currency} asking {plan.AskedFor}, by {string.Join(", ", plan.Actors)}, program {plan.Program ?? "default"}, expires in {plan.ExpiresIn.TotalSeconds:0} s");
             if (await RequestAsync(payment, cancellation))
             {
                 watchers.Start(payment);
                 await Task.Delay(plan.Think, time, cancellation);
                 await ActAsync(payment, cancellation);
             }
+
+            household.Log($"#{plan.Index} done: {(payment.Accepted ? payment.Ended ? "ended" : "open" : payment.Refused ?? "never answered")}");
         }
     }
 
@@ -279,6 +282,7 @@ internal sealed class ChaosWorkload(ChaosHousehold household, AgentCalls agents,
     private async Task<bool> OnSheetAsync(PaymentJournal payment, string device, CancellationToken cancellation)
     {
         var open = Open(payment);
+        var waiting = false;
         while (open())
         {
             if (await agents.OffersAsync(device, cancellation) is { } offers && offers.Any(offer => offer.PaymentId == payment.PaymentId))
@@ -286,9 +290,16 @@ internal sealed class ChaosWorkload(ChaosHousehold household, AgentCalls agents,
                 return true;
             }
 
+            if (!waiting)
+            {
+                waiting = true;
+                household.Log($"#{payment.Plan.Index} waits for {payment.PaymentId} on {device}'s sheet");
+            }
+
             await Task.Delay(TimeSpan.FromMilliseconds(300), time, cancellation);
         }
 
+        household.Log($"#{payment.Plan.Index} stops waiting for {payment.PaymentId} on {device}'s sheet: {(payment.Ended ? "it ended" : "its deadline passed")}");
         return false;
     }
 

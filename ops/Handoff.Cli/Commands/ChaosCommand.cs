@@ -36,9 +36,10 @@ internal static class ChaosCommand
         };
         var shape = new Shape();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the fault schedule of the seed and exit, starting nothing" };
+        var keep = new Option<bool>("--keep") { Description = "Keep the run's folder (store, keys, logs) and database even when it passes; a failed run's are always kept" };
         var command = new Command("chaos", "Run a household as processes under random faults from a seed (kill -9, SIGSTOP, restart) and check every payment invariant.")
         {
-            seed, shape.Duration, shape.Storage, shape.Hubs, shape.Payers, dryRun,
+            seed, shape.Duration, shape.Storage, shape.Hubs, shape.Payers, dryRun, keep,
         };
         shape.Validate(command);
         command.Validators.Add(result =>
@@ -54,7 +55,7 @@ internal static class ChaosCommand
             var output = new Output(parsed.GetValue(CliOptions.Json));
             return output.RunAsync(async () =>
             {
-                var settings = shape.Settings(parsed, parsed.GetValue(seed)!.Value);
+                var settings = shape.Settings(parsed, parsed.GetValue(seed)!.Value) with { Keep = parsed.GetValue(keep) };
                 if (parsed.GetValue(dryRun))
                 {
                     return output.Result(
@@ -169,13 +170,14 @@ internal static class ChaosCommand
 
         public void Validate(Command command) => command.Validators.Add(result =>
         {
-            var postgres = result.GetValue(Storage) == ChaosStorage.Postgres;
-            if (result.GetValue(Duration) is { } duration && (duration < TimeSpan.FromSeconds(5) || duration > TimeSpan.FromHours(1)))
+            // A value that did not parse has its own error already; these rules judge only the ones that did.
+            var postgres = Parsed(result, Storage) == ChaosStorage.Postgres;
+            if (Parsed(result, Duration) is { } duration && (duration < TimeSpan.FromSeconds(5) || duration > TimeSpan.FromHours(1)))
             {
                 result.AddError("--duration: must be between 5s and 1h");
             }
 
-            switch (result.GetValue(Hubs))
+            switch (Parsed(result, Hubs))
             {
                 case { } hubs when !postgres && hubs != 1:
                     result.AddError("--hubs: a SQLite household has one hub; several share a store only with --storage postgres");
@@ -185,7 +187,7 @@ internal static class ChaosCommand
                     break;
             }
 
-            if (result.GetResult(Payers) is { } payers && payers.GetValueOrDefault<int>() is < 2 or > MostPayers)
+            if (result.GetResult(Payers) is not null && Parsed(result, Payers) is < 2 or > MostPayers)
             {
                 result.AddError($"--payers: must be 2 to {MostPayers}");
             }
@@ -195,6 +197,18 @@ internal static class ChaosCommand
                 result.AddError("--storage postgres needs --postgres CONNECTION (or HANDOFF_POSTGRES): a server on which each run makes its own database");
             }
         });
+
+        private static T? Parsed<T>(CommandResult result, Option<T> option)
+        {
+            try
+            {
+                return result.GetValue(option);
+            }
+            catch (InvalidOperationException)
+            {
+                return default;
+            }
+        }
 
         public ChaosSettings Settings(ParseResult parsed, long seed)
         {
