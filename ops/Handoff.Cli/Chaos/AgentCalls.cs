@@ -35,15 +35,15 @@ internal sealed record AgentAnswer(HttpStatusCode? Status, JsonElement Body, str
 /// pages make them (the agent's own Origin, the launch token it wrote beside the keys, read again for every call since
 /// a restarted agent has a new one).
 /// </summary>
-internal sealed class AgentCalls(ChaosHousehold household) : IDisposable
+internal sealed class AgentCalls(ChaosHousehold household, TimeProvider time) : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(20) };
 
     public async Task<AgentAnswer> PostAsync(string process, string path, object body, CancellationToken cancellation)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         var answer = await SendAsync(process, HttpMethod.Post, path, JsonContent.Create(body, options: HandoffJson.Options), cancellation);
-        household.Log($"{process} POST /{path} {JsonSerializer.Serialize(body, HandoffJson.Options)} -> {answer} in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms");
+        household.Log($"{process} POST /{path} {JsonSerializer.Serialize(body, HandoffJson.Options)} -> {answer} in {time.GetElapsedTime(started).TotalMilliseconds:0} ms");
         return answer;
     }
 

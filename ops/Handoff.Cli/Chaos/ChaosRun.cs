@@ -86,7 +86,7 @@ internal static class ChaosRun
             var faults = new ChaosFaults(household, time, started, progress);
             using var stopSupervising = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
             var supervising = faults.SuperviseAsync(stopSupervising.Token);
-            using var agents = new AgentCalls(household);
+            using var agents = new AgentCalls(household, time);
             await using var watchers = new ChaosWatchers(household, time);
             using (var stopStarting = new CancellationTokenSource(settings.Duration, time))
             {

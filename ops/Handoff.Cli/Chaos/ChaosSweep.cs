@@ -28,9 +28,9 @@ internal sealed record SweepReport(
 /// </summary>
 internal static class ChaosSweep
 {
-    public static async Task<SweepReport> RunAsync(IReadOnlyList<long> seeds, ChaosSettings shape, Action<string> progress, CancellationToken cancellation)
+    public static async Task<SweepReport> RunAsync(IReadOnlyList<long> seeds, ChaosSettings shape, TimeProvider time, Action<string> progress, CancellationToken cancellation)
     {
-        var begun = Stopwatch.GetTimestamp();
+        var begun = time.GetTimestamp();
         var results = new List<SweepRun>();
         progress($"sweep of {seeds.Count} seeds: {shape.Topology.Storage.ToString().ToLowerInvariant()}, {shape.Topology.Hubs} hub(s), {shape.Topology.Payers} payers, {PlannedFault.Seconds(shape.Duration)} each");
         foreach (var seed in seeds)
@@ -53,7 +53,7 @@ internal static class ChaosSweep
             Counts(reports.SelectMany(report => report.Faults).Select(fault => (fault.Kind, 1))),
             Counts(reports.SelectMany(report => report.Outcomes).Select(pair => (pair.Key, pair.Value))),
             [.. results.SelectMany(run => run.Report?.Violations.Select(violation => $"seed {run.Seed}: {violation}") ?? (run.Failure is { } failure ? [$"seed {run.Seed}: {failure}"] : []))],
-            Math.Round(Stopwatch.GetElapsedTime(begun).TotalSeconds),
+            Math.Round(time.GetElapsedTime(begun).TotalSeconds),
             results);
     }
 

@@ -10,7 +10,7 @@ namespace Handoff.Cli.Chaos;
 /// </summary>
 internal sealed class ChaosWorkload(ChaosHousehold household, AgentCalls agents, ChaosWatchers watchers, ChaosJournal journal, long seed, TimeProvider time)
 {
-    private const int Workers = 4;
+    private const int Workers = 6;
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RequestGivesUp = TimeSpan.FromSeconds(30);
     private readonly PinPads _pins = new();
@@ -54,7 +54,7 @@ internal sealed class ChaosWorkload(ChaosHousehold household, AgentCalls agents,
         };
     }
 
-    /// <summary>Asks the TV's agent for the payment, again under the same order key while no answer comes.</summary>
+    /// <summary>Asks the TV's agent for the payment, again under the same order key while no answer comes or its phones are offline.</summary>
     private async Task<bool> RequestAsync(PaymentJournal payment, CancellationToken cancellation)
     {
         var plan = payment.Plan;
@@ -67,24 +67,21 @@ internal sealed class ChaosWorkload(ChaosHousehold household, AgentCalls agents,
             {
                 var view = answer.Read<PaymentView>();
                 payment.Accepted = true;
+                payment.Refused = null;
                 payment.Deadline = view.Deadline;
                 payment.Answered("pay", view);
                 return true;
             }
 
-            if (answer.Refused)
+            // Refused for good, unless the phones are only offline: the order is forgotten then, and the app asks again.
+            payment.Refused = answer.Refused ? answer.Code : null;
+            if ((answer.Refused && answer.Code != ErrorCodes.PayerOffline) || time.GetUtcNow() > giveUp)
             {
-                payment.Refused = answer.Code;
+                // Unanswered to the end: whether it exists is for the store to say, and the verdict checks it there.
                 return false;
             }
 
-            if (time.GetUtcNow() > giveUp)
-            {
-                // Never answered: whether it exists is for the store to say, and the verdict checks it there.
-                return false;
-            }
-
-            await Task.Delay(Retry, time, cancellation);
+            await Task.Delay(answer.Refused ? 2 * Retry : Retry, time, cancellation);
         }
     }
 

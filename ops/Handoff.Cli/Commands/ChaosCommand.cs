@@ -97,7 +97,7 @@ internal static class ChaosCommand
                 var settings = shape.Settings(parsed, seed: 0);
                 using var shutdown = new ShutdownSignal(cancellation);
                 var live = output.Json ? Console.Error : Console.Out;
-                var sweep = await ChaosSweep.RunAsync(parsed.GetValue(seeds)!, settings, line => live.WriteLine(line), shutdown.Token);
+                var sweep = await ChaosSweep.RunAsync(parsed.GetValue(seeds)!, settings, TimeProvider.System, line => live.WriteLine(line), shutdown.Token);
                 if (parsed.GetValue(report) is { } file)
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
