@@ -88,9 +88,10 @@ internal static class ChaosRun
             var supervising = faults.SuperviseAsync(stopSupervising.Token);
             using var agents = new AgentCalls(household, time);
             await using var watchers = new ChaosWatchers(household, time);
+            var workload = new ChaosWorkload(household, agents, watchers, journal, settings.Seed, time);
             using (var stopStarting = new CancellationTokenSource(settings.Duration, time))
             {
-                var driving = new ChaosWorkload(household, agents, watchers, journal, settings.Seed, time).RunAsync(stopStarting.Token, cancellation);
+                var driving = workload.RunAsync(stopStarting.Token, cancellation);
                 await faults.RunAsync(plan, cancellation);
                 await driving;
             }
@@ -105,6 +106,9 @@ internal static class ChaosRun
                 violations.Add($"healing: {notHealed.Message}");
             }
 
+            progress($"  t+{PlannedFault.Seconds(faults.Now),6}  healed; one more handoff, which must complete");
+            var healed = await workload.AfterHealingAsync(cancellation);
+
             var bound = journal.Payments.Select(payment => payment.Deadline ?? time.GetUtcNow()).Append(time.GetUtcNow()).Max() + settings.Grace;
             progress($"  t+{PlannedFault.Seconds(faults.Now),6}  waiting for every payment to end (at the latest {bound:HH:mm:ss}: the last deadline and {settings.Grace.TotalSeconds:0} s of grace)");
             await EndedAsync(household, journal, bound, time, cancellation);
@@ -113,10 +117,11 @@ internal static class ChaosRun
             progress($"  t+{PlannedFault.Seconds(faults.Now),6}  checking {store.Payments.Count} stored payments and {audit.Charges} charges");
             violations.AddRange(faults.Problems.Select(problem => $"healing: {problem}"));
             violations.AddRange(ChaosVerdict.Judge(store, audit, journal, household.Programs, settings.Grace));
+            violations.AddRange(ChaosVerdict.JudgeHealed(store, healed));
             outcomes = audit.PaymentsByState;
             ends = [.. store.Payments.Select(pair => new PaymentEnd(
                     pair.Key,
-                    journal.Find(pair.Key) is { } asked ? Camel(asked.Plan.Kind) : "unknown",
+                    journal.Find(pair.Key) is { } asked ? asked.Plan.Index == HandoffPlan.Healed ? "afterHealing" : Camel(asked.Plan.Kind) : "unknown",
                     pair.Value.State.ToString(),
                     Math.Round((pair.Value.History[^1].At - startedAt).TotalSeconds, 1)))
                 .OrderBy(end => end.At)];

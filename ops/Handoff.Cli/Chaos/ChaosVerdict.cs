@@ -47,6 +47,12 @@ internal static class ChaosVerdict
         return violations;
     }
 
+    /// <summary>Once everything healed, the household works: the handoff made then (<see cref="HandoffPlan.AfterHealing"/>) completed.</summary>
+    public static IReadOnlyList<string> JudgeHealed(StoredState store, PaymentJournal healed) =>
+        store.Payments.GetValueOrDefault(healed.PaymentId) is { State: PaymentState.Completed }
+            ? []
+            : [$"after healing, a new handoff did not complete: payment {healed.PaymentId} is {store.Payments.GetValueOrDefault(healed.PaymentId)?.State.ToString() ?? (healed.Refused is { } code ? $"refused ({code})" : "not in the store")}"];
+
     private static void JudgeStored(PaymentJournal payment, PaymentRecord stored, IReadOnlyDictionary<string, IReadOnlyList<string>> programs, TimeSpan grace, List<string> violations)
     {
         var id = payment.PaymentId;

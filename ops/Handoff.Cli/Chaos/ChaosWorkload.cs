@@ -20,6 +20,21 @@ internal sealed class ChaosWorkload(ChaosHousehold household, AgentCalls agents,
     public Task RunAsync(CancellationToken stopStarting, CancellationToken cancellation) =>
         Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => Task.Run(() => WorkerAsync(stopStarting, cancellation), cancellation)));
 
+    /// <summary>The handoff after healing (<see cref="HandoffPlan.AfterHealing"/>), done as any other: its verdict is the run's.</summary>
+    public async Task<PaymentJournal> AfterHealingAsync(CancellationToken cancellation)
+    {
+        var plan = HandoffPlan.AfterHealing(seed, household.Topology);
+        var payment = journal.Add(plan, PaymentIds.For(ChaosHousehold.HouseholdId, ChaosTopology.Initiator, plan.OrderKey(seed)));
+        household.Log($"#healed {payment.PaymentId}: {plan.Info.Amount} {plan.Info.Currency} asking {plan.AskedFor}");
+        if (await RequestAsync(payment, cancellation))
+        {
+            watchers.Start(payment);
+            await ApproveAsync(payment, plan.Actors[0], null, 0, cancellation);
+        }
+
+        return payment;
+    }
+
     private async Task WorkerAsync(CancellationToken stopStarting, CancellationToken cancellation)
     {
         while (!stopStarting.IsCancellationRequested && !cancellation.IsCancellationRequested)

@@ -65,7 +65,27 @@ internal sealed record HandoffPlan(
 {
     private const ulong HandoffStream = 2;
 
-    public string OrderKey(long seed) => $"chaos-{seed}-{Index}";
+    /// <summary>The number of the handoff made once everything has healed (<see cref="AfterHealing"/>).</summary>
+    public const long Healed = -1;
+
+    public string OrderKey(long seed) => Index == Healed ? $"chaos-{seed}-healed" : $"chaos-{seed}-{Index}";
+
+    /// <summary>
+    /// The handoff made once everything has healed: the household must work again, so this one completes. It asks the
+    /// second phone, which pays from its own account (no program of it can have run dry), and has a minute to do it.
+    /// </summary>
+    public static HandoffPlan AfterHealing(long seed, ChaosTopology topology) => new(
+        Healed,
+        HandoffKind.Approve,
+        new PaymentInfo(1.00m, "CNY", "Tea House", $"chaos {seed}: after healing"),
+        topology.PayerDevices[1],
+        [topology.PayerDevices[1]],
+        Program: null,
+        OtherProgram: null,
+        TimeSpan.FromSeconds(60),
+        TimeSpan.Zero,
+        WrongPins: 0,
+        []);
 
     public static HandoffPlan For(long seed, long index, ChaosTopology topology, IReadOnlyDictionary<string, IReadOnlyList<string>> programs)
     {

@@ -8,7 +8,7 @@ namespace Handoff.Cli.Tests.Chaos;
 /// <summary>
 /// The chaos verdict over a store and a journal written by hand: a clean run passes, and each way a household can break
 /// its word (an answer the store does not hold, a watcher that skipped a state, an approval nobody gave, a lost refund,
-/// a lost payment) is named.
+/// a lost payment, a household that does not work once healed) is named.
 /// </summary>
 public sealed class ChaosVerdictTests
 {
@@ -96,6 +96,16 @@ public sealed class ChaosVerdictTests
         Watched(payment, open, 1, 2);
         Assert.Equal([$"payment {Id} is still Displayed, past its deadline 12:00:15.000 and the grace of 60 s"], Judge(journal, open));
         Assert.Equal(["payment pay-stranger is in the store, but the run never asked for it"], ChaosVerdict.Judge(Store(("pay-stranger", Declined())), LedgerAudit.Check(Store()), new ChaosJournal(), Programs, Grace));
+    }
+
+    [Fact]
+    public void The_handoff_after_healing_must_complete()
+    {
+        var (_, payment) = Journal();
+        Assert.Equal([$"after healing, a new handoff did not complete: payment {Id} is Declined"], ChaosVerdict.JudgeHealed(Store((Id, Declined())), payment));
+        Assert.Equal([$"after healing, a new handoff did not complete: payment {Id} is not in the store"], ChaosVerdict.JudgeHealed(Store(), payment));
+        var completed = Record([PaymentState.Offered, PaymentState.Displayed, PaymentState.Authorized, PaymentState.Charging, PaymentState.Completed]);
+        Assert.Empty(ChaosVerdict.JudgeHealed(Store((Id, completed)), payment));
     }
 
     private static (ChaosJournal Journal, PaymentJournal Payment) Journal()
