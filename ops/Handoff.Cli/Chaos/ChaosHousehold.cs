@@ -5,6 +5,8 @@ using Handoff.Processes;
 using Handoff.Sdk;
 using Handoff.Silo.Hosting;
 using Handoff.Storage.Postgres;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Handoff.Cli.Chaos;
@@ -130,7 +132,13 @@ internal sealed class ChaosHousehold : IAsyncDisposable
         await Process(Topology.HubNames[0]).StartAsync([], cancellation);
         await Task.WhenAll(Topology.HubNames.Skip(1).Select(hub => Process(hub).StartAsync([], cancellation)));
         var admin = AdminTokenFile.Read(DataDirectory);
-        var options = new HandoffClientOptions { HouseholdId = HouseholdId, DeviceId = "chaos", KeysFolder = KeysDirectory };
+        var options = new HandoffClientOptions
+        {
+            HouseholdId = HouseholdId,
+            DeviceId = "chaos",
+            KeysFolder = KeysDirectory,
+            ConfigureClient = client => client.Services.AddLogging(logging => logging.AddProvider(new ChaosClientLog(this))),
+        };
         options.Gateways.Clear();
         foreach (var gateway in _gateways)
         {

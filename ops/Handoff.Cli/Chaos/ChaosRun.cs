@@ -195,6 +195,7 @@ internal static class ChaosRun
                 catch (Exception unanswered) when (unanswered is not OperationCanceledException || !cancellation.IsCancellationRequested)
                 {
                     // A hub still rejoining: ask again.
+                    household.Log($"status of {payment.PaymentId} unanswered: {unanswered.GetType().Name}: {unanswered.Message}");
                 }
             }
 

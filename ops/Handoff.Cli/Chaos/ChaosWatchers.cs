@@ -63,6 +63,7 @@ internal sealed class ChaosWatchers(ChaosHousehold household, TimeProvider time)
             catch (Exception cut) when (cut is not OperationCanceledException || !stop.IsCancellationRequested)
             {
                 // A fault cut the watch (its hub died or froze): watch again.
+                household.Log($"watch of {payment.PaymentId} cut after {seen.Count} state(s): {cut.GetType().Name}: {cut.Message}");
             }
             catch (OperationCanceledException)
             {
