@@ -34,6 +34,7 @@ public sealed class HouseholdCluster : IAsyncLifetime
     private static readonly Dictionary<string, string> Pins = new() { ["phone-1"] = "1234", ["phone-2"] = "2468", ["phone-x"] = "1111" };
 
     private readonly Dictionary<string, PayerDevice[]> _payersBySilo;
+    private readonly Action<string, ISiloBuilder>? _configureSilo;
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "handoff-tests-" + Guid.NewGuid().ToString("n"));
 
     public HouseholdCluster()
@@ -41,9 +42,11 @@ public sealed class HouseholdCluster : IAsyncLifetime
     {
     }
 
-    internal HouseholdCluster(Dictionary<string, PayerDevice[]> payersBySilo)
+    /// <param name="configureSilo">More configuration of a silo, by its name (a fault a test puts on one device's silo).</param>
+    internal HouseholdCluster(Dictionary<string, PayerDevice[]> payersBySilo, Action<string, ISiloBuilder>? configureSilo = null)
     {
         _payersBySilo = payersBySilo;
+        _configureSilo = configureSilo;
     }
 
     /// <summary>Every payment observer the SDK's watches handed to the cluster, in order.</summary>
@@ -78,6 +81,8 @@ public sealed class HouseholdCluster : IAsyncLifetime
             {
                 silo.AddHandoffHub(HubStorage.Sqlite(_dataDirectory));
             }
+
+            _configureSilo?.Invoke(options.SiloName, silo);
         });
         builder.ConfigureClient(client => client.RefreshOften().AddOutgoingGrainCallFilter(context =>
         {

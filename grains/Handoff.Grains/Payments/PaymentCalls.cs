@@ -6,7 +6,7 @@ namespace Handoff.Grains.Payments;
 /// <summary>The calls a payment's authority makes to other grains: the payer's sheet and the household's ledger.</summary>
 internal sealed partial class PaymentCalls(IGrainFactory grains, FaultPoints faults, string paymentId, ILogger logger)
 {
-    /// <summary>Offers the payment to a payer device's sheet; false when the payer cannot be reached.</summary>
+    /// <summary>Offers the payment to a payer device's sheet; false when the payer cannot be reached or did not show it.</summary>
     public async Task<bool> OfferAsync(string device)
     {
         try
@@ -14,8 +14,11 @@ internal sealed partial class PaymentCalls(IGrainFactory grains, FaultPoints fau
             await grains.GetGrain<IPaymentAbilityGrain>(device).OfferAsync(paymentId);
             return true;
         }
-        catch (Exception exception) when (exception is PayerOfflineException or SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
+        catch (Exception exception) when (exception is HandoffException or SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
         {
+            // A device's refusal (say, its sheet's call back reached another, unloaded activation of this payment while the
+            // cluster's membership changed: "not being offered") means only that this device does not show it; the payment
+            // stands, and whoever waits on the offer hears about the payment, never the device's refusal.
             LogPayerUnreachable(logger, paymentId, device, exception.GetType().Name);
             return false;
         }
