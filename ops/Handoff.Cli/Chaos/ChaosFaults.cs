@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 
 namespace Handoff.Cli.Chaos;
 
-/// <summary>A fault as it was done: when (after the household was up) and what the schedule said.</summary>
-internal sealed record InjectedFault(TimeSpan At, PlannedFault Planned);
+/// <summary>A fault as it was done (or skipped: its process was still not back from the last one): when, and what the schedule said.</summary>
+internal sealed record InjectedFault(TimeSpan At, PlannedFault Planned, bool Skipped = false);
 
 /// <summary>
 /// Carries out a fault schedule on a running household, and heals it: a killed or stopped process is started again
@@ -87,6 +87,7 @@ internal sealed class ChaosFaults(ChaosHousehold household, TimeProvider time, l
             if (time.GetElapsedTime(waited) > FaultWaitsFor)
             {
                 Note($"{fault.Process} was not up again within {FaultWaitsFor.TotalSeconds:0} s: its {fault.Kind.ToString().ToLowerInvariant()} is skipped");
+                _injected.Enqueue(new InjectedFault(Now, fault, Skipped: true));
                 return;
             }
 

@@ -16,11 +16,14 @@ internal sealed record ChaosSettings(long Seed, TimeSpan Duration, ChaosTopology
     public IReadOnlyList<PlannedFault> Plan => ChaosPlan.For(Seed, Duration, Topology);
 }
 
-/// <summary>A fault as the report gives it: seconds after the household was up (and when the schedule said), the process, what was done.</summary>
-internal sealed record FaultView(double Time, double Planned, string Process, string Kind, double Hold)
+/// <summary>
+/// A fault as the report gives it: seconds after the household was up (and when the schedule said), the process, what
+/// was done, and whether it was skipped (its process was still not back from the last fault).
+/// </summary>
+internal sealed record FaultView(double Time, double Planned, string Process, string Kind, double Hold, bool Skipped = false)
 {
-    public static FaultView Of(TimeSpan at, PlannedFault fault) => new(
-        Math.Round(at.TotalSeconds, 1), Math.Round(fault.At.TotalSeconds, 1), fault.Process, fault.Kind.ToString().ToLowerInvariant(), Math.Round(fault.Hold.TotalSeconds, 1));
+    public static FaultView Of(TimeSpan at, PlannedFault fault, bool skipped = false) => new(
+        Math.Round(at.TotalSeconds, 1), Math.Round(fault.At.TotalSeconds, 1), fault.Process, fault.Kind.ToString().ToLowerInvariant(), Math.Round(fault.Hold.TotalSeconds, 1), skipped);
 }
 
 /// <summary>How a stored payment ended: what the run did with it, its end state, and when (seconds after the household was up).</summary>
@@ -156,7 +159,7 @@ internal static class ChaosRun
             accepted.GroupBy(payment => Camel(payment.Plan.Kind)).OrderBy(group => group.Key, StringComparer.Ordinal)
                 .ToDictionary(group => group.Key, group => group.Count()),
             accepted.Sum(payment => payment.RefundsConfirmed.Count),
-            [.. injected.Select(fault => FaultView.Of(fault.At, fault.Planned))],
+            [.. injected.Select(fault => FaultView.Of(fault.At, fault.Planned, fault.Skipped))],
             violations,
             ends,
             events,

@@ -50,7 +50,7 @@ internal static class ChaosSweep
             results.Count(run => run.Passed),
             reports.Sum(report => report.Payments),
             reports.Sum(report => report.Refunds),
-            Counts(reports.SelectMany(report => report.Faults).Select(fault => (fault.Kind, 1))),
+            Counts(reports.SelectMany(report => report.Faults).Select(fault => (fault.Skipped ? "skipped" : fault.Kind, 1))),
             Counts(reports.SelectMany(report => report.Outcomes).Select(pair => (pair.Key, pair.Value))),
             [.. results.SelectMany(run => run.Report?.Violations.Select(violation => $"seed {run.Seed}: {violation}") ?? (run.Failure is { } failure ? [$"seed {run.Seed}: {failure}"] : []))],
             Math.Round(time.GetElapsedTime(begun).TotalSeconds),
@@ -68,13 +68,13 @@ internal static class ChaosSweep
         var faults = string.Join(", ", sweep.Faults.Select(pair => $"{pair.Value} {pair.Key}"));
         var outcomes = string.Join(", ", sweep.Outcomes.Select(pair => $"{pair.Value} {pair.Key}"));
         text.Append(CultureInfo.InvariantCulture, $"sweep: {sweep.Passed} of {sweep.Runs} runs passed; {sweep.Payments} payments ({outcomes}), {sweep.Refunds} refunds; ");
-        text.Append(CultureInfo.InvariantCulture, $"{sweep.Faults.Values.Sum()} faults ({faults}); {sweep.Violations.Count} violation(s); {sweep.Seconds:0} s");
+        text.Append(CultureInfo.InvariantCulture, $"{sweep.Faults.Where(pair => pair.Key != "skipped").Sum(pair => pair.Value)} faults ({faults}); {sweep.Violations.Count} violation(s); {sweep.Seconds:0} s");
         return text.ToString();
     }
 
-    /// <summary>"12 faults (5 kill, 4 freeze, 3 restart)".</summary>
+    /// <summary>"12 faults (5 kill, 4 freeze, 3 restart)", those skipped counted apart.</summary>
     public static string FaultCounts(IReadOnlyList<FaultView> faults) =>
-        $"{faults.Count} faults ({string.Join(", ", Counts(faults.Select(fault => (fault.Kind, 1))).Select(pair => $"{pair.Value} {pair.Key}"))})";
+        $"{faults.Count(fault => !fault.Skipped)} faults ({string.Join(", ", Counts(faults.Select(fault => (fault.Skipped ? "skipped" : fault.Kind, 1))).Select(pair => $"{pair.Value} {pair.Key}"))})";
 
     private static Dictionary<string, int> Counts(IEnumerable<(string Key, int Count)> items) =>
         items.GroupBy(item => item.Key).OrderBy(group => group.Key, StringComparer.Ordinal).ToDictionary(group => group.Key, group => group.Sum(item => item.Count));
