@@ -38,6 +38,9 @@ internal sealed class LoadOutcome
 
     public required long HandoffGrainCalls { get; init; }
 
+    /// <summary>The processor time this process spent in the measured window, on every core.</summary>
+    public required TimeSpan MeasuredCpu { get; init; }
+
     /// <summary>Per household (same order as <see cref="LoadHousehold.Households"/>): completed count and amount in cents.</summary>
     public required long[] CompletedByHousehold { get; init; }
 
@@ -83,6 +86,8 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
         var duration = settings.Count is null ? settings.Warmup + (settings.Duration ?? DefaultDuration) : settings.Duration is { } bound ? settings.Warmup + bound : TimeSpan.MaxValue;
         var callsBefore = household.Probe.HandoffCalls;
         var clock = Stopwatch.StartNew();
+        var cpuAtStart = CpuTime();
+        var cpuAtWarmup = settings.Warmup > TimeSpan.Zero ? Task.Delay(settings.Warmup, cancellationToken).ContinueWith(_ => CpuTime(), TaskScheduler.Default) : Task.FromResult(cpuAtStart);
 
         using var stopProgress = new CancellationTokenSource();
         var reporting = ReportProgressAsync(clock, stopProgress.Token);
@@ -91,6 +96,8 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
             .ToArray();
         await Task.WhenAll(workers);
         var elapsed = clock.Elapsed;
+        var cpuAtEnd = CpuTime();
+        var cpuMeasured = elapsed > settings.Warmup ? cpuAtEnd - await cpuAtWarmup : cpuAtEnd - cpuAtStart;
         await stopProgress.CancelAsync();
         await reporting;
 
@@ -106,6 +113,7 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
             Errors = new Dictionary<string, long>(_errors),
             Timeline = _timeline,
             HandoffGrainCalls = household.Probe.HandoffCalls - callsBefore,
+            MeasuredCpu = cpuMeasured,
             CompletedByHousehold = _completedByHousehold,
             CentsByHousehold = _centsByHousehold,
             NotCompleted = [.. _notCompleted],
@@ -194,6 +202,12 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
                 }
             }
         }
+    }
+
+    private static TimeSpan CpuTime()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
     }
 
     private static LongHistogram NewHistogram() => new(TimeSpan.FromMinutes(10).Ticks / TimeSpan.TicksPerMicrosecond, 3);
