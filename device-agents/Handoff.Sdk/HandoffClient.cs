@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Handoff.Contracts;
+using Handoff.Contracts.Hosting;
 using Handoff.Contracts.Security;
 using Handoff.Contracts.Validation;
 using Microsoft.Extensions.DependencyInjection;
@@ -101,6 +102,7 @@ public sealed class HandoffClient : IAsyncDisposable
                 cluster.ServiceId = Households.ServiceId;
             });
             HouseholdTls.Apply(client, options.Certificate);
+            client.Services.AddGrainInterfaceTypeCache();
             options.ConfigureClient?.Invoke(client);
             client.UseConnectionRetryFilter(async (exception, token) =>
             {

@@ -1,3 +1,4 @@
+using Handoff.Contracts.Hosting;
 using Handoff.Contracts.Security;
 using Handoff.Grains.Payer;
 using Handoff.Grains.Placement;
@@ -28,6 +29,7 @@ public static class HandoffGrainsExtensions
             .Validate(options => options.Problem() is null, "invalid Handoff options")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddGrainInterfaceTypeCache();
         services.TryAddSingleton<PayerSiloLocator>();
         services.TryAddSingleton<FaultPoints>();
         services.TryAddSingleton<AdminToken>();
