@@ -198,11 +198,18 @@ internal static class VerifyingKeys
 internal sealed class KeyCopies(ECDsa first, Func<ECDsa> copy)
 {
     private const int KeepIdle = 8;
-    private readonly ConcurrentBag<ECDsa> _idle = [first];
+
+    // A queue and a count of its own: ConcurrentBag.Count takes every lock of the bag, on every use.
+    private readonly ConcurrentQueue<ECDsa> _idle = new([first]);
+    private int _idleCount = 1;
 
     public TResult Use<TState, TResult>(TState state, Func<ECDsa, TState, TResult> work)
     {
-        if (!_idle.TryTake(out var key))
+        if (_idle.TryDequeue(out var key))
+        {
+            Interlocked.Decrement(ref _idleCount);
+        }
+        else
         {
             key = copy();
         }
@@ -213,12 +220,13 @@ internal sealed class KeyCopies(ECDsa first, Func<ECDsa> copy)
         }
         finally
         {
-            if (_idle.Count < KeepIdle)
+            if (Interlocked.Increment(ref _idleCount) <= KeepIdle)
             {
-                _idle.Add(key);
+                _idle.Enqueue(key);
             }
             else
             {
+                Interlocked.Decrement(ref _idleCount);
                 key.Dispose();
             }
         }
@@ -229,8 +237,13 @@ internal sealed class KeyCopies(ECDsa first, Func<ECDsa> copy)
 public sealed class KeyRingSigner : IDeviceSigner
 {
     private readonly ConcurrentDictionary<string, (ECDsa Key, KeyCopies Copies)> _keys = new(StringComparer.Ordinal);
+    private volatile string[] _deviceIds = [];
 
-    public void Add(string deviceId, ECDsa key) => _keys[deviceId] = (key, new KeyCopies(CopyOf(key), () => CopyOf(key)));
+    public void Add(string deviceId, ECDsa key)
+    {
+        _keys[deviceId] = (key, new KeyCopies(CopyOf(key), () => CopyOf(key)));
+        _deviceIds = [.. _keys.Keys.Order(StringComparer.Ordinal)];
+    }
 
     /// <summary>The public half of a device's key, as the household records it.</summary>
     public byte[] PublicKeyOf(string deviceId) =>
@@ -239,7 +252,7 @@ public sealed class KeyRingSigner : IDeviceSigner
     public bool Holds(string deviceId) => _keys.ContainsKey(deviceId);
 
     /// <summary>The devices whose keys this ring holds.</summary>
-    public IReadOnlyList<string> DeviceIds => [.. _keys.Keys.Order(StringComparer.Ordinal)];
+    public IReadOnlyList<string> DeviceIds => _deviceIds;
 
     public byte[] Sign(string deviceId, byte[] payload) =>
         _keys.TryGetValue(deviceId, out var found)
