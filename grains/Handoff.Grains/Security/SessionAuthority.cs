@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,8 +22,12 @@ public sealed partial class SessionAuthority
     // A hub's clock and another's may differ a little: an authority token counts in its minute and the two around it.
     private const long AuthoritySlackMinutes = 2;
 
+    /// <summary>How many verified credentials are remembered (a household has a few devices; a load test, hundreds).</summary>
+    private const int VerifiedCapacity = 4_096;
+
     private readonly byte[] _key;
     private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, (string HouseholdId, string DeviceId, long ExpiresAt)> _verified = new(StringComparer.Ordinal);
 
     public SessionAuthority(IOptions<HandoffOptions> options, TimeProvider time, ILogger<SessionAuthority> logger)
     {
@@ -55,6 +60,29 @@ public sealed partial class SessionAuthority
     /// <summary>Checks a credential; throws <see cref="ForbiddenException"/> or <see cref="SessionExpiredException"/> unless it counts now.</summary>
     public (string HouseholdId, string DeviceId) Verify(string token)
     {
+        // Every call carries its credential: a credential checked once is remembered (its expiry is checked each time).
+        if (!_verified.TryGetValue(token, out var known))
+        {
+            known = Check(token);
+            if (_verified.Count >= VerifiedCapacity)
+            {
+                _verified.Clear();
+            }
+
+            _verified[token] = known;
+        }
+
+        if (_time.GetUtcNow().ToUnixTimeSeconds() >= known.ExpiresAt)
+        {
+            throw new SessionExpiredException("the session credential has expired: open a new session");
+        }
+
+        return (known.HouseholdId, known.DeviceId);
+    }
+
+    /// <summary>Checks a credential's form and MAC; the expiry is the caller's to check.</summary>
+    private (string HouseholdId, string DeviceId, long ExpiresAt) Check(string token)
+    {
         var parts = token.Split('.');
         if (parts.Length != 5 || parts[0] != Version || !long.TryParse(parts[3], out var expiresAt))
         {
@@ -68,12 +96,7 @@ public sealed partial class SessionAuthority
             throw new ForbiddenException("the session credential is not this hub's: forged, or made by another household's hub");
         }
 
-        if (_time.GetUtcNow().ToUnixTimeSeconds() >= expiresAt)
-        {
-            throw new SessionExpiredException("the session credential has expired: open a new session");
-        }
-
-        return (Decode(parts[1]), Decode(parts[2]));
+        return (Decode(parts[1]), Decode(parts[2]), expiresAt);
     }
 
     /// <summary>The token a hub silo sends with a call it makes to <paramref name="target"/>: good for that grain, for minutes.</summary>
