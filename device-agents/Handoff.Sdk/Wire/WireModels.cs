@@ -60,6 +60,10 @@ public sealed record CapabilitiesView(bool CanPay, bool DistributedScheduling, I
 /// <param name="Payers">The payer devices the payment was offered to.</param>
 /// <param name="AskedFor">Whom the request asked: a device, several (comma-separated) or <c>any</c>.</param>
 /// <param name="Program">The payment program the approving device paid with (null: its own device account, or not approved yet).</param>
+/// <param name="AskedBy">The person whose device asked (null: a device that is nobody's).</param>
+/// <param name="ApprovedBy">The guardian who approved a member's request, once one has.</param>
+/// <param name="Rule">The household rule that applied to a member's request (null: no rule applies).</param>
+/// <param name="AwaitsGuardian">A guardian is still to decide (the member's device says it waits, and for whom).</param>
 public sealed record PaymentView(
     string PaymentId,
     string State,
@@ -86,7 +90,11 @@ public sealed record PaymentView(
     bool Refundable,
     decimal Refunded,
     string RefundedText,
-    IReadOnlyList<RefundView> Refunds)
+    IReadOnlyList<RefundView> Refunds,
+    PersonView? AskedBy,
+    PersonView? ApprovedBy,
+    RuleView? Rule,
+    bool AwaitsGuardian)
 {
     public static PaymentView From(PaymentSnapshot payment) => new(
         payment.PaymentId,
@@ -114,7 +122,34 @@ public sealed record PaymentView(
         payment.State.IsRefundable(),
         payment.Refunded,
         DisplayText.Money(payment.Refunded, payment.Info.Currency),
-        [.. payment.Refunds.Select(refund => RefundView.From(refund, payment.Info.Currency))]);
+        [.. payment.Refunds.Select(refund => RefundView.From(refund, payment.Info.Currency))],
+        PersonView.From(payment.AskedBy),
+        PersonView.From(payment.Approval?.Guardian),
+        RuleView.From(payment.Rule, payment.Info.Currency),
+        payment.AwaitsGuardian);
+}
+
+/// <summary>A person of the household as a payment names them.</summary>
+public sealed record PersonView(string Id, string Name)
+{
+    public static PersonView? From(PersonRef? person) => person is null ? null : new(person.Id, person.Name);
+}
+
+/// <summary>
+/// The household rule that applied to a member's request: <c>code</c> (<c>withinBudget</c>, <c>overBudget</c>,
+/// <c>overCeiling</c>, <c>guardianMerchant</c>, <c>guardianCategory</c>, <c>noBudget</c>, <c>notOwnDevice</c>), the
+/// text every surface shows, whether a guardian decides, what the budget keeps after a payment made alone, and the
+/// guardians asked.
+/// </summary>
+public sealed record RuleView(string Code, string Text, bool NeedsGuardian, decimal? BudgetLeftAfter, string? BudgetLeftAfterText, IReadOnlyList<PersonView> Guardians)
+{
+    public static RuleView? From(PaymentRule? rule, string currency) => rule is null ? null : new(
+        JsonNamingPolicy.CamelCase.ConvertName(rule.Code.ToString()),
+        rule.Text,
+        rule.NeedsGuardian,
+        rule.BudgetLeftAfter,
+        rule.BudgetLeftAfter is { } left ? DisplayText.Money(left, currency) : null,
+        [.. rule.Guardians.Select(guardian => PersonView.From(guardian)!)]);
 }
 
 /// <summary>One refund of a payment: <c>id</c> is its refund key; <c>booked</c> once the ledger holds it.</summary>
@@ -145,7 +180,9 @@ public sealed record OfferView(
     string Merchant,
     string? Description,
     DateTimeOffset Deadline,
-    string MatchCode)
+    string MatchCode,
+    PersonView? AskedBy,
+    RuleView? Rule)
 {
     public static OfferView From(PaymentOffer offer) => new(
         offer.PaymentId,
@@ -158,7 +195,9 @@ public sealed record OfferView(
         offer.Info.Merchant,
         offer.Info.Description,
         offer.Deadline,
-        Signing.MatchCode(offer));
+        Signing.MatchCode(offer),
+        PersonView.From(offer.AskedBy),
+        RuleView.From(offer.Rule, offer.Info.Currency));
 }
 
 /// <summary>The answer of a payer agent to a PIN or a decline.</summary>

@@ -90,6 +90,15 @@ public sealed partial class PayerVerification(
 
     private async Task<IReadOnlyList<ProgramStatus>> ProgramsOfAsync(PaymentOffer offer)
     {
+        if (offer is { Rule.NeedsGuardian: false, AskedBy: { } member })
+        {
+            // A member paying alone pays from their budget, and only from it: it is the one program the sheet offers.
+            var budgets = await sessions.CallAsync(offer.PayerDeviceId, () => grains.GetGrain<IHouseholdRulesGrain>(offer.HouseholdId).ListBudgetsAsync(member.Id));
+            var left = budgets.FirstOrDefault(budget => budget.Budget.Currency == offer.Info.Currency)?.Left ?? 0;
+            var budget = new PaymentProgram(LedgerAccounts.BudgetAccount(member.Id), offer.PayerDeviceId, $"{member.Name}'s budget", ProgramKind.Wallet, offer.Info.Currency, 0);
+            return [new ProgramStatus(budget, left, LastUsed: true)];
+        }
+
         var programs = await sessions.CallAsync(offer.PayerDeviceId, () => grains.GetGrain<IPaymentProgramsGrain>(offer.HouseholdId).ListAsync(offer.PayerDeviceId));
         return [.. programs.Where(program => program.Program.Currency == offer.Info.Currency)];
     }
