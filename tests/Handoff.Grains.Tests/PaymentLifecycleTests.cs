@@ -299,9 +299,11 @@ public sealed class PaymentLifecycleTests
     public void A_request_for_a_guardian_is_kept_when_no_guardian_device_is_online_and_a_payers_is_forgotten()
     {
         var guardians = PaymentLifecycle.FirstOffer(GuardianRequest(PaymentState.Created, "phone-1", "phone-2"));
-        Assert.Equal((["phone-1", "phone-2"], false), (guardians.Devices, guardians.ForgetIfOffline));
+        Assert.Equal(["phone-1", "phone-2"], guardians.Devices);
+        Assert.False(guardians.ForgetIfOffline);
         var first = PaymentLifecycle.FirstOffer(RecordIn(PaymentState.Created));
-        Assert.Equal((["phone-1"], true), (first.Devices, first.ForgetIfOffline));
+        Assert.Equal(["phone-1"], first.Devices);
+        Assert.True(first.ForgetIfOffline);
 
         // The guardian's sheet names the member's request; a payer's offer names nothing of the kind.
         var offer = GuardianRequest(PaymentState.Displayed, "phone-1").ToOffer(Id, "phone-1");
