@@ -237,6 +237,42 @@ public sealed record MemberView(string Id, string Name, string Role, IReadOnlyLi
         new(member.Id, member.Name, JsonNamingPolicy.CamelCase.ConvertName(member.Role.ToString()), member.Devices);
 }
 
+/// <summary>
+/// The household's rules as <c>handoff rules</c> gives them: its time zone and, per member, the budgets (with what is
+/// left this month), the merchants and categories that always need a guardian, and whether guardians are asked.
+/// </summary>
+public sealed record RulesView(string TimeZone, IReadOnlyList<MemberRulesView> Members)
+{
+    public static RulesView From(HouseholdRules rules, IReadOnlyList<BudgetStatus> budgets) =>
+        new(rules.TimeZone, [.. rules.Members.Select(member => MemberRulesView.From(member, budgets))]);
+}
+
+/// <summary>One member's rules: <c>askGuardians</c> false means a request over a rule is refused (<c>budget_exceeded</c>, <c>not_allowed</c>).</summary>
+public sealed record MemberRulesView(string Member, IReadOnlyList<BudgetView> Budgets, IReadOnlyList<string> GuardianMerchants, IReadOnlyList<string> GuardianCategories, bool AskGuardians)
+{
+    public static MemberRulesView From(MemberRules rules, IReadOnlyList<BudgetStatus> budgets) => new(
+        rules.MemberId,
+        [.. rules.Budgets.Select(budget => BudgetView.From(budget, budgets.FirstOrDefault(status => status.MemberId == rules.MemberId && status.Budget.Currency == budget.Currency)))],
+        rules.GuardianMerchants,
+        rules.GuardianCategories,
+        rules.AskGuardians);
+}
+
+/// <summary>A member's budget in one currency: <c>monthly</c> from program <c>from</c>, a <c>ceiling</c> per payment, and what is <c>left</c> in <c>month</c>.</summary>
+public sealed record BudgetView(string Currency, decimal Monthly, string MonthlyText, string From, decimal? Ceiling, string? CeilingText, decimal? Left, string? LeftText, string? Month)
+{
+    public static BudgetView From(MemberBudget budget, BudgetStatus? status) => new(
+        budget.Currency,
+        budget.Monthly,
+        DisplayText.Money(budget.Monthly, budget.Currency),
+        budget.ProgramId,
+        budget.Ceiling,
+        budget.Ceiling is { } ceiling ? DisplayText.Money(ceiling, budget.Currency) : null,
+        status?.Left,
+        status is null ? null : DisplayText.Money(status.Left, budget.Currency),
+        status?.Month);
+}
+
 /// <summary>The body of an initiator agent's refund call: the amount (none: all that is left) and the refund key (none: a new refund).</summary>
 public sealed record RefundBody(decimal? Amount, string? Key);
 
