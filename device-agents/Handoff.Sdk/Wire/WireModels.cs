@@ -252,7 +252,7 @@ public sealed record MemberRulesView(string Member, IReadOnlyList<BudgetView> Bu
 {
     public static MemberRulesView From(MemberRules rules, IReadOnlyList<BudgetStatus> budgets) => new(
         rules.MemberId,
-        [.. rules.Budgets.Select(budget => BudgetView.From(budget, budgets.FirstOrDefault(status => status.MemberId == rules.MemberId && status.Budget.Currency == budget.Currency)))],
+        [.. rules.Budgets.Select(budget => BudgetView.Of(budget, budgets.FirstOrDefault(status => status.MemberId == rules.MemberId && status.Budget.Currency == budget.Currency)))],
         rules.GuardianMerchants,
         rules.GuardianCategories,
         rules.AskGuardians);
@@ -261,7 +261,7 @@ public sealed record MemberRulesView(string Member, IReadOnlyList<BudgetView> Bu
 /// <summary>A member's budget in one currency: <c>monthly</c> from program <c>from</c>, a <c>ceiling</c> per payment, and what is <c>left</c> in <c>month</c>.</summary>
 public sealed record BudgetView(string Currency, decimal Monthly, string MonthlyText, string From, decimal? Ceiling, string? CeilingText, decimal? Left, string? LeftText, string? Month)
 {
-    public static BudgetView From(MemberBudget budget, BudgetStatus? status) => new(
+    public static BudgetView Of(MemberBudget budget, BudgetStatus? status) => new(
         budget.Currency,
         budget.Monthly,
         DisplayText.Money(budget.Monthly, budget.Currency),
