@@ -63,18 +63,27 @@
       // A new request on screen: reset the form, and put the keyboard in the PIN field.
       sheet.dataset.paymentId = offer.paymentId;
       const total = money(offer);
-      $('asked-by').textContent = `${offer.initiatorName} asks you to pay`;
+      // A member's request: a guardian decides it here ("Bob asks for: …"), or the member pays it from their budget.
+      const guardian = offer.rule?.needsGuardian === true;
+      $('asked-by').textContent = guardian ? `${offer.askedBy.name} asks for:` : `${offer.initiatorName} asks you to pay`;
       $('merchant').textContent = offer.merchant;
       $('description').textContent = offer.description ?? '';
+      $('rule').hidden = !offer.rule;
+      $('rule').dataset.guardian = String(guardian);
+      $('rule').textContent = !offer.rule ? ''
+        : guardian ? `${capitalise(offer.rule.text)}. You decide as a guardian: approve to pay it yourself, or decline.`
+        : `From ${offer.askedBy.name}'s budget: ${offer.rule.budgetLeftAfterText} left after this payment.`;
       $('total').textContent = total;
       $('match-code').textContent = offer.matchCode;
-      $('pay').textContent = `Pay ${total}`;
+      $('pay').textContent = guardian ? `Approve and pay ${total}` : `Pay ${total}`;
       $('pin').value = '';
       $('pin-error').textContent = '';
       setBusy(false);
       loadPrograms(offer);
       $('pin').focus();
-      announce(`Payment request from ${offer.initiatorName}: ${total} to ${offer.merchant}. Enter your PIN to pay.`);
+      announce(guardian
+        ? `${offer.askedBy.name} asks for: ${offer.merchant}, ${total}. ${$('rule').textContent}`
+        : `Payment request from ${offer.initiatorName}: ${total} to ${offer.merchant}. Enter your PIN to pay.`);
     }
 
     const others = pending.size - 1;

@@ -62,8 +62,9 @@ internal static class RuleCommands
                     parsed.GetValue(ceiling) is { } most ? ClientCommands.ParseAmount(most, "ceiling") : null)]
                 : [];
             var rules = new MemberRules(id, budgets, parsed.GetValue(merchants) ?? [], parsed.GetValue(categories) ?? [], !parsed.GetValue(noGuardians));
-            var set = await client.SetRulesAsync(CliOptions.AdminTokenFrom(parsed), rules);
-            var view = MemberRulesView.From(set, await client.ListBudgetsAsync(id));
+            var token = CliOptions.AdminTokenFrom(parsed);
+            var set = await client.SetRulesAsync(token, rules);
+            var view = MemberRulesView.From(set, await client.AsAdmin(token).ListBudgetsAsync(id));
             return output.Result(view, Describe);
         }));
         return command;
