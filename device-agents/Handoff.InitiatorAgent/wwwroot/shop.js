@@ -433,7 +433,10 @@
     }
 
     const left = Math.max(0, Math.ceil((Date.parse(view.deadline) - Date.now()) / 1000));
-    $('progress-countdown').textContent = `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+    const two = (value) => String(value).padStart(2, '0');
+    $('progress-countdown').textContent = left >= 3600
+      ? `Expires in ${Math.floor(left / 3600)}:${two(Math.floor(left / 60) % 60)}:${two(left % 60)}`
+      : `Expires in ${Math.floor(left / 60)}:${two(left % 60)}`;
   }
 
   document.addEventListener('DOMContentLoaded', async () => {

@@ -19,7 +19,11 @@
 
   const secondsLeft = (offer) => Math.max(0, Math.ceil((Date.parse(offer.deadline) - (Date.now() + skewMs)) / 1000));
 
-  const clock = (seconds) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  // A guardian has hours to decide, a payer minutes: 23:59:58 or 1:58.
+  const two = (value) => String(value).padStart(2, '0');
+  const clock = (seconds) => seconds >= 3600
+    ? `${Math.floor(seconds / 3600)}:${two(Math.floor(seconds / 60) % 60)}:${two(seconds % 60)}`
+    : `${Math.floor(seconds / 60)}:${two(seconds % 60)}`;
 
   const oldestPending = () =>
     [...pending.values()].sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline))[0];
@@ -508,6 +512,9 @@
     source.addEventListener('hello', read((hello) => {
       const names = hello.devices.map((device) => device.displayName).join(', ');
       $('device-name').textContent = names;
+      // Whose each device is, as the household says.
+      const owners = [...new Set(hello.devices.map((device) => device.owner).filter((owner) => owner))];
+      $('device-owner').textContent = owners.length > 0 ? `${owners.join(', ')}'s` : '';
       document.title = `Payment sheet · ${names}`;
 
       // A (re)connection starts with what is on screen now: forget offers that closed while the page was away.

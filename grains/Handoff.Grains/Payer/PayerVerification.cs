@@ -110,6 +110,31 @@ public sealed partial class PayerVerification(
         return (programs.FirstOrDefault(program => program.LastUsed) ?? programs.FirstOrDefault())?.Program.Id;
     }
 
+    /// <summary>
+    /// Whose each device of this agent is, by device id, as the household says (a device that is nobody's is left out);
+    /// empty when the hub cannot say yet. The sheet's header shows it.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> OwnersAsync(string householdId)
+    {
+        if (sheet.Devices.FirstOrDefault() is not { } asker)
+        {
+            return new Dictionary<string, string>();
+        }
+
+        try
+        {
+            var members = await sessions.CallAsync(asker, () => grains.GetGrain<IHouseholdMembersGrain>(householdId).ListAsync());
+            return sheet.Devices
+                .Select(device => (Device: device, Owner: members.FirstOrDefault(member => member.Devices.Contains(device))?.Name))
+                .Where(owned => owned.Owner is not null)
+                .ToDictionary(owned => owned.Device, owned => owned.Owner!, StringComparer.Ordinal);
+        }
+        catch (Exception unreachable) when (unreachable is HandoffException or TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        {
+            return new Dictionary<string, string>();
+        }
+    }
+
     /// <summary>The person declined on the sheet.</summary>
     public Task<VerificationResult> DeclineAsync(string paymentId) =>
         InTurnAsync(paymentId, offer => DeclineAsync(offer, "declined on payer device", VerificationOutcome.Declined));
