@@ -1,6 +1,7 @@
 using Handoff.Contracts;
 using Handoff.Contracts.Validation;
 using Handoff.Grains.Payments;
+using Handoff.Grains.Rules;
 
 namespace Handoff.Grains;
 
@@ -39,12 +40,15 @@ public sealed class HouseholdRulesGrain(
     AdminToken admin,
     TimeProvider time) : Grain, IHouseholdRulesGrain
 {
-    private const int MaxBudgets = 8;
-    private const int MaxListed = 32;
+    private MemberBudgets _budgets = null!;
 
     private string HouseholdId => this.GetPrimaryKeyString();
 
-    private ILedgerGrain Ledger => GrainFactory.GetGrain<ILedgerGrain>(HouseholdId);
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _budgets = new MemberBudgets(GrainFactory, HouseholdId, record, time);
+        return Task.CompletedTask;
+    }
 
     public Task<HouseholdRules> GetAsync() => Task.FromResult(
         new HouseholdRules(record.State.TimeZone, CallerContext.MayAccess(HouseholdId) ? [.. record.State.Members.OrderBy(rules => rules.MemberId, StringComparer.Ordinal)] : []));
@@ -61,7 +65,7 @@ public sealed class HouseholdRulesGrain(
         {
             foreach (var budget in rules.Budgets)
             {
-                statuses.Add(new BudgetStatus(rules.MemberId, budget, await LeftAsync(rules.MemberId, budget), MonthOf(time.GetUtcNow())));
+                statuses.Add(new BudgetStatus(rules.MemberId, budget, await _budgets.LeftAsync(rules.MemberId, budget), _budgets.Month));
             }
         }
 
@@ -79,12 +83,8 @@ public sealed class HouseholdRulesGrain(
             throw new NotFoundException($"no member '{rules.MemberId}' in household '{HouseholdId}'");
         }
 
-        var checkedRules = rules with
-        {
-            Budgets = await RequireBudgetsAsync(rules.Budgets ?? []),
-            GuardianMerchants = RequireList(rules.GuardianMerchants, "guardianMerchants", merchant => PaymentRules.RequireText(merchant, "guardianMerchants", PaymentRules.MaxMerchantLength)),
-            GuardianCategories = RequireList(rules.GuardianCategories, "guardianCategories", category => DeviceIds.Require(category, "guardianCategories")),
-        };
+        var programs = await GrainFactory.GetGrain<IPaymentProgramsGrain>(HouseholdId).ListAsync(null);
+        var checkedRules = RulesInput.Check(rules, programs, HouseholdId);
         record.State.Members.RemoveAll(known => known.MemberId == rules.MemberId);
         record.State.Members.Add(checkedRules);
         await record.WriteStateAsync();
@@ -120,7 +120,7 @@ public sealed class HouseholdRulesGrain(
 
         var rules = Rules(asker.Id);
         var budget = rules.Budgets.FirstOrDefault(budget => budget.Currency == info.Currency);
-        var left = budget is null ? (decimal?)null : await LeftAsync(asker.Id, budget);
+        var left = budget is null ? (decimal?)null : await _budgets.LeftAsync(asker.Id, budget);
         var verdict = RuleCheck.Judge(rules, asker.Name, info, left);
         if (verdict.Code == RuleCode.WithinBudget)
         {
@@ -151,7 +151,7 @@ public sealed class HouseholdRulesGrain(
     {
         var budget = Rules(memberId).Budgets.FirstOrDefault(budget => budget.Currency == currency)
             ?? throw new NotAllowedException(memberId, $"not allowed: member '{memberId}' has no budget in {currency}");
-        var left = await LeftAsync(memberId, budget);
+        var left = await _budgets.LeftAsync(memberId, budget);
         if (amount > left)
         {
             throw new BudgetExceededException(memberId, Math.Max(left, 0), currency, $"budget exceeded: {DisplayText.Money(Math.Max(left, 0), currency)} left of {DisplayText.Money(budget.Monthly, currency)} this month");
@@ -170,106 +170,4 @@ public sealed class HouseholdRulesGrain(
     }
 
     private MemberRules Rules(string memberId) => record.State.Members.FirstOrDefault(rules => rules.MemberId == memberId) ?? MemberRules.None(memberId);
-
-    /// <summary>What is left of a budget this month, once its refill for this month is booked.</summary>
-    private async Task<decimal> LeftAsync(string memberId, MemberBudget budget)
-    {
-        await RefillAsync(memberId, budget);
-        var balances = (await Ledger.GetSummaryAsync()).Balances;
-        return balances.GetValueOrDefault(LedgerAccounts.BalanceKey(LedgerAccounts.BudgetAccount(memberId), budget.Currency));
-    }
-
-    /// <summary>
-    /// Books this month's refill of a budget, up to its monthly amount, from its program: once, whatever crashes or
-    /// restarts come between. The ledger books the reference once; the record says it was done (or not needed), so a
-    /// budget spent later in the month is not refilled again. A program with too little left refills nothing, yet.
-    /// </summary>
-    private async Task RefillAsync(string memberId, MemberBudget budget)
-    {
-        var month = MonthOf(time.GetUtcNow());
-        if (record.State.Refills.Any(refill => refill.MemberId == memberId && refill.Currency == budget.Currency && refill.Month == month))
-        {
-            return;
-        }
-
-        var reference = LedgerAccounts.RefillReference(memberId, budget.Currency, month);
-        if (await Ledger.GetChargeAsync(reference) is null)
-        {
-            var account = LedgerAccounts.BudgetAccount(memberId);
-            var balance = (await Ledger.GetSummaryAsync()).Balances.GetValueOrDefault(LedgerAccounts.BalanceKey(account, budget.Currency));
-            if (budget.Monthly > balance)
-            {
-                var programs = await GrainFactory.GetGrain<IPaymentProgramsGrain>(HouseholdId).ListAsync(null);
-                if (programs.FirstOrDefault(status => status.Program.Id == budget.ProgramId) is not { } source)
-                {
-                    return;
-                }
-
-                try
-                {
-                    await Ledger.ChargeAsync(new ChargeRequest(reference, LedgerAccounts.ProgramAccount(source.Program.Id), account, budget.Monthly - balance, budget.Currency, source.Program.Floor));
-                }
-                catch (InsufficientFundsException)
-                {
-                    return;
-                }
-            }
-        }
-
-        record.State.Refills.Add(new BudgetRefill(memberId, budget.Currency, month, budget.Monthly));
-        await record.WriteStateAsync();
-    }
-
-    /// <summary>The month of <paramref name="now"/> in the household's time zone, as <c>2026-12</c>.</summary>
-    private string MonthOf(DateTimeOffset now) =>
-        TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(record.State.TimeZone)).ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
-
-    private async Task<IReadOnlyList<MemberBudget>> RequireBudgetsAsync(IReadOnlyList<MemberBudget> budgets)
-    {
-        if (budgets.Count > MaxBudgets)
-        {
-            throw new ValidationException("budgets", $"a member has at most {MaxBudgets} budgets", ErrorCodes.LimitExceeded);
-        }
-
-        var programs = budgets.Count == 0 ? [] : await GrainFactory.GetGrain<IPaymentProgramsGrain>(HouseholdId).ListAsync(null);
-        var checkedBudgets = new List<MemberBudget>();
-        foreach (var budget in budgets)
-        {
-            var currency = PaymentRules.RequireCurrency(budget.Currency, "currency");
-            if (budget.Monthly <= 0 || budget.Ceiling <= 0)
-            {
-                throw new ValidationException(budget.Monthly <= 0 ? "budget" : "ceiling", "must be greater than zero", ErrorCodes.NonPositiveAmount);
-            }
-
-            PaymentRules.RequireDigits(budget.Monthly, currency, "budget");
-            PaymentRules.RequireDigits(budget.Ceiling ?? 0, currency, "ceiling");
-            DeviceIds.Require(budget.ProgramId, "from");
-            var program = programs.FirstOrDefault(status => status.Program.Id == budget.ProgramId)
-                ?? throw new NotFoundException($"no payment program '{budget.ProgramId}' in household '{HouseholdId}'");
-            if (program.Program.Currency != currency || checkedBudgets.Any(other => other.Currency == currency))
-            {
-                throw new ValidationException("currency", program.Program.Currency != currency ? $"program '{program.Program.Id}' pays in {program.Program.Currency}, not {currency}" : $"one budget per currency: {currency} is given twice", ErrorCodes.InvalidCurrency);
-            }
-
-            checkedBudgets.Add(budget with { Currency = currency });
-        }
-
-        return checkedBudgets;
-    }
-
-    private static IReadOnlyList<string> RequireList(IReadOnlyList<string>? values, string field, Action<string> check)
-    {
-        var list = values ?? [];
-        if (list.Count > MaxListed)
-        {
-            throw new ValidationException(field, $"at most {MaxListed}", ErrorCodes.LimitExceeded);
-        }
-
-        foreach (var value in list)
-        {
-            check(value);
-        }
-
-        return [.. list.Distinct(StringComparer.OrdinalIgnoreCase)];
-    }
 }

@@ -378,6 +378,8 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await Phone.GotoAsync(household.PayerUrl);
         await Expect(Phone.Locator("#connection")).ToHaveTextAsync("connected");
         await Expect(carolsPhone.Locator("#connection")).ToHaveTextAsync("connected");
+        await Expect(Phone.Locator("#device-owner")).ToHaveTextAsync("Alice's");
+        await Expect(carolsPhone.Locator("#device-owner")).ToHaveTextAsync("Carol's");
         await bobsTv.GetByRole(AriaRole.Button, new() { Name = "Add Celadon teapot to order" }).ClickAsync();
         await bobsTv.Locator("input[name=payer][value=phone-1]").CheckAsync();
         await bobsTv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
@@ -385,6 +387,7 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         // The TV says it waits, and for whom; both guardians' phones say who asks, for what, and why.
         await Expect(bobsTv.Locator("#progress-title")).ToHaveTextAsync("Asking Alice or Carol for 120.00 CNY");
         await Expect(bobsTv.Locator("#progress-status")).ToHaveTextAsync("Waiting for a guardian: Alice or Carol (Bob has no budget in CNY).");
+        await Expect(bobsTv.Locator("#progress-countdown")).ToHaveTextAsync(new Regex(@"^Expires in 2[34]:\d\d:\d\d$"));
         foreach (var guardian in new[] { Phone, carolsPhone })
         {
             await Expect(guardian.Locator("#asked-by")).ToHaveTextAsync("Bob asks for:");
