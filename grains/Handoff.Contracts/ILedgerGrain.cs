@@ -89,6 +89,26 @@ public static class LedgerAccounts
 
     private const string ProgramMark = "program:";
 
+    /// <summary>Account of a member's monthly budget: refilled from a program, spent from like one (floor 0).</summary>
+    public static string BudgetAccount(string memberId) => $"{BudgetMark}{memberId}";
+
+    /// <summary>The member whose budget an account is, or null for any other account.</summary>
+    public static string? BudgetOf(string account) =>
+        account.StartsWith(BudgetMark, StringComparison.Ordinal) ? account[BudgetMark.Length..] : null;
+
+    private const string BudgetMark = "budget:";
+
+    /// <summary>The ledger reference of a budget's refill: booked once per member, currency and month (<c>2026-12</c>).</summary>
+    public static string RefillReference(string memberId, string currency, string month) => $"{RefillMark}{memberId}/{currency}/{month}";
+
+    /// <summary>The member, currency and month of a refill's reference, or null for any other reference.</summary>
+    public static (string MemberId, string Currency, string Month)? RefillOf(string reference) =>
+        reference.StartsWith(RefillMark, StringComparison.Ordinal) && reference[RefillMark.Length..].Split('/') is [var member, var currency, var month]
+            ? (member, currency, month)
+            : null;
+
+    private const string RefillMark = "refill:";
+
     /// <summary>Where a household's top-ups come from: money put into the household from outside, so it goes below zero.</summary>
     public const string FundingAccount = "funding:household";
 

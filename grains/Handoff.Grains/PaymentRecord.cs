@@ -1,4 +1,5 @@
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 
 namespace Handoff.Grains;
 
@@ -42,6 +43,18 @@ public sealed class PaymentRecord
     [Id(10)]
     public ProgramFunding? Funding { get; set; }
 
+    /// <summary>The person whose device asked (null: a device that is nobody's, or a record of an earlier version).</summary>
+    [Id(11)]
+    public PersonRef? AskedBy { get; set; }
+
+    /// <summary>The household rule that applied to a member's request: within budget, or which rule sent it to the guardians.</summary>
+    [Id(12)]
+    public PaymentRule? Rule { get; set; }
+
+    /// <summary>The guardian's signed approval of a member's request, once one won.</summary>
+    [Id(13)]
+    public GuardianApproval? Approval { get; set; }
+
     public bool Exists => Input is not null;
 
     /// <summary>The devices offered the payment (a record of an earlier version named exactly one).</summary>
@@ -65,6 +78,11 @@ public sealed class PaymentRecord
         if (decision.Funding is { } funding)
         {
             Funding = funding;
+        }
+
+        if (decision.Approval is { } approval)
+        {
+            Approval = approval;
         }
     }
 
@@ -105,14 +123,22 @@ public sealed class PaymentRecord
             Payers,
             Payer,
             [.. Refunds],
-            Funding?.ProgramId);
+            Funding?.ProgramId,
+            AskedBy,
+            Rule,
+            Approval);
     }
 
     /// <summary>The transaction as payer device <paramref name="device"/>, one of <see cref="Payers"/>, shows and signs it.</summary>
     public PaymentOffer ToOffer(string paymentId, string device)
     {
         var input = Input!;
-        return new PaymentOffer(paymentId, input.HouseholdId, input.InitiatorDeviceId, InitiatorName, device, input.Info, Deadline, Nonce, Payers);
+        return new PaymentOffer(paymentId, input.HouseholdId, input.InitiatorDeviceId, InitiatorName, device, input.Info, Deadline, Nonce, Payers)
+        {
+            AskedBy = AskedBy,
+            Rule = Rule,
+            RequestDigest = Rule is { NeedsGuardian: true } ? Signing.RequestDigest(input) : null,
+        };
     }
 
     /// <summary>True when <paramref name="other"/> asks for the same payment as the recorded one.</summary>

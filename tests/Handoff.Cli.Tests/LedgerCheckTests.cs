@@ -1,5 +1,7 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 using Handoff.Grains;
 using Handoff.Grains.Ledger;
 using Handoff.Silo.Storage;
@@ -161,6 +163,41 @@ public sealed class LedgerCheckTests : IDisposable
         Assert.Equal(3, violations.Length);
     }
 
+    [Fact]
+    public async Task Budgets_spent_beyond_their_month_and_a_guardians_approval_without_its_signature_are_named()
+    {
+        using var tvKey = Signing.NewKey();
+        using var aliceKey = Signing.NewKey();
+        await DeviceAsync("tv-1", tvKey);
+        await DeviceAsync("alice-phone", aliceKey);
+        await RulesAsync("home", new BudgetRefill("bob", "CNY", "2026-11", 50m), new BudgetRefill("bob", "CNY", "2026-12", 50m));
+        await EntryAsync("home", 1, LedgerAccounts.RefillReference("bob", "CNY", "2026-11"), LedgerAccounts.ProgramAccount("wallet"), LedgerAccounts.BudgetAccount("bob"), 50m);
+        await EntryAsync("home", 2, LedgerAccounts.RefillReference("bob", "CNY", "2026-12"), LedgerAccounts.ProgramAccount("wallet"), LedgerAccounts.BudgetAccount("bob"), 80m);
+        await StoreAsync("p-budget", Paid("p-budget", 200m, "bob-phone"), budget: true);
+        await EntryAsync("home", 3, "p-budget", LedgerAccounts.BudgetAccount("bob"), LedgerAccounts.MerchantAccount("Tea House"), 200m);
+
+        // Bob's request, signed by his TV; Alice's approval kept with a signature over something else.
+        var guardian = Paid("p-guardian", 10m, "alice-phone");
+        guardian.Input = guardian.Input! with { Signature = tvKey.SignData(Signing.Request(guardian.Input), HashAlgorithmName.SHA256) };
+        guardian.AskedBy = new PersonRef("bob", "Bob");
+        guardian.Rule = new PaymentRule(RuleCode.OverBudget, "over Bob's budget", null, [new PersonRef("alice", "Alice")]);
+        guardian.Approval = new GuardianApproval(new PersonRef("alice", "Alice"), "alice-phone", AuthMethod.Pin, null, s_at, aliceKey.SignData([1, 2, 3], HashAlgorithmName.SHA256));
+        await StoreAsync("p-guardian", guardian);
+        await EntryAsync("home", 4, "p-guardian", LedgerAccounts.PayerAccount("alice-phone"), LedgerAccounts.MerchantAccount("Tea House"), 10m);
+        await EntryAsync("home", 5, "gift", LedgerAccounts.MerchantAccount("Tea House"), LedgerAccounts.BudgetAccount("bob"), 5m);
+
+        var check = await CliRunner.RunAsync("ledger", "check", "--data", _data, "--json");
+
+        Assert.True(check.ExitCode == 1, check.ToString());
+        var violations = check.Json.GetProperty("error").GetProperty("message").GetString()!.Split("; ");
+        Assert.Contains("ledger 'home': the refill of bob's budget for 2026-12 (entry 2) filled it to 130 CNY, over that month's budget of 50", violations);
+        Assert.Contains("ledger 'home': bob spent beyond their budget: budget:bob went to -70 CNY at entry 3", violations);
+        Assert.Contains("payment 'p-guardian': Alice's approval does not carry a valid signature of device 'alice-phone'", violations);
+        Assert.Contains("ledger 'home': entry 5 puts 5 CNY into bob's budget, and is neither a refill nor a refund", violations);
+        Assert.Contains("ledger 'home' has a charge of 5 CNY for payment 'gift', which does not exist", violations);
+        Assert.Equal(5, violations.Length);
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
@@ -194,6 +231,45 @@ public sealed class LedgerCheckTests : IDisposable
         VALUES ($service, 'programs', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
         """,
         ("$service", Service), ("$key", household), ("$payload", JsonSerializer.SerializeToUtf8Bytes(new ProgramsRecord { Programs = [.. programs] }, JsonGrainStateSerializer.Options)));
+
+    /// <summary>A completed payment of <paramref name="amount"/> CNY, approved on <paramref name="payer"/>.</summary>
+    private static PaymentRecord Paid(string paymentId, decimal amount, string payer) => new()
+    {
+        Input = new PaymentRequestInput("home", "tv-1", payer, paymentId, new PaymentInfo(amount, "CNY", "Tea House")),
+        State = PaymentState.Completed,
+        CreatedAt = s_at,
+        Deadline = s_at.AddMinutes(2),
+        History = [new PaymentTransition(PaymentState.Displayed, PaymentState.Authorized, s_at, payer, "verified by PIN on payer device")],
+    };
+
+    private Task StoreAsync(string paymentId, PaymentRecord record, bool budget = false)
+    {
+        if (budget)
+        {
+            record.Funding = new ProgramFunding("budget:bob", LedgerAccounts.BudgetAccount("bob"), 0m);
+        }
+
+        return ExecuteAsync(
+            """
+            INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
+            VALUES ($service, 'payment', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
+            """,
+            ("$service", Service), ("$key", paymentId), ("$payload", JsonSerializer.SerializeToUtf8Bytes(record, JsonGrainStateSerializer.Options)));
+    }
+
+    private Task DeviceAsync(string deviceId, ECDsa key) => ExecuteAsync(
+        """
+        INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
+        VALUES ($service, 'device', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
+        """,
+        ("$service", Service), ("$key", deviceId), ("$payload", JsonSerializer.SerializeToUtf8Bytes(new DeviceRecord { PublicKey = Signing.PublicKeyOf(key) }, JsonGrainStateSerializer.Options)));
+
+    private Task RulesAsync(string household, params BudgetRefill[] refills) => ExecuteAsync(
+        """
+        INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
+        VALUES ($service, 'rules', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
+        """,
+        ("$service", Service), ("$key", household), ("$payload", JsonSerializer.SerializeToUtf8Bytes(new RulesRecord { Refills = [.. refills] }, JsonGrainStateSerializer.Options)));
 
     private Task PaymentAsync(string paymentId, string household, PaymentState state, decimal amount, string? funding, params PaymentRefund[] refunds)
     {

@@ -42,9 +42,11 @@ public static class Signing
     /// <summary>
     /// The payer's approval of the transaction it displayed: payment, parties (the approving device and every device
     /// the payment was offered to), terms, the single-use nonce and the payment program chosen to pay (empty: the
-    /// device's own account).
+    /// device's own account). A member's request that a guardian decides is approved with
+    /// <see cref="GuardianApproval"/> instead, so no payer approval can pass for a guardian's.
     /// </summary>
-    public static byte[] Approval(PaymentOffer offer, AuthMethod method, string? programId = null) => Statement(
+    public static byte[] Approval(PaymentOffer offer, AuthMethod method, string? programId = null) =>
+        offer.Rule is { NeedsGuardian: true } ? GuardianApproval(offer, method, programId) : Statement(
         "approval/v3",
         offer.PaymentId,
         offer.HouseholdId,
@@ -57,6 +59,30 @@ public static class Signing
         offer.Nonce,
         method.ToString(),
         programId ?? string.Empty);
+
+    /// <summary>
+    /// A guardian's approval of a member's request: it names the request it approves (the member who asked and the
+    /// SHA-256 of the member's signed request, <see cref="RequestDigest"/>), then binds what a payer approval binds:
+    /// payment, parties, terms, nonce, how the guardian verified and the guardian's program that pays.
+    /// </summary>
+    public static byte[] GuardianApproval(PaymentOffer offer, AuthMethod method, string? programId) => Statement(
+        "guardian-approval/v1",
+        offer.PaymentId,
+        offer.HouseholdId,
+        offer.InitiatorDeviceId,
+        offer.AskedBy?.Id ?? string.Empty,
+        offer.RequestDigest ?? string.Empty,
+        offer.PayerDeviceId,
+        string.Join(',', offer.Candidates),
+        Amount(offer.Info.Amount),
+        offer.Info.Currency,
+        offer.Info.Merchant,
+        offer.Nonce,
+        method.ToString(),
+        programId ?? string.Empty);
+
+    /// <summary>The SHA-256 of an initiator's signed request statement (<see cref="Request"/>), in lower-case hex: how a guardian's approval names it.</summary>
+    public static string RequestDigest(PaymentRequestInput input) => Convert.ToHexStringLower(SHA256.HashData(Request(input)));
 
     /// <summary>
     /// The WebAuthn challenge of a biometric approval: SHA-256 of the very statement the device key signs, so the
@@ -87,9 +113,16 @@ public static class Signing
     public static string MatchCode(PaymentSnapshot payment) =>
         MatchCode(payment.PaymentId, payment.HouseholdId, payment.InitiatorDeviceId, payment.Info);
 
-    /// <summary>An initiator's request for a payment, as it asked for it.</summary>
-    public static byte[] Request(PaymentRequestInput input) => Statement(
-        "request/v1",
+    /// <summary>
+    /// An initiator's request for a payment, as it asked for it. A request with a category signs it too
+    /// (<c>request/v2</c>); one without signs exactly what it always did.
+    /// </summary>
+    public static byte[] Request(PaymentRequestInput input) => input.Info.Category is { } category
+        ? Statement("request/v2", [.. RequestFields(input), category])
+        : Statement("request/v1", RequestFields(input));
+
+    private static string[] RequestFields(PaymentRequestInput input) =>
+    [
         input.HouseholdId,
         input.InitiatorDeviceId,
         input.PayerDeviceId,
@@ -99,7 +132,8 @@ public static class Signing
         input.Info.Merchant,
         input.Info.Description ?? string.Empty,
         string.Join(";", (input.Info.Items ?? []).Select(item => $"{item.Label}={Amount(item.Amount)}")),
-        input.ExpiresIn?.TotalSeconds.ToString(CultureInfo.InvariantCulture) ?? string.Empty);
+        input.ExpiresIn?.TotalSeconds.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
+    ];
 
     /// <summary>A device's proof that it holds its key, over the hub's fresh challenge: what it signs to open a session.</summary>
     public static byte[] Session(string deviceId, string challenge) => Statement("session/v1", deviceId, challenge);

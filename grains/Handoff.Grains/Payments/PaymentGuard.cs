@@ -11,10 +11,11 @@ namespace Handoff.Grains.Payments;
 internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options, string paymentId)
 {
     /// <summary>
-    /// Checks a request for a new payment (its fields, its household, its devices and its signature) and returns its
-    /// initiator and the payer devices to offer it to: those named, or for <c>any</c> every capable one online.
+    /// Checks a request for a new payment (its fields, its household, its devices and its signature), then has the
+    /// household decide it: who asked, the rule that applied to a member, and the payer devices to offer it to (those
+    /// named, or for <c>any</c> every capable one online; a member's own within budget, else every guardian's).
     /// </summary>
-    public async Task<(DeviceStatus Initiator, IReadOnlyList<string> Candidates)> AcceptNewAsync(PaymentRequestInput input)
+    public async Task<(DeviceStatus Initiator, RuleDecision Decision)> AcceptNewAsync(PaymentRequestInput input)
     {
         Validation.RequirePayment(input, options);
         if (!CallerContext.MayAccess(input.HouseholdId))
@@ -35,7 +36,7 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             throw new ForbiddenException($"the request is not signed by initiator '{input.InitiatorDeviceId}'");
         }
 
-        return (initiator, candidates);
+        return (initiator, await Rules(input.HouseholdId).DecideAsync(input.InitiatorDeviceId, input.Info, candidates));
     }
 
     private async Task<IReadOnlyList<string>> CandidatesAsync(PaymentRequestInput input)
@@ -79,15 +80,14 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
     }
 
     /// <summary>
-    /// Only the payer's key over the exact transaction it displayed counts; a biometric approval also needs the
-    /// payer's platform credential to have asserted, with the person verified, over a challenge computed here.
-    /// </summary>
-    /// <summary>
     /// Checks an approval (the payer's signature over this transaction and the chosen program, and for a biometric one
-    /// the WebAuthn assertion) and returns the program that pays, when one was chosen and the payment can still be paid:
-    /// the programs grain refuses another device's program, another currency, or too little left.
+    /// the WebAuthn assertion) and returns it as the command the lifecycle decides on, with the account that pays when
+    /// the payment can still be paid. A payer's program is the programs grain's to check (another device's, another
+    /// currency, too little left); a member paying alone pays from their budget, which the rules grain checks; a member's
+    /// request that needs a guardian is approved only by a device of a guardian, never the asker, signing a guardian
+    /// approval that names the member's request.
     /// </summary>
-    public async Task<ProgramFunding?> RequireApprovalAsync(PaymentRecord record, PaymentApproval approval)
+    public async Task<PaymentCommand.Approve> RequireApprovalAsync(PaymentRecord record, PaymentApproval approval)
     {
         RequirePayer(record, approval.PayerDeviceId);
         if (approval.PaymentId != paymentId || approval.Nonce != record.Nonce)
@@ -97,10 +97,11 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
 
         var offer = record.ToOffer(paymentId, approval.PayerDeviceId);
         await RequireSignatureAsync(approval.PayerDeviceId, Signing.Approval(offer, approval.Method, approval.ProgramId), approval.Signature, "approval");
+        var approve = new PaymentCommand.Approve(approval.PayerDeviceId, approval.Method);
         if (record.State.IsTerminal() || record.Payer is not null)
         {
             // The lifecycle says how it ended, or where it was paid.
-            return null;
+            return approve;
         }
 
         if (approval.Method == AuthMethod.Biometric)
@@ -113,14 +114,47 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyWebAuthnAssertionAsync(assertion, Signing.ApprovalChallenge(offer, approval.ProgramId));
         }
 
-        var info = record.Input!.Info;
-        return await grains.GetGrain<IPaymentProgramsGrain>(record.Input.HouseholdId).ChooseAsync(approval.PayerDeviceId, approval.ProgramId, info.Amount, info.Currency);
+        var input = record.Input!;
+        var programs = grains.GetGrain<IPaymentProgramsGrain>(input.HouseholdId);
+        switch (record.Rule)
+        {
+            case { NeedsGuardian: true }:
+                var guardian = await Rules(input.HouseholdId).GuardianOfAsync(approval.PayerDeviceId);
+                if (guardian is null || guardian.Id == record.AskedBy?.Id)
+                {
+                    throw new ForbiddenException($"device '{approval.PayerDeviceId}' is not a guardian's: it cannot approve the request of {record.AskedBy?.Name}");
+                }
+
+                var funding = await programs.ChooseAsync(approval.PayerDeviceId, approval.ProgramId, input.Info.Amount, input.Info.Currency);
+                return approve with { Funding = funding, Guardian = guardian, Signature = approval.Signature };
+            case { NeedsGuardian: false } when record.AskedBy is { } member:
+                var budget = LedgerAccounts.BudgetAccount(member.Id);
+                if (approval.ProgramId != budget)
+                {
+                    throw new ValidationException("program", $"{member.Name} pays this alone, from their budget: approve with program '{budget}'", ErrorCodes.Validation);
+                }
+
+                return approve with { Funding = await Rules(input.HouseholdId).FundAsync(member.Id, input.Info.Amount, input.Info.Currency) };
+            default:
+                return approve with { Funding = await programs.ChooseAsync(approval.PayerDeviceId, approval.ProgramId, input.Info.Amount, input.Info.Currency) };
+        }
     }
 
-    public async Task RequireDeclineAsync(PaymentRecord record, string payerDeviceId, string reason, byte[] signature)
+    /// <summary>
+    /// Checks a decline signed by a payer device it was offered to; for a member's request that a guardian decides, the
+    /// device must still be a guardian's, and the guardian is returned to be named with it.
+    /// </summary>
+    public async Task<PersonRef?> RequireDeclineAsync(PaymentRecord record, string payerDeviceId, string reason, byte[] signature)
     {
         RequirePayer(record, payerDeviceId);
         await RequireSignatureAsync(payerDeviceId, Signing.Decline(paymentId, payerDeviceId, record.Nonce, reason), signature, "decline");
+        if (record.Rule is not { NeedsGuardian: true })
+        {
+            return null;
+        }
+
+        return await Rules(record.Input!.HouseholdId).GuardianOfAsync(payerDeviceId)
+            ?? throw new ForbiddenException($"device '{payerDeviceId}' is not a guardian's: it cannot decline the request of {record.AskedBy?.Name}");
     }
 
     public async Task RequireCancelAsync(PaymentRecord record, string deviceId, byte[] signature)
@@ -210,6 +244,8 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             throw new ForbiddenException($"the {what} for payment '{paymentId}' is not signed by device '{deviceId}'");
         }
     }
+
+    private IHouseholdRulesGrain Rules(string householdId) => grains.GetGrain<IHouseholdRulesGrain>(householdId);
 
     private async Task<DeviceStatus> DeviceInHouseholdAsync(string deviceId, string householdId, string field)
     {

@@ -8,11 +8,15 @@ public abstract record PaymentCommand
     /// <summary>The sheets of these payer devices show the payment (the offer reached them).</summary>
     public sealed record Shown(IReadOnlyList<string> Devices) : PaymentCommand;
 
-    /// <summary>The person verified on the payer device; the guard checked the signature and the assertion.</summary>
-    public sealed record Approve(string Device, AuthMethod Method, ProgramFunding? Funding = null) : PaymentCommand;
+    /// <summary>
+    /// The person verified on the payer device; the guard checked the signature and the assertion. For a member's request
+    /// that a guardian decides, <paramref name="Guardian"/> is the guardian and <paramref name="Signature"/> their device's
+    /// signature over the guardian approval, both kept with the payment.
+    /// </summary>
+    public sealed record Approve(string Device, AuthMethod Method, ProgramFunding? Funding = null, PersonRef? Guardian = null, byte[]? Signature = null) : PaymentCommand;
 
-    /// <summary>The person declined, or failed verification, on the payer device.</summary>
-    public sealed record Decline(string Device, string Reason) : PaymentCommand;
+    /// <summary>The person declined, or failed verification, on the payer device (<paramref name="By"/>: the guardian, for a member's request).</summary>
+    public sealed record Decline(string Device, string Reason, PersonRef? By = null) : PaymentCommand;
 
     /// <summary>A party cancels.</summary>
     public sealed record Cancel(string Device) : PaymentCommand;
@@ -90,12 +94,17 @@ public abstract record PaymentEffect
 /// The transitions to save, the payment's refunds when they change (null when not), and the effects to run after
 /// saving (<see cref="PaymentEffect.KeepRecovering"/> before).
 /// </summary>
-public sealed record PaymentDecision(IReadOnlyList<PaymentTransition> Transitions, IReadOnlyList<PaymentEffect> Effects, IReadOnlyList<PaymentRefund>? Refunds = null, ProgramFunding? Funding = null)
+public sealed record PaymentDecision(
+    IReadOnlyList<PaymentTransition> Transitions,
+    IReadOnlyList<PaymentEffect> Effects,
+    IReadOnlyList<PaymentRefund>? Refunds = null,
+    ProgramFunding? Funding = null,
+    GuardianApproval? Approval = null)
 {
     public static PaymentDecision None { get; } = new([], []);
 
     /// <summary>Whether the record changes, so it must be saved.</summary>
-    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null || Funding is not null;
+    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null || Funding is not null || Approval is not null;
 }
 
 /// <summary>
@@ -121,7 +130,7 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 Approve(plan, record, approve, paymentId);
                 break;
             case PaymentCommand.Decline decline when record.State != PaymentState.Declined:
-                plan.Move(PaymentState.Declined, decline.Device, decline.Reason);
+                plan.Move(PaymentState.Declined, decline.Device, decline.By is { } guardian ? $"{decline.Reason} (guardian {guardian.Name})" : decline.Reason);
                 plan.Actor = decline.Device;
                 break;
             case PaymentCommand.Cancel cancel when record.State != PaymentState.Cancelled:
@@ -162,17 +171,28 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         return plan.Decision(record.State);
     }
 
-    /// <summary>The record of a new payment, accepted from <paramref name="input"/> at <paramref name="now"/>.</summary>
-    public static PaymentRecord Start(PaymentRequestInput input, IReadOnlyList<string> candidates, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce) => new()
+    /// <summary>
+    /// The record of a new payment, accepted from <paramref name="input"/> at <paramref name="now"/>, offered to the
+    /// candidates of the household's <paramref name="decision"/>, who asked and the rule that applied.
+    /// </summary>
+    public static PaymentRecord Start(PaymentRequestInput input, RuleDecision decision, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce) => new()
     {
         Input = input,
-        Candidates = [.. candidates],
+        Candidates = [.. decision.Candidates],
+        AskedBy = decision.AskedBy,
+        Rule = decision.Rule,
         InitiatorName = initiatorName,
         CreatedAt = now,
         Deadline = now + expiry,
         Nonce = nonce,
         History = [new PaymentTransition(PaymentState.Created, PaymentState.Created, now, input.InitiatorDeviceId, "requested")],
     };
+
+    /// <summary>
+    /// The first offer of a new payment. With no device reached, a payer's request is forgotten (so the same order can
+    /// be retried); a request for a guardian stays, and recovery offers it again until a guardian's device is back.
+    /// </summary>
+    public static PaymentEffect.OfferTo FirstOffer(PaymentRecord record) => new(record.Payers, ForgetIfOffline: record.Rule is not { NeedsGuardian: true });
 
     /// <summary>The charge the ledger books for a payment authorized on <paramref name="payer"/>.</summary>
     public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input, string payer, ProgramFunding? funding) => new(
@@ -295,7 +315,16 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         }
 
         var method = approve.Method == AuthMethod.Pin ? "PIN" : "biometric";
-        plan.Move(PaymentState.Authorized, approve.Device, $"verified by {method} on payer device");
+        if (approve.Guardian is { } guardian)
+        {
+            plan.Move(PaymentState.Authorized, approve.Device, $"approved by guardian {guardian.Name}, verified by {method}");
+            plan.Approval = new GuardianApproval(guardian, approve.Device, approve.Method, approve.Funding?.ProgramId, plan.Now, approve.Signature ?? []);
+        }
+        else
+        {
+            plan.Move(PaymentState.Authorized, approve.Device, $"verified by {method} on payer device");
+        }
+
         plan.Move(PaymentState.Charging, Hub, approve.Funding is { } funding ? $"charge of program {funding.ProgramId} sent to ledger" : "charge sent to ledger");
         plan.Funding = approve.Funding;
         plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!, approve.Device, approve.Funding)));
@@ -381,6 +410,8 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
         public PaymentRecord Record => record;
 
+        public DateTimeOffset Now => now;
+
         public PaymentState State { get; private set; } = record.State;
 
         public List<PaymentEffect> Effects { get; } = [];
@@ -390,6 +421,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
         /// <summary>The program an approval chose, recorded with it.</summary>
         public ProgramFunding? Funding { get; set; }
+
+        /// <summary>A guardian's approval, recorded with it.</summary>
+        public GuardianApproval? Approval { get; set; }
 
         /// <summary>The payer device that ended the payment itself (a decline): its own sheet needs no closing.</summary>
         public string? Actor { get; set; }
@@ -430,9 +464,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 Effects.Add(new PaymentEffect.EndRecovery());
             }
 
-            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null && Funding is null
+            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null && Funding is null && Approval is null
                 ? PaymentDecision.None
-                : new PaymentDecision(_transitions, Effects, Refunds, Funding);
+                : new PaymentDecision(_transitions, Effects, Refunds, Funding, Approval);
         }
     }
 }

@@ -25,6 +25,11 @@ internal sealed record LedgerReport(
 /// that paid, only for a Completed payment, each one as the payment records it, never more in total than the charge.
 /// Top-ups go from the household's funding account to a program; replayed in entry order, no payment program's
 /// account ever goes below its floor (0 for a wallet, minus the credit limit for a card).
+/// Budgets: a member's budget account is credited only by its monthly refills (from a program, one per month, each
+/// recorded by the household's rules with the month's budget, never filling it above that) and by refunds, and never
+/// goes below zero, so no member spent alone beyond a month's budget and what came back. A member's request that a
+/// guardian approved keeps both signatures, the member's device's over the request and the guardian's device's over
+/// the guardian approval that names it, and both verify with the devices' keys.
 /// </summary>
 internal static class LedgerAudit
 {
@@ -44,9 +49,10 @@ internal static class LedgerAudit
             CheckConservation(household, ledger, violations);
             CheckNumbering(household, ledger, violations);
             CheckPrograms(household, ledger, store.Programs.GetValueOrDefault(household), violations);
+            BudgetAudit.Check(household, ledger, store.Rules.GetValueOrDefault(household), violations, pending);
             foreach (var entry in ledger.Entries)
             {
-                if (LedgerAccounts.IsTopUp(entry.PaymentId))
+                if (LedgerAccounts.IsTopUp(entry.PaymentId) || LedgerAccounts.RefillOf(entry.PaymentId) is not null)
                 {
                     continue;
                 }
@@ -73,6 +79,7 @@ internal static class LedgerAudit
 
         foreach (var (paymentId, payment) in store.Payments.OrderBy(pair => pair.Key, StringComparer.Ordinal))
         {
+            BudgetAudit.CheckSignatures(paymentId, payment, store.DeviceKeys, violations, pending);
             var charged = charges.TryGetValue(paymentId, out var charge);
             switch (payment.State)
             {

@@ -15,12 +15,19 @@ internal sealed record StoredLedger(IReadOnlyDictionary<string, decimal> Balance
 /// <summary>Payments and ledgers read straight from a hub's durable store, not through the cluster.</summary>
 /// <param name="LegacyLedgers">Households whose ledger is still grain state of the old format (before the journal tables).</param>
 /// <param name="Programs">The payment programs of each household that has some, by household.</param>
+/// <param name="Rules">The rules of each household that has some (budgets and their refills), by household.</param>
+/// <param name="DeviceKeys">The public key of each device still paired, by device id: what a signature kept with a payment is checked against.</param>
 internal sealed record StoredState(
     IReadOnlyDictionary<string, PaymentRecord> Payments,
     IReadOnlyDictionary<string, StoredLedger> Ledgers,
     IReadOnlyList<string> LegacyLedgers,
-    IReadOnlyDictionary<string, ProgramsRecord> Programs)
+    IReadOnlyDictionary<string, ProgramsRecord> Programs,
+    IReadOnlyDictionary<string, RulesRecord> Rules,
+    IReadOnlyDictionary<string, byte[]> DeviceKeys)
 {
+    /// <summary>The grain states the check reads, besides the journal tables.</summary>
+    private const string Kinds = "'payment', 'ledger', 'programs', 'rules', 'device'";
+
     private const string ServiceId = "handoff";
 
     /// <summary>Reads the embedded store in <paramref name="dataDirectory"/>.</summary>
@@ -78,9 +85,9 @@ internal sealed record StoredState(
             }
         }
 
-        await using var states = Command("""
+        await using var states = Command($"""
             SELECT grain_type, grain_key, payload FROM handoff_grain_state
-            WHERE service_id = $service AND grain_type IN ('payment', 'ledger', 'programs') AND payload IS NOT NULL;
+            WHERE service_id = $service AND grain_type IN ({Kinds}) AND payload IS NOT NULL;
             """);
         await using var stateReader = await states.ExecuteReaderAsync(cancellation);
         return await ReadAsync(stateReader, ledgers, cancellation);
@@ -131,9 +138,9 @@ internal sealed record StoredState(
             }
         }
 
-        await using var states = Command("""
+        await using var states = Command($"""
             SELECT grain_type, coalesce(grain_id_extension, ''), payload FROM orleans_grain_state
-            WHERE service_id = @service AND grain_type IN ('payment', 'ledger', 'programs') AND payload IS NOT NULL
+            WHERE service_id = @service AND grain_type IN ({Kinds}) AND payload IS NOT NULL
             """);
         await using var stateReader = await states.ExecuteReaderAsync(cancellation);
         return await ReadAsync(stateReader, ledgers, cancellation);
@@ -159,6 +166,8 @@ internal sealed record StoredState(
     {
         var payments = new Dictionary<string, PaymentRecord>(StringComparer.Ordinal);
         var programs = new Dictionary<string, ProgramsRecord>(StringComparer.Ordinal);
+        var rules = new Dictionary<string, RulesRecord>(StringComparer.Ordinal);
+        var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var legacy = new List<string>();
         while (await reader.ReadAsync(cancellation))
         {
@@ -177,6 +186,17 @@ internal sealed record StoredState(
                 {
                     programs[key] = JsonSerializer.Deserialize<ProgramsRecord>(payload, JsonGrainStateSerializer.Options)!;
                 }
+                else if (kind == "rules")
+                {
+                    rules[key] = JsonSerializer.Deserialize<RulesRecord>(payload, JsonGrainStateSerializer.Options)!;
+                }
+                else if (kind == "device")
+                {
+                    if (JsonSerializer.Deserialize<DeviceRecord>(payload, JsonGrainStateSerializer.Options) is { PublicKey: { } publicKey, Removed: false })
+                    {
+                        keys[key] = publicKey;
+                    }
+                }
                 else
                 {
                     payments[key] = JsonSerializer.Deserialize<PaymentRecord>(payload, JsonGrainStateSerializer.Options)!;
@@ -192,6 +212,8 @@ internal sealed record StoredState(
             payments,
             ledgers.ToDictionary(pair => pair.Key, pair => new StoredLedger(pair.Value.Balances, pair.Value.Entries), StringComparer.Ordinal),
             legacy.Order(StringComparer.Ordinal).ToList(),
-            programs);
+            programs,
+            rules,
+            keys);
     }
 }
