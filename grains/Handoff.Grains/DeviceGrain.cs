@@ -142,10 +142,20 @@ public sealed partial class DeviceGrain(
             : null);
     }
 
-    public async Task VerifyWebAuthnAssertionAsync(WebAuthnAssertion assertion, byte[] challenge)
+    public async Task<bool> VerifyApprovalAsync(byte[] statement, byte[]? signature, WebAuthnAssertion? assertion, byte[]? challenge)
     {
+        if (Active is null || !Signing.Verify(record.State.PublicKey, statement, signature))
+        {
+            return false;
+        }
+
+        if (assertion is null)
+        {
+            return true;
+        }
+
         var deviceId = this.GetPrimaryKeyString();
-        if (Active is null || record.State.WebAuthnCredential is not { } credential)
+        if (record.State.WebAuthnCredential is not { } credential || challenge is null)
         {
             throw new ForbiddenException($"biometric: device '{deviceId}' has no registered platform credential");
         }
@@ -164,6 +174,7 @@ public sealed partial class DeviceGrain(
 
         credential.SignCount = signCount;
         await record.WriteStateAsync();
+        return true;
     }
 
     public async Task<DeviceStatus> RenameAsync(string adminToken, string displayName)

@@ -95,23 +95,23 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             throw new ForbiddenException($"approval does not match the transaction of payment '{paymentId}'");
         }
 
+        // The signature and, for a payment that can still be paid, the person's assertion: one call to the device.
         var offer = record.ToOffer(paymentId, approval.PayerDeviceId);
-        await RequireSignatureAsync(approval.PayerDeviceId, Signing.Approval(offer, approval.Method, approval.ProgramId), approval.Signature, "approval");
+        var ended = record.State.IsTerminal() || record.Payer is not null;
+        var assertion = ended || approval.Method != AuthMethod.Biometric
+            ? null
+            : approval.Assertion ?? throw new ForbiddenException($"the biometric approval of payment '{paymentId}' carries no WebAuthn assertion");
+        var statement = Signing.Approval(offer, approval.Method, approval.ProgramId);
+        if (!await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyApprovalAsync(statement, approval.Signature, assertion, assertion is null ? null : Signing.ApprovalChallenge(offer, approval.ProgramId)))
+        {
+            throw new ForbiddenException($"the approval for payment '{paymentId}' is not signed by device '{approval.PayerDeviceId}'");
+        }
+
         var approve = new PaymentCommand.Approve(approval.PayerDeviceId, approval.Method);
-        if (record.State.IsTerminal() || record.Payer is not null)
+        if (ended)
         {
             // The lifecycle says how it ended, or where it was paid.
             return approve;
-        }
-
-        if (approval.Method == AuthMethod.Biometric)
-        {
-            if (approval.Assertion is not { } assertion)
-            {
-                throw new ForbiddenException($"the biometric approval of payment '{paymentId}' carries no WebAuthn assertion");
-            }
-
-            await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyWebAuthnAssertionAsync(assertion, Signing.ApprovalChallenge(offer, approval.ProgramId));
         }
 
         var input = record.Input!;
