@@ -143,12 +143,13 @@ public interface IHouseholdRulesGrain : IGrainWithStringKey
     Task<string> SetTimeZoneAsync(string adminToken, string timeZone);
 
     /// <summary>
-    /// Decides a new request for its authority: who asked (the owner of <paramref name="initiatorDeviceId"/>) and, for a
-    /// member, which rule applies and whom to offer it: their own devices among <paramref name="candidates"/> within
-    /// budget, else every guardian's payer devices, else <c>budget_exceeded</c> or <c>not_allowed</c>.
+    /// Decides a new request of member <paramref name="asker"/> (not a guardian: the payment's authority found them the
+    /// owner of the asking device) for its authority: which rule applies and whom to offer it: their own devices among
+    /// <paramref name="candidates"/> within budget, else every guardian's payer devices, else <c>budget_exceeded</c> or
+    /// <c>not_allowed</c>.
     /// </summary>
     [Alias("Decide"), AuthorityOnly]
-    Task<RuleDecision> DecideAsync(string initiatorDeviceId, PaymentInfo info, IReadOnlyList<string> candidates);
+    Task<RuleDecision> DecideAsync(HouseholdMember asker, PaymentInfo info, IReadOnlyList<string> candidates);
 
     /// <summary>
     /// The budget account that pays a member's approved payment, once this month's refill is booked and at least

@@ -104,20 +104,9 @@ public sealed class HouseholdRulesGrain(
         return zone.Id;
     }
 
-    public async Task<RuleDecision> DecideAsync(string initiatorDeviceId, PaymentInfo info, IReadOnlyList<string> candidates)
+    public async Task<RuleDecision> DecideAsync(HouseholdMember asker, PaymentInfo info, IReadOnlyList<string> candidates)
     {
-        var members = await GrainFactory.GetGrain<IHouseholdMembersGrain>(HouseholdId).ListAsync();
-        if (members.FirstOrDefault(member => member.Devices.Contains(initiatorDeviceId)) is not { } asker)
-        {
-            return new RuleDecision(null, null, candidates);
-        }
-
         var askedBy = new PersonRef(asker.Id, asker.Name);
-        if (asker.Role == MemberRole.Guardian)
-        {
-            return new RuleDecision(askedBy, null, candidates);
-        }
-
         var rules = Rules(asker.Id);
         var budget = rules.Budgets.FirstOrDefault(budget => budget.Currency == info.Currency);
         var left = budget is null ? (decimal?)null : await _budgets.LeftAsync(asker.Id, budget);
@@ -133,6 +122,7 @@ public sealed class HouseholdRulesGrain(
             verdict = RuleCheck.NotOwnDevice(asker.Name);
         }
 
+        var members = await GrainFactory.GetGrain<IHouseholdMembersGrain>(HouseholdId).ListAsync();
         var payers = (await GrainFactory.GetGrain<IHouseholdGrain>(HouseholdId).ListDevicesAsync())
             .Where(device => device.Role == DeviceRole.Payer && device.Capabilities.CanPay)
             .Select(device => device.DeviceId)

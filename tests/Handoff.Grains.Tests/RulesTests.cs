@@ -173,7 +173,7 @@ public sealed class RulesTests(RulesHousehold rules)
                 await Assert.ThrowsAsync<ForbiddenException>(() => bob.SetTimeZoneAsync(token, "Pacific/Kiritimati"));
             }
 
-            await Assert.ThrowsAsync<ForbiddenException>(() => bob.CallAsync(grains => grains.GetGrain<IHouseholdRulesGrain>(HouseholdCluster.Home).DecideAsync(device, new PaymentInfo(1m, "CNY", "Tea House"), [BobPhone])));
+            await Assert.ThrowsAsync<ForbiddenException>(() => bob.CallAsync(grains => grains.GetGrain<IHouseholdRulesGrain>(HouseholdCluster.Home).DecideAsync(new HouseholdMember("bob", "Bob", MemberRole.Member, [device]), new PaymentInfo(1m, "CNY", "Tea House"), [BobPhone])));
             await Assert.ThrowsAsync<ForbiddenException>(() => bob.CallAsync(grains => grains.GetGrain<IHouseholdRulesGrain>(HouseholdCluster.Home).FundAsync("bob", 1m, "CNY")));
             await Assert.ThrowsAsync<ForbiddenException>(() => bob.CallAsync(grains => grains.GetGrain<IHouseholdRulesGrain>(HouseholdCluster.Home).GuardianOfAsync(device)));
         }
