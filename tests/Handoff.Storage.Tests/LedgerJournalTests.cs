@@ -477,7 +477,7 @@ public sealed class SqliteLedgerJournalTests : LedgerJournalContract
         Assert.Equal(Replay([tea, slash]), head.Balances.ToDictionary());
         Assert.Equal([tea, slash], await NewJournal().ReadAsync(Household, 0, 10, default));
         Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM handoff_grain_state WHERE grain_type = 'ledger';"));
-        Assert.Equal(1L, await ScalarAsync("PRAGMA user_version;"));
+        Assert.Equal(2L, await ScalarAsync("PRAGMA user_version;"));
     }
 
     internal static byte[] LegacyPayload(params LedgerEntry[] entries) =>
@@ -579,7 +579,7 @@ public sealed class PostgresLedgerJournalTests(PostgresServer server) : LedgerJo
             await state.ExecuteNonQueryAsync();
         }
 
-        Assert.Equal(4, await PostgresSchema.EnsureAsync(database, CancellationToken.None));
+        Assert.Equal(PostgresSchema.LatestVersion, await PostgresSchema.EnsureAsync(database, CancellationToken.None));
 
         var journal = new PostgresLedgerJournal(database, "handoff");
         var head = await journal.LoadHeadAsync(Household, default);
