@@ -222,7 +222,9 @@ public sealed class LedgerCheckTests : IDisposable
         Assert.True(check.ExitCode == 0, check.ToString());
         var evidence = check.Json.GetProperty("evidence");
         Assert.Equal((2, 2, 1), (evidence.GetProperty("signed").GetInt32(), evidence.GetProperty("unsigned").GetInt32(), evidence.GetProperty("none").GetInt32()));
-        Assert.Empty(check.Json.GetProperty("pending").EnumerateArray());
+        Assert.Equal(
+            ["ledger 'home': entry 5 ('p-old') carries no evidence though entry 1 before it does: a charge of a payment made before the hub was upgraded, or a row written around the hub"],
+            check.Json.GetProperty("pending").EnumerateArray().Select(pending => pending.GetString()));
         var text = await CliRunner.RunAsync("ledger", "check", "--data", _data);
         Assert.Contains("evidence: 2 entries signed, 2 moved by the administrator or the rules, 1 stored before entries kept their evidence", text.Stdout, StringComparison.Ordinal);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Handoff.Contracts;
 using Handoff.Silo.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -43,6 +44,7 @@ public sealed class LedgerEvidenceTests
         var sizes = await EvidenceSizesAsync(household);
         Assert.InRange(sizes[paid], 500, 1_000);
         Assert.InRange(sizes[approved], 500, 1_000);
+        Assert.InRange(sizes[LedgerAccounts.RefundReference(paid, "r-1")], 200, 450);
         Assert.Equal(5, sizes.Count);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
