@@ -341,12 +341,7 @@ public sealed class LedgerCheckTests : IDisposable
         Assert.Equal(AppendResult.Appended, await _journal.AppendAsync(household, entry, default));
     }
 
-    private Task MembersAsync(string household, params HouseholdMember[] members) => ExecuteAsync(
-        """
-        INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
-        VALUES ($service, 'members', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
-        """,
-        ("$service", Service), ("$key", household), ("$payload", JsonSerializer.SerializeToUtf8Bytes(new MembersRecord { Members = [.. members] }, JsonGrainStateSerializer.Options)));
+    private Task MembersAsync(string household, params HouseholdMember[] members) => GrainStateAsync("members", household, new MembersRecord { Members = [.. members] });
 
     private async Task ChargeAsync(string household, long sequence, string paymentId, decimal amount)
     {
@@ -369,12 +364,7 @@ public sealed class LedgerCheckTests : IDisposable
         Assert.Equal(AppendResult.Appended, await _journal.AppendAsync(household, entry, default));
     }
 
-    private Task ProgramsAsync(string household, params PaymentProgram[] programs) => ExecuteAsync(
-        """
-        INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
-        VALUES ($service, 'programs', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
-        """,
-        ("$service", Service), ("$key", household), ("$payload", JsonSerializer.SerializeToUtf8Bytes(new ProgramsRecord { Programs = [.. programs] }, JsonGrainStateSerializer.Options)));
+    private Task ProgramsAsync(string household, params PaymentProgram[] programs) => GrainStateAsync("programs", household, new ProgramsRecord { Programs = [.. programs] });
 
     /// <summary>A completed payment of <paramref name="amount"/> CNY, approved on <paramref name="payer"/>.</summary>
     private static PaymentRecord Paid(string paymentId, decimal amount, string payer) => new()
@@ -393,27 +383,20 @@ public sealed class LedgerCheckTests : IDisposable
             record.Funding = new ProgramFunding("budget:bob", LedgerAccounts.BudgetAccount("bob"), 0m);
         }
 
-        return ExecuteAsync(
-            """
-            INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
-            VALUES ($service, 'payment', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
-            """,
-            ("$service", Service), ("$key", paymentId), ("$payload", JsonSerializer.SerializeToUtf8Bytes(record, JsonGrainStateSerializer.Options)));
+        return GrainStateAsync("payment", paymentId, record);
     }
 
-    private Task DeviceAsync(string deviceId, ECDsa key) => ExecuteAsync(
-        """
-        INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
-        VALUES ($service, 'device', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
-        """,
-        ("$service", Service), ("$key", deviceId), ("$payload", JsonSerializer.SerializeToUtf8Bytes(new DeviceRecord { PublicKey = Signing.PublicKeyOf(key) }, JsonGrainStateSerializer.Options)));
+    private Task DeviceAsync(string deviceId, ECDsa key) => GrainStateAsync("device", deviceId, new DeviceRecord { PublicKey = Signing.PublicKeyOf(key) });
 
-    private Task RulesAsync(string household, params BudgetRefill[] refills) => ExecuteAsync(
+    private Task RulesAsync(string household, params BudgetRefill[] refills) => GrainStateAsync("rules", household, new RulesRecord { Refills = [.. refills] });
+
+    /// <summary>Stores <paramref name="state"/> as the hub stores the grain state <paramref name="kind"/> of <paramref name="key"/>.</summary>
+    private Task GrainStateAsync<T>(string kind, string key, T state) => ExecuteAsync(
         """
         INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
-        VALUES ($service, 'rules', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
+        VALUES ($service, $kind, 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
         """,
-        ("$service", Service), ("$key", household), ("$payload", JsonSerializer.SerializeToUtf8Bytes(new RulesRecord { Refills = [.. refills] }, JsonGrainStateSerializer.Options)));
+        ("$service", Service), ("$kind", kind), ("$key", key), ("$payload", JsonSerializer.SerializeToUtf8Bytes(state, JsonGrainStateSerializer.Options)));
 
     private Task PaymentAsync(string paymentId, string household, PaymentState state, decimal amount, string? funding, params PaymentRefund[] refunds)
     {
@@ -432,12 +415,7 @@ public sealed class LedgerCheckTests : IDisposable
             record.History.Add(new PaymentTransition(PaymentState.Displayed, PaymentState.Authorized, s_at, "phone-1", "verified by PIN on payer device"));
         }
 
-        return ExecuteAsync(
-            """
-            INSERT INTO handoff_grain_state (service_id, grain_type, grain_n0, grain_n1, grain_key, payload, version, modified_at)
-            VALUES ($service, 'payment', 0, 0, $key, $payload, 1, '2026-11-28T12:00:00Z');
-            """,
-            ("$service", Service), ("$key", paymentId), ("$payload", JsonSerializer.SerializeToUtf8Bytes(record, JsonGrainStateSerializer.Options)));
+        return GrainStateAsync("payment", paymentId, record);
     }
 
     private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
