@@ -50,14 +50,14 @@ public interface IDeviceGrain : IGrainWithStringKey
     Task<WebAuthnCredentialInfo?> GetWebAuthnCredentialAsync();
 
     /// <summary>
-    /// Checks an approval in one call, for the payment's authority: false unless the device's current key signed
-    /// <paramref name="statement"/>; then, when an <paramref name="assertion"/> comes with it, an assertion of the
+    /// Checks an approval in one call, for the payment's authority: the device's current public key when it signed
+    /// <paramref name="statement"/> (null otherwise); then, when an <paramref name="assertion"/> comes with it, an assertion of the
     /// device's registered credential over <paramref name="challenge"/> (which the authority computes from its own
     /// record): signature, challenge, origin, relying party, user verified, and a signature counter above the last
     /// one, which it then stores. An assertion that fails any of these is refused (forbidden).
     /// </summary>
     [Alias("VerifyApproval"), AuthorityOnly]
-    Task<bool> VerifyApprovalAsync(byte[] statement, byte[]? signature, WebAuthnAssertion? assertion, byte[]? challenge);
+    Task<byte[]?> VerifyApprovalAsync(byte[] statement, byte[]? signature, WebAuthnAssertion? assertion, byte[]? challenge);
 
     /// <summary>Gives the device a new display name (admin).</summary>
     [Alias("Rename"), NoSession]

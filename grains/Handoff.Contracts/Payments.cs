@@ -86,6 +86,9 @@ public sealed record PaymentSnapshot(
 
     public bool IsTerminal => State.IsTerminal();
 
+    /// <summary>The guardian who approved a member's request, once one has (null for a payer's own approval).</summary>
+    public PersonRef? ApprovedBy => Approval?.Guardian;
+
     /// <summary>A member's request over a rule that its guardians have not decided yet.</summary>
     public bool AwaitsGuardian => Rule is { NeedsGuardian: true } && State.AwaitsVerification();
 
@@ -126,7 +129,9 @@ public sealed record RefundInput(
 
 /// <summary>
 /// One refund of a payment: its key, the amount given back (<paramref name="Requested"/> null when it asked for all
-/// that was left), when it was asked, and its ledger entry once booked (<see cref="Booked"/>).
+/// that was left), when it was asked, and its ledger entry once booked (<see cref="Booked"/>). The payment's authority
+/// keeps with it the initiator's signed refund (<paramref name="Evidence"/>), which its ledger entry carries; a snapshot
+/// leaves it out.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentRefund")]
 public sealed record PaymentRefund(
@@ -134,7 +139,8 @@ public sealed record PaymentRefund(
     [property: Id(1)] decimal Amount,
     [property: Id(2)] decimal? Requested,
     [property: Id(3)] DateTimeOffset At,
-    [property: Id(4)] long? Sequence = null)
+    [property: Id(4)] long? Sequence = null,
+    [property: Id(5)] ChargeEvidence? Evidence = null)
 {
     public bool Booked => Sequence is not null;
 }

@@ -142,16 +142,16 @@ public sealed partial class DeviceGrain(
             : null);
     }
 
-    public async Task<bool> VerifyApprovalAsync(byte[] statement, byte[]? signature, WebAuthnAssertion? assertion, byte[]? challenge)
+    public async Task<byte[]?> VerifyApprovalAsync(byte[] statement, byte[]? signature, WebAuthnAssertion? assertion, byte[]? challenge)
     {
-        if (Active is null || !Signing.Verify(record.State.PublicKey, statement, signature))
+        if (Active is null || record.State.PublicKey is not { } key || !Signing.Verify(key, statement, signature))
         {
-            return false;
+            return null;
         }
 
         if (assertion is null)
         {
-            return true;
+            return key;
         }
 
         var deviceId = this.GetPrimaryKeyString();
@@ -174,7 +174,7 @@ public sealed partial class DeviceGrain(
 
         credential.SignCount = signCount;
         await record.WriteStateAsync();
-        return true;
+        return key;
     }
 
     public async Task<DeviceStatus> RenameAsync(string adminToken, string displayName)

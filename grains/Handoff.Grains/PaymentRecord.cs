@@ -55,6 +55,17 @@ public sealed class PaymentRecord
     [Id(13)]
     public GuardianApproval? Approval { get; set; }
 
+    /// <summary>The initiator's public key its request was verified with, for the charge's evidence (null: a record of an earlier version).</summary>
+    [Id(14)]
+    public byte[]? InitiatorKey { get; set; }
+
+    /// <summary>
+    /// The signed statements that authorized the charge, as the authority verified them when the approval won: the charge
+    /// carries them to the ledger, the same ones whenever it is asked again (null: none kept, a record of an earlier version).
+    /// </summary>
+    [Id(15)]
+    public ChargeEvidence? Evidence { get; set; }
+
     public bool Exists => Input is not null;
 
     /// <summary>The devices offered the payment (a record of an earlier version named exactly one).</summary>
@@ -83,6 +94,11 @@ public sealed class PaymentRecord
         if (decision.Approval is { } approval)
         {
             Approval = approval;
+        }
+
+        if (decision.Evidence is { } evidence)
+        {
+            Evidence = evidence;
         }
     }
 
@@ -122,7 +138,7 @@ public sealed class PaymentRecord
             [.. History],
             Payers,
             Payer,
-            [.. Refunds],
+            [.. Refunds.Select(refund => refund.Evidence is null ? refund : refund with { Evidence = null })],
             Funding?.ProgramId,
             AskedBy,
             Rule,

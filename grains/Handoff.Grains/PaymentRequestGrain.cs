@@ -129,8 +129,8 @@ public sealed class PaymentRequestGrain(
     public async Task<PaymentSnapshot> RefundAsync(RefundInput input)
     {
         await EnsureLoadedAsync();
-        await _guard.RequireRefundAsync(State, input);
-        await DecideAsync(new PaymentCommand.Refund(input.RefundKey, input.Amount));
+        var signed = await _guard.RequireRefundAsync(State, input);
+        await DecideAsync(new PaymentCommand.Refund(input.RefundKey, input.Amount, signed));
         return State.ToSnapshot(PaymentId);
     }
 
@@ -212,7 +212,7 @@ public sealed class PaymentRequestGrain(
     }
 
     private Task RetryChargeAsync() =>
-        State.State == PaymentState.Charging ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State.Input!, State.Payer!, State.Funding)) : Task.CompletedTask;
+        State.State == PaymentState.Charging ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State)) : Task.CompletedTask;
 
     /// <summary>Offers the payment to its payer devices at once; when none is online, a requester waiting for the
     /// answer gets "payer offline" and the request is forgotten, while recovery keeps it until its deadline.</summary>

@@ -1,7 +1,10 @@
+using System.Security.Cryptography;
+using Handoff.Cli.Load;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
 using Handoff.Grains.Payer;
 using Handoff.Sdk;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Handoff.Grains.Tests;
 
@@ -246,6 +249,43 @@ public sealed class RulesTests(RulesHousehold rules)
         await Household.DeactivateAsync(authority);
         await Assert.ThrowsAsync<AlreadyPaidException>(() => Household.Person(AlicePhone).ApproveWithPinAsync(payment.PaymentId, RulesHousehold.PinOf(AlicePhone), "alice-card"));
         Assert.Single((await Household.LedgerAsync()).Entries, entry => entry.PaymentId == payment.PaymentId);
+    }
+
+    [Fact]
+    public async Task A_guardian_approves_by_fingerprint_over_the_guardian_statement_and_an_assertion_over_a_payers_is_refused()
+    {
+        using var authenticator = new SoftwarePlatformAuthenticator();
+        var credentials = Household.Cluster.GetSiloServiceProvider(Household.SiloCarrying(AlicePhone).SiloAddress).GetRequiredService<PlatformCredentials>();
+        await credentials.CompleteAsync(AlicePhone, authenticator.Attest(await credentials.BeginAsync(AlicePhone, authenticator.Origin)));
+        var payment = await BobTv.RequestPaymentAsync(new PaymentInfo(135m, "CNY", "Toy Shop"), BobPhone, "fingerprint");
+        Assert.True(Household.Sheet(AlicePhone).TryGet(payment.PaymentId, out var offer));
+        var alice = Household.Person(AlicePhone);
+
+        // The sheet asks the authenticator for the guardian's statement, which names Bob's request.
+        var asked = await alice.WebAuthnRequestAsync(payment.PaymentId, "alice-card");
+        Assert.Equal(Signing.GuardianApproval(offer!, AuthMethod.Biometric, "alice-card"), asked!.Statement);
+        Assert.Equal(SHA256.HashData(asked.Statement), asked.Challenge);
+
+        // An assertion over the payer's statement of the same transaction (no request named) moves nothing.
+        var asPayer = SHA256.HashData(Signing.Approval(offer! with { Rule = null }, AuthMethod.Biometric, "alice-card"));
+        await Assert.ThrowsAsync<ForbiddenException>(() => alice.ApproveWithWebAuthnAsync(payment.PaymentId, authenticator.Assert(asPayer), "alice-card"));
+        Assert.Equal(PaymentState.Displayed, (await BobTv.GetPaymentAsync(payment.PaymentId)).State);
+        Assert.Null(await Household.Authority.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(payment.PaymentId));
+
+        var paid = await alice.ApproveWithWebAuthnAsync(payment.PaymentId, authenticator.Assert(asked.Challenge), "alice-card");
+
+        Assert.Equal((PaymentState.Completed, Alice, AuthMethod.Biometric), (paid.Payment!.State, paid.Payment.Approval!.Guardian, paid.Payment.Approval.Method));
+
+        // The charge carries Bob's TV's request and Alice's phone's guardian approval that names it, each verifying.
+        var charge = await Household.Authority.GetGrain<ILedgerGrain>(HouseholdCluster.Home).GetChargeAsync(payment.PaymentId);
+        var signed = charge!.Evidence!.Signed;
+        Assert.Equal([HouseholdCluster.Tv, AlicePhone], signed.Select(statement => statement.DeviceId));
+        Assert.All(signed, statement => Assert.True(statement.Verifies, $"the statement of {statement.DeviceId} does not verify"));
+        Assert.Equal(asked.Statement, signed[1].Statement);
+        var approved = Signing.Read(signed[1].Statement)!;
+        Assert.Equal(
+            (StatementKinds.GuardianApproval, "Biometric", "bob", Signing.Digest(signed[0].Statement)),
+            (approved.Kind, approved[StatementField.Method], approved[StatementField.AskedBy], approved[StatementField.RequestDigest]));
     }
 
     private async Task<decimal> BobLeftAsync() => Assert.Single(await BobTv.ListBudgetsAsync("bob")).Left;

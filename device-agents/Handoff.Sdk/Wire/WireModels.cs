@@ -124,7 +124,7 @@ public sealed record PaymentView(
         DisplayText.Money(payment.Refunded, payment.Info.Currency),
         [.. payment.Refunds.Select(refund => RefundView.From(refund, payment.Info.Currency))],
         PersonView.From(payment.AskedBy),
-        PersonView.From(payment.Approval?.Guardian),
+        PersonView.From(payment.ApprovedBy),
         RuleView.From(payment.Rule, payment.Info.Currency),
         payment.AwaitsGuardian);
 }

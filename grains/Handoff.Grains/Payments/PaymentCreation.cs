@@ -37,7 +37,7 @@ internal sealed class PaymentCreation(PaymentGuard guard, PaymentTimers timers, 
         // A guardian has longer to decide than a payer to verify: the deadline is in the record, the reminder drives it.
         var expiry = decision.Rule is { NeedsGuardian: true } ? options.GuardianExpiry : input.ExpiresIn ?? options.DefaultExpiry;
         var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var created = PaymentLifecycle.Start(input, decision, initiator.DisplayName, time.GetUtcNow(), expiry, nonce);
+        var created = PaymentLifecycle.Start(input, decision, initiator.DisplayName, time.GetUtcNow(), expiry, nonce, initiator.PublicKey);
 
         // The recovery reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
         await timers.StartRecoveryAsync(expiry, recover);

@@ -117,12 +117,10 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             ? null
             : approval.Assertion ?? throw new ForbiddenException($"the biometric approval of payment '{paymentId}' carries no WebAuthn assertion");
         var statement = Signing.Approval(offer, approval.Method, approval.ProgramId);
-        if (!await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyApprovalAsync(statement, approval.Signature, assertion, assertion is null ? null : Signing.ApprovalChallenge(offer, approval.ProgramId)))
-        {
-            throw new ForbiddenException($"the approval for payment '{paymentId}' is not signed by device '{approval.PayerDeviceId}'");
-        }
-
-        var approve = new PaymentCommand.Approve(approval.PayerDeviceId, approval.Method);
+        var key = await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyApprovalAsync(statement, approval.Signature, assertion, assertion is null ? null : Signing.ApprovalChallenge(offer, approval.ProgramId))
+            ?? throw new ForbiddenException($"the approval for payment '{paymentId}' is not signed by device '{approval.PayerDeviceId}'");
+        var approved = new SignedStatement(approval.PayerDeviceId, statement, approval.Signature!, key);
+        var approve = new PaymentCommand.Approve(approval.PayerDeviceId, approval.Method, Evidence: EvidenceOf(record, approved));
         if (ended)
         {
             // The lifecycle says how it ended, or where it was paid.
@@ -156,6 +154,15 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
     }
 
     /// <summary>
+    /// What authorizes the charge: the initiator's request, signed as it was verified when the payment was created, and the
+    /// approval just verified. None for a record of an earlier version, which kept no initiator key.
+    /// </summary>
+    private static ChargeEvidence? EvidenceOf(PaymentRecord record, SignedStatement approval) =>
+        record is { InitiatorKey: { } key, Input: { Signature: { } signature } input }
+            ? ChargeEvidence.Of(new SignedStatement(input.InitiatorDeviceId, Signing.Request(input), signature, key), approval)
+            : null;
+
+    /// <summary>
     /// Checks a decline signed by a payer device it was offered to; for a member's request that a guardian decides, the
     /// device must still be a guardian's, and the guardian is returned to be named with it.
     /// </summary>
@@ -184,8 +191,8 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
         await RequireSignatureAsync(deviceId, Signing.Cancel(paymentId, deviceId), signature, "cancellation");
     }
 
-    /// <summary>Only the payment's initiator (the merchant's app) gives money back, signed with its key.</summary>
-    public async Task RequireRefundAsync(PaymentRecord record, RefundInput refund)
+    /// <summary>Only the payment's initiator (the merchant's app) gives money back, signed with its key; returns the refund as signed.</summary>
+    public async Task<SignedStatement> RequireRefundAsync(PaymentRecord record, RefundInput refund)
     {
         var input = RequireExisting(record);
         if (refund.PaymentId != paymentId)
@@ -210,7 +217,7 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             Handoff.Contracts.Validation.PaymentRules.RequireDigits(amount, input.Info.Currency, "amount");
         }
 
-        await RequireSignatureAsync(refund.InitiatorDeviceId, Signing.Refund(paymentId, refund.InitiatorDeviceId, refund.RefundKey, refund.Amount), refund.Signature, "refund");
+        return await RequireSignatureAsync(refund.InitiatorDeviceId, Signing.Refund(paymentId, refund.InitiatorDeviceId, refund.RefundKey, refund.Amount), refund.Signature, "refund");
     }
 
     /// <summary>
@@ -250,14 +257,13 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
         }
     }
 
-    /// <summary>Refuses a statement unless the device, still paired, signed exactly these bytes.</summary>
-    private async Task RequireSignatureAsync(string deviceId, byte[] statement, byte[]? signature, string what)
+    /// <summary>Refuses a statement unless the device, still paired, signed exactly these bytes; returns it as signed, with the key that verified it.</summary>
+    private async Task<SignedStatement> RequireSignatureAsync(string deviceId, byte[] statement, byte[]? signature, string what)
     {
         var device = await grains.GetGrain<IDeviceGrain>(deviceId).GetStatusAsync();
-        if (!Signing.Verify(device?.PublicKey, statement, signature))
-        {
-            throw new ForbiddenException($"the {what} for payment '{paymentId}' is not signed by device '{deviceId}'");
-        }
+        return device?.PublicKey is { } key && Signing.Verify(key, statement, signature)
+            ? new SignedStatement(deviceId, statement, signature!, key)
+            : throw new ForbiddenException($"the {what} for payment '{paymentId}' is not signed by device '{deviceId}'");
     }
 
     private IHouseholdRulesGrain Rules(string householdId) => grains.GetGrain<IHouseholdRulesGrain>(householdId);

@@ -13,7 +13,8 @@ public abstract record PaymentCommand
     /// that a guardian decides, <paramref name="Guardian"/> is the guardian and <paramref name="Signature"/> their device's
     /// signature over the guardian approval, both kept with the payment.
     /// </summary>
-    public sealed record Approve(string Device, AuthMethod Method, ProgramFunding? Funding = null, PersonRef? Guardian = null, byte[]? Signature = null) : PaymentCommand;
+    /// <paramref name="Evidence"/> is what authorizes the charge (the request and this approval, signed), kept with the payment.
+    public sealed record Approve(string Device, AuthMethod Method, ProgramFunding? Funding = null, PersonRef? Guardian = null, byte[]? Signature = null, ChargeEvidence? Evidence = null) : PaymentCommand;
 
     /// <summary>The person declined, or failed verification, on the payer device (<paramref name="By"/>: the guardian, for a member's request).</summary>
     public sealed record Decline(string Device, string Reason, PersonRef? By = null) : PaymentCommand;
@@ -33,8 +34,11 @@ public abstract record PaymentCommand
     /// <summary>The charge's outcome is unknown (a timeout, a silo gone): the ledger is idempotent, so ask again.</summary>
     public sealed record ChargeUncertain : PaymentCommand;
 
-    /// <summary>The initiator asks to give back <paramref name="Amount"/> (null: all that is left) under <paramref name="Key"/>.</summary>
-    public sealed record Refund(string Key, decimal? Amount) : PaymentCommand;
+    /// <summary>
+    /// The initiator asks to give back <paramref name="Amount"/> (null: all that is left) under <paramref name="Key"/>, as
+    /// <paramref name="Signed"/> says (its signed refund, kept with the refund as its ledger entry's evidence).
+    /// </summary>
+    public sealed record Refund(string Key, decimal? Amount, SignedStatement? Signed = null) : PaymentCommand;
 
     /// <summary>The ledger booked the refund.</summary>
     public sealed record RefundBooked(string Key, long Sequence) : PaymentCommand;
@@ -99,12 +103,13 @@ public sealed record PaymentDecision(
     IReadOnlyList<PaymentEffect> Effects,
     IReadOnlyList<PaymentRefund>? Refunds = null,
     ProgramFunding? Funding = null,
-    GuardianApproval? Approval = null)
+    GuardianApproval? Approval = null,
+    ChargeEvidence? Evidence = null)
 {
     public static PaymentDecision None { get; } = new([], []);
 
     /// <summary>Whether the record changes, so it must be saved.</summary>
-    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null || Funding is not null || Approval is not null;
+    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null || Funding is not null || Approval is not null || Evidence is not null;
 }
 
 /// <summary>
@@ -173,11 +178,13 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
     /// <summary>
     /// The record of a new payment, accepted from <paramref name="input"/> at <paramref name="now"/>, offered to the
-    /// candidates of the household's <paramref name="decision"/>, who asked and the rule that applied.
+    /// candidates of the household's <paramref name="decision"/>, who asked and the rule that applied, and the key of the
+    /// initiator that signed it.
     /// </summary>
-    public static PaymentRecord Start(PaymentRequestInput input, RuleDecision decision, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce) => new()
+    public static PaymentRecord Start(PaymentRequestInput input, RuleDecision decision, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce, byte[]? initiatorKey = null) => new()
     {
         Input = input,
+        InitiatorKey = initiatorKey,
         Candidates = [.. decision.Candidates],
         AskedBy = decision.AskedBy,
         Rule = decision.Rule,
@@ -194,22 +201,28 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
     /// </summary>
     public static PaymentEffect.OfferTo FirstOffer(PaymentRecord record) => new(record.Payers, ForgetIfOffline: record.Rule is not { NeedsGuardian: true });
 
-    /// <summary>The charge the ledger books for a payment authorized on <paramref name="payer"/>.</summary>
-    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input, string payer, ProgramFunding? funding) => new(
+    /// <summary>The charge the ledger books for a payment authorized on <paramref name="payer"/>, with the evidence that authorized it.</summary>
+    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input, string payer, ProgramFunding? funding, ChargeEvidence? evidence) => new(
         paymentId,
         funding?.Account ?? LedgerAccounts.PayerAccount(payer),
         LedgerAccounts.MerchantAccount(input.Info.Merchant),
         input.Info.Amount,
         input.Info.Currency,
-        funding?.Floor);
+        funding?.Floor,
+        evidence);
 
-    /// <summary>The ledger movement of a refund: from the merchant back to the payer that paid, under its own reference.</summary>
+    /// <summary>The charge of a payment whose approval is recorded: what the recovery and a retry ask again, the same each time.</summary>
+    public static ChargeRequest ChargeFor(string paymentId, PaymentRecord record) =>
+        ChargeFor(paymentId, record.Input!, record.Payer!, record.Funding, record.Evidence);
+
+    /// <summary>The ledger movement of a refund: from the merchant back to the payer that paid, under its own reference, with the initiator's signed refund.</summary>
     public static ChargeRequest RefundFor(string paymentId, PaymentRecord record, PaymentRefund refund) => new(
         LedgerAccounts.RefundReference(paymentId, refund.Key),
         LedgerAccounts.MerchantAccount(record.Input!.Info.Merchant),
         record.PayerAccount!,
         refund.Amount,
-        record.Input.Info.Currency);
+        record.Input.Info.Currency,
+        Evidence: refund.Evidence);
 
     private static void Refund(Plan plan, PaymentRecord record, PaymentCommand.Refund refund, string paymentId, DateTimeOffset now)
     {
@@ -244,7 +257,7 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 $"a refund of {Asked(refund.Amount, info)} is more than the {left} {info.Currency} left of payment '{paymentId}' (charged {info.Amount}, refunded {given})");
         }
 
-        var added = new PaymentRefund(refund.Key, amount, refund.Amount, now);
+        var added = new PaymentRefund(refund.Key, amount, refund.Amount, now, Evidence: refund.Signed is { } signed ? ChargeEvidence.Of(signed) : null);
         plan.Refunds = [.. record.Refunds, added];
         plan.Effects.Add(new PaymentEffect.KeepRecovering());
         plan.Effects.Add(new PaymentEffect.BookRefund(added.Key, RefundFor(paymentId, record, added)));
@@ -327,7 +340,8 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
         plan.Move(PaymentState.Charging, Hub, approve.Funding is { } funding ? $"charge of program {funding.ProgramId} sent to ledger" : "charge sent to ledger");
         plan.Funding = approve.Funding;
-        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!, approve.Device, approve.Funding)));
+        plan.Evidence = approve.Evidence;
+        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!, approve.Device, approve.Funding, approve.Evidence)));
     }
 
     private static void ExpireIfDue(Plan plan, PaymentRecord record, DateTimeOffset now)
@@ -393,10 +407,10 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
             case PaymentState.Authorized:
                 // Only a record saved by an earlier version stops at Authorized: now it is saved with Charging.
                 plan.Move(PaymentState.Charging, Hub, "charge sent to ledger");
-                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!, record.Funding)));
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record)));
                 break;
             case PaymentState.Charging:
-                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!, record.Funding)));
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record)));
                 break;
         }
     }
@@ -424,6 +438,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
         /// <summary>A guardian's approval, recorded with it.</summary>
         public GuardianApproval? Approval { get; set; }
+
+        /// <summary>The signed statements that authorize the charge, recorded with the approval.</summary>
+        public ChargeEvidence? Evidence { get; set; }
 
         /// <summary>The payer device that ended the payment itself (a decline): its own sheet needs no closing.</summary>
         public string? Actor { get; set; }
@@ -464,9 +481,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 Effects.Add(new PaymentEffect.EndRecovery());
             }
 
-            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null && Funding is null && Approval is null
+            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null && Funding is null && Approval is null && Evidence is null
                 ? PaymentDecision.None
-                : new PaymentDecision(_transitions, Effects, Refunds, Funding, Approval);
+                : new PaymentDecision(_transitions, Effects, Refunds, Funding, Approval, Evidence);
         }
     }
 }

@@ -50,7 +50,7 @@ internal sealed class MemberBudgets(IGrainFactory grains, string householdId, IP
 
                 try
                 {
-                    await Ledger.ChargeAsync(new ChargeRequest(reference, LedgerAccounts.ProgramAccount(source.Program.Id), account, budget.Monthly - balance, budget.Currency, source.Program.Floor));
+                    await Ledger.ChargeAsync(new ChargeRequest(reference, LedgerAccounts.ProgramAccount(source.Program.Id), account, budget.Monthly - balance, budget.Currency, source.Program.Floor, ChargeEvidence.Refill));
                 }
                 catch (InsufficientFundsException)
                 {

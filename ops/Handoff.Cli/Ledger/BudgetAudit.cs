@@ -73,7 +73,7 @@ internal static class BudgetAudit
     /// guardian's device's over the guardian approval that names it; both verify with the devices' keys (a device
     /// removed since cannot be checked, and is said so).
     /// </summary>
-    public static void CheckSignatures(string paymentId, PaymentRecord payment, IReadOnlyDictionary<string, byte[]> keys, List<string> violations, List<string> pending)
+    public static void CheckSignatures(string paymentId, PaymentRecord payment, IReadOnlyDictionary<string, RegisteredKey> keys, List<string> violations, List<string> pending)
     {
         if (payment.Rule is not { NeedsGuardian: true } || payment.Payer is null || payment.Input is not { } input)
         {
@@ -97,7 +97,7 @@ internal static class BudgetAudit
             {
                 pending.Add($"payment '{paymentId}': {what} was signed by device '{device}', which is no longer paired: its signature cannot be checked");
             }
-            else if (!Signing.Verify(key, statement, signature))
+            else if (!Signing.Verify(key.PublicKey, statement, signature))
             {
                 violations.Add($"payment '{paymentId}': {what} does not carry a valid signature of device '{device}'");
             }
