@@ -1,5 +1,6 @@
 using System.Net;
 using Handoff.Contracts;
+using Handoff.Contracts.Hosting;
 using Handoff.Contracts.Security;
 using Handoff.LocalApi;
 using Handoff.Sdk;
@@ -48,6 +49,7 @@ public static class InitiatorAgentHost
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         builder.UseOrleansClient(client =>
         {
+            client.Services.AddGrainInterfaceTypeCache();
             if (settings.Clustering is { } clustering)
             {
                 clustering(client);

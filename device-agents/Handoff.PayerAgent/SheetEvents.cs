@@ -20,15 +20,17 @@ internal static class SheetEvents
     {
         app.MapGet("/api/sheet/events", (
             PaymentSheetBoard board,
+            PayerVerification verification,
             PayerAgentSettings settings,
             TimeProvider time,
             IHostApplicationLifetime lifetime,
             CancellationToken requestAborted) =>
-            TypedResults.ServerSentEvents(StreamAsync(board, settings, time, lifetime.ApplicationStopping, requestAborted)));
+            TypedResults.ServerSentEvents(StreamAsync(board, verification, settings, time, lifetime.ApplicationStopping, requestAborted)));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(
         PaymentSheetBoard board,
+        PayerVerification verification,
         PayerAgentSettings settings,
         TimeProvider time,
         CancellationToken stopping,
@@ -42,7 +44,8 @@ internal static class SheetEvents
         var next = events.MoveNextAsync().AsTask();
         try
         {
-            var devices = settings.Devices.Select(device => new SheetDeviceView(device.Id, device.DisplayName));
+            var owners = await verification.OwnersAsync(settings.HouseholdId);
+            var devices = settings.Devices.Select(device => new SheetDeviceView(device.Id, device.DisplayName, owners.GetValueOrDefault(device.Id)));
             yield return Item("hello", new SheetHelloView([.. devices], time.GetUtcNow()));
             foreach (var offer in board.OnScreen)
             {
@@ -80,8 +83,8 @@ internal static class SheetEvents
         new(JsonSerializer.Serialize(data, HandoffJson.Options), eventType);
 }
 
-/// <summary>A device this agent carries, as the sheet page names it.</summary>
-internal sealed record SheetDeviceView(string Id, string DisplayName);
+/// <summary>A device this agent carries, as the sheet page names it, and whose it is (null: nobody's).</summary>
+internal sealed record SheetDeviceView(string Id, string DisplayName, string? Owner);
 
 /// <summary>The first event of the stream: the devices, and the agent's clock so the page's countdown can allow for skew.</summary>
 internal sealed record SheetHelloView(IReadOnlyList<SheetDeviceView> Devices, DateTimeOffset Now);

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Handoff.Contracts;
+using Handoff.Contracts.Hosting;
 using Handoff.Contracts.Security;
 using Handoff.Contracts.Validation;
 using Microsoft.Extensions.DependencyInjection;
@@ -101,6 +102,7 @@ public sealed class HandoffClient : IAsyncDisposable
                 cluster.ServiceId = Households.ServiceId;
             });
             HouseholdTls.Apply(client, options.Certificate);
+            client.Services.AddGrainInterfaceTypeCache();
             options.ConfigureClient?.Invoke(client);
             client.UseConnectionRetryFilter(async (exception, token) =>
             {
@@ -220,6 +222,21 @@ public sealed class HandoffClient : IAsyncDisposable
     /// <summary>Gives a device of the household to a person, taking it from whoever had it (needs the hub's admin token).</summary>
     public Task<HouseholdMember> AssignDeviceAsync(string adminToken, string memberId, string deviceId) =>
         Members.AssignAsync(adminToken, memberId, deviceId);
+
+    /// <summary>The household's rules: its time zone, and each member's budgets, guardian merchants and categories.</summary>
+    public Task<HouseholdRules> GetRulesAsync() => AsCallerAsync(() => Rules.GetAsync());
+
+    /// <summary>What is left of each member's budget this month (only <paramref name="memberId"/>'s when given).</summary>
+    public Task<IReadOnlyList<BudgetStatus>> ListBudgetsAsync(string? memberId = null) => AsCallerAsync(() => Rules.ListBudgetsAsync(memberId));
+
+    /// <summary>
+    /// Sets a member's rules, replacing what they had (needs the hub's admin token: no member's device can change its own):
+    /// budgets per currency from a program, a ceiling per payment, merchants and categories that always need a guardian.
+    /// </summary>
+    public Task<MemberRules> SetRulesAsync(string adminToken, MemberRules rules) => Rules.SetAsync(adminToken, rules);
+
+    /// <summary>Sets the household's time zone (an IANA id such as <c>Asia/Shanghai</c>; needs the hub's admin token): budgets refill at its midnight on the 1st.</summary>
+    public Task<string> SetTimeZoneAsync(string adminToken, string timeZone) => Rules.SetTimeZoneAsync(adminToken, timeZone);
 
     /// <summary>Tells the household this device is present.</summary>
     public Task HeartbeatAsync() => AsCallerAsync(async () =>
@@ -402,6 +419,8 @@ public sealed class HandoffClient : IAsyncDisposable
     private IPaymentProgramsGrain Programs => _cluster.GetGrain<IPaymentProgramsGrain>(HouseholdId);
 
     private IHouseholdMembersGrain Members => _cluster.GetGrain<IHouseholdMembersGrain>(HouseholdId);
+
+    private IHouseholdRulesGrain Rules => _cluster.GetGrain<IHouseholdRulesGrain>(HouseholdId);
 
     /// <summary>
     /// Makes <paramref name="call"/> under this client's session: the administrator's (admin token) or the device's

@@ -14,23 +14,22 @@ public static class CallerContext
     /// <summary>Request-context key of the token a hub silo puts on the calls it makes itself.</summary>
     public const string AuthorityKey = "handoff.authority";
 
-    /// <summary>Request-context key of the verified household (set by the hub's filter only).</summary>
-    public const string HouseholdKey = "handoff.household";
-
-    /// <summary>Request-context key of the verified device (set by the hub's filter only).</summary>
-    public const string DeviceKey = "handoff.device";
-
-    /// <summary>Request-context key that the hub's filter sets when the payment's authority itself is calling.</summary>
-    public const string FromAuthorityKey = "handoff.from-authority";
+    /// <summary>
+    /// Request-context key of the <see cref="VerifiedCaller"/> (set by the hub's filter only). One entry, not one
+    /// per field: Orleans copies the request context on every change, and the filter runs on every call.
+    /// </summary>
+    public const string CallerKey = "handoff.caller";
 
     /// <summary>The verified calling household, or null for calls that start inside the hub.</summary>
-    public static string? Household => RequestContext.Get(HouseholdKey) as string;
+    public static string? Household => Caller?.Household;
 
     /// <summary>The verified calling device, or null for calls that start inside the hub.</summary>
-    public static string? Device => RequestContext.Get(DeviceKey) as string;
+    public static string? Device => Caller?.Device;
 
     /// <summary>True when the hub's filter verified that a hub silo itself made this call.</summary>
-    public static bool FromAuthority => RequestContext.Get(FromAuthorityKey) is true;
+    public static bool FromAuthority => Caller?.FromAuthority == true;
+
+    private static VerifiedCaller? Caller => RequestContext.Get(CallerKey) as VerifiedCaller;
 
     /// <summary>Sends <paramref name="token"/> with the calls made from here on (in this async flow).</summary>
     public static void UseSession(string token) => RequestContext.Set(SessionKey, token);
@@ -41,3 +40,13 @@ public static class CallerContext
     /// <summary>True when the verified caller is <paramref name="deviceId"/>, or the hub itself.</summary>
     public static bool IsDeviceOrAuthority(string deviceId) => Device is not { } caller || caller == deviceId;
 }
+
+/// <summary>
+/// Who the hub's call filter found calling: the household and device of a session credential it verified (null
+/// when the call carries none), and whether a hub silo itself made the call.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("handoff.VerifiedCaller")]
+public sealed record VerifiedCaller(
+    [property: Id(0)] string? Household,
+    [property: Id(1)] string? Device,
+    [property: Id(2)] bool FromAuthority);

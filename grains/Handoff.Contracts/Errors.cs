@@ -23,6 +23,8 @@ public static class ErrorCodes
     public const string OverRefund = "over_refund";
     public const string NotRefundable = "not_refundable";
     public const string InsufficientFunds = "insufficient_funds";
+    public const string BudgetExceeded = "budget_exceeded";
+    public const string NotAllowed = "not_allowed";
 
     // Refusals of malformed payment requests: each names the field in its message.
     public const string InvalidJson = "invalid_json";
@@ -127,6 +129,31 @@ public sealed class InsufficientFundsException(string programId, decimal left, s
 
     [Id(1)]
     public decimal Left { get; } = left;
+}
+
+/// <summary>A member's request is over their budget or their ceiling for one payment, and their rules ask no guardian.</summary>
+[GenerateSerializer, Alias("handoff.BudgetExceededException")]
+public sealed class BudgetExceededException(string memberId, decimal left, string currency, string message)
+    : HandoffException(ErrorCodes.BudgetExceeded, message)
+{
+    [Id(0)]
+    public string MemberId { get; } = memberId;
+
+    /// <summary>What is left of the member's budget this month.</summary>
+    [Id(1)]
+    public decimal Left { get; } = left;
+
+    [Id(2)]
+    public string Currency { get; } = currency;
+}
+
+/// <summary>A member's rules do not let them make this payment alone, and no guardian can be asked.</summary>
+[GenerateSerializer, Alias("handoff.NotAllowedException")]
+public sealed class NotAllowedException(string memberId, string message)
+    : HandoffException(ErrorCodes.NotAllowed, message)
+{
+    [Id(0)]
+    public string MemberId { get; } = memberId;
 }
 
 /// <summary>A device, household or payment does not exist (or is not visible to the caller).</summary>

@@ -50,12 +50,14 @@ public interface IDeviceGrain : IGrainWithStringKey
     Task<WebAuthnCredentialInfo?> GetWebAuthnCredentialAsync();
 
     /// <summary>
-    /// Checks an assertion of the device's registered credential over <paramref name="challenge"/> (the payment's
-    /// authority computes it from its own record): signature, challenge, origin, relying party, user verified, and a
-    /// signature counter above the last one, which it then stores. Refused (forbidden) otherwise.
+    /// Checks an approval in one call, for the payment's authority: the device's current public key when it signed
+    /// <paramref name="statement"/> (null otherwise); then, when an <paramref name="assertion"/> comes with it, an assertion of the
+    /// device's registered credential over <paramref name="challenge"/> (which the authority computes from its own
+    /// record): signature, challenge, origin, relying party, user verified, and a signature counter above the last
+    /// one, which it then stores. An assertion that fails any of these is refused (forbidden).
     /// </summary>
-    [Alias("VerifyWebAuthnAssertion"), AuthorityOnly]
-    Task VerifyWebAuthnAssertionAsync(WebAuthnAssertion assertion, byte[] challenge);
+    [Alias("VerifyApproval"), AuthorityOnly]
+    Task<byte[]?> VerifyApprovalAsync(byte[] statement, byte[]? signature, WebAuthnAssertion? assertion, byte[]? challenge);
 
     /// <summary>Gives the device a new display name (admin).</summary>
     [Alias("Rename"), NoSession]

@@ -45,7 +45,8 @@ public interface ILedgerGrain : IGrainWithStringKey
 /// <summary>
 /// One charge to make. <paramref name="Floor"/>, when set, is the lowest balance the payer account may have after it
 /// (a payment program's: 0 for a wallet, minus the credit limit for a card): the ledger refuses a charge below it with
-/// <c>insufficient_funds</c>, counting the charges it is still storing.
+/// <c>insufficient_funds</c>, counting the charges it is still storing. <paramref name="Evidence"/> is what authorized
+/// it, stored with its entry (null: a charge of an earlier version, which claims none).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.ChargeRequest")]
 public sealed record ChargeRequest(
@@ -54,9 +55,13 @@ public sealed record ChargeRequest(
     [property: Id(2)] string MerchantAccount,
     [property: Id(3)] decimal Amount,
     [property: Id(4)] string Currency,
-    [property: Id(5)] decimal? Floor = null);
+    [property: Id(5)] decimal? Floor = null,
+    [property: Id(6)] ChargeEvidence? Evidence = null);
 
-/// <summary>One balanced journal entry: the payer is debited, the merchant credited.</summary>
+/// <summary>
+/// One balanced journal entry: the payer is debited, the merchant credited; <paramref name="Evidence"/> is what
+/// authorized it (null: an entry stored before entries kept their evidence).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.LedgerEntry")]
 public sealed record LedgerEntry(
     [property: Id(0)] long Sequence,
@@ -65,7 +70,8 @@ public sealed record LedgerEntry(
     [property: Id(3)] string CreditAccount,
     [property: Id(4)] decimal Amount,
     [property: Id(5)] string Currency,
-    [property: Id(6)] DateTimeOffset At);
+    [property: Id(6)] DateTimeOffset At,
+    [property: Id(7)] ChargeEvidence? Evidence = null);
 
 /// <summary>The ledger at a glance: its balances (keyed by <see cref="LedgerAccounts.BalanceKey"/>) and the size of its journal.</summary>
 [GenerateSerializer, Immutable, Alias("handoff.LedgerSummary")]
@@ -88,6 +94,35 @@ public static class LedgerAccounts
         account.StartsWith(ProgramMark, StringComparison.Ordinal) ? account[ProgramMark.Length..] : null;
 
     private const string ProgramMark = "program:";
+
+    /// <summary>Account of a member's monthly budget: refilled from a program, spent from like one (floor 0).</summary>
+    public static string BudgetAccount(string memberId) => $"{BudgetMark}{memberId}";
+
+    /// <summary>The member whose budget an account is, or null for any other account.</summary>
+    public static string? BudgetOf(string account) =>
+        account.StartsWith(BudgetMark, StringComparison.Ordinal) ? account[BudgetMark.Length..] : null;
+
+    private const string BudgetMark = "budget:";
+
+    /// <summary>
+    /// True when <paramref name="account"/> is the one an approval by <paramref name="payerDeviceId"/> that names program
+    /// <paramref name="programId"/> pays from: the device's own account (no program), the program's, or a member's budget.
+    /// </summary>
+    public static bool PaysFrom(string account, string payerDeviceId, string programId) =>
+        programId.Length == 0
+            ? account == PayerAccount(payerDeviceId)
+            : account == ProgramAccount(programId) || (BudgetOf(programId) is not null && account == programId);
+
+    /// <summary>The ledger reference of a budget's refill: booked once per member, currency and month (<c>2026-12</c>).</summary>
+    public static string RefillReference(string memberId, string currency, string month) => $"{RefillMark}{memberId}/{currency}/{month}";
+
+    /// <summary>The member, currency and month of a refill's reference, or null for any other reference.</summary>
+    public static (string MemberId, string Currency, string Month)? RefillOf(string reference) =>
+        reference.StartsWith(RefillMark, StringComparison.Ordinal) && reference[RefillMark.Length..].Split('/') is [var member, var currency, var month]
+            ? (member, currency, month)
+            : null;
+
+    private const string RefillMark = "refill:";
 
     /// <summary>Where a household's top-ups come from: money put into the household from outside, so it goes below zero.</summary>
     public const string FundingAccount = "funding:household";

@@ -2,7 +2,8 @@ namespace Handoff.Contracts;
 
 /// <summary>
 /// What the target app asks to be paid: amount, currency, who is paid and, optionally, the line items
-/// shown on the sheet (W3C <c>displayItems</c>), which must add up to the amount.
+/// shown on the sheet (W3C <c>displayItems</c>), which must add up to the amount, and the category of what is bought
+/// (<c>games</c>, say), which a member's rules may send to a guardian.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentInfo")]
 public sealed record PaymentInfo(
@@ -10,7 +11,8 @@ public sealed record PaymentInfo(
     [property: Id(1)] string Currency,
     [property: Id(2)] string Merchant,
     [property: Id(3)] string? Description = null,
-    [property: Id(4)] IReadOnlyList<PaymentLine>? Items = null)
+    [property: Id(4)] IReadOnlyList<PaymentLine>? Items = null,
+    [property: Id(5)] string? Category = null)
 {
     /// <summary>Same payment terms: amounts compared as numbers, items in order.</summary>
     public bool SameTermsAs(PaymentInfo other) =>
@@ -18,6 +20,7 @@ public sealed record PaymentInfo(
         && Currency == other.Currency
         && Merchant == other.Merchant
         && Description == other.Description
+        && Category == other.Category
         && (Items ?? []).SequenceEqual(other.Items ?? []);
 }
 
@@ -52,6 +55,8 @@ public sealed record PaymentTransition(
 /// The whole of one payment as the authority holds it; <see cref="Version"/> grows with each transition.
 /// <paramref name="PayerDeviceId"/> is whom the request asked (<see cref="PayerChoice"/>), <paramref name="Payers"/>
 /// the devices it was offered to, and <paramref name="Payer"/> the one that approved, once one has.
+/// <paramref name="AskedBy"/> is the person whose device asked, <paramref name="Rule"/> the household rule that
+/// applied to a member's request, and <paramref name="Approval"/> the guardian's approval of one, once given.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentSnapshot")]
 public sealed record PaymentSnapshot(
@@ -69,7 +74,10 @@ public sealed record PaymentSnapshot(
     [property: Id(11)] IReadOnlyList<string> Payers,
     [property: Id(12)] string? Payer,
     [property: Id(13)] IReadOnlyList<PaymentRefund> Refunds,
-    [property: Id(14)] string? Program = null)
+    [property: Id(14)] string? Program = null,
+    [property: Id(15)] PersonRef? AskedBy = null,
+    [property: Id(16)] PaymentRule? Rule = null,
+    [property: Id(17)] GuardianApproval? Approval = null)
 {
     public int Version => History.Count;
 
@@ -77,6 +85,12 @@ public sealed record PaymentSnapshot(
     public decimal Refunded => Refunds.Where(refund => refund.Booked).Sum(refund => refund.Amount);
 
     public bool IsTerminal => State.IsTerminal();
+
+    /// <summary>The guardian who approved a member's request, once one has (null for a payer's own approval).</summary>
+    public PersonRef? ApprovedBy => Approval?.Guardian;
+
+    /// <summary>A member's request over a rule that its guardians have not decided yet.</summary>
+    public bool AwaitsGuardian => Rule is { NeedsGuardian: true } && State.AwaitsVerification();
 
     /// <summary>The payment as it stood after its first <paramref name="version"/> transitions.</summary>
     public PaymentSnapshot AsOf(int version)
@@ -96,6 +110,7 @@ public sealed record PaymentSnapshot(
             History = [.. History.Take(version)],
             Payer = History.Take(version).Any(step => step.To == PaymentState.Authorized) ? Payer : null,
             Program = History.Take(version).Any(step => step.To == PaymentState.Authorized) ? Program : null,
+            Approval = History.Take(version).Any(step => step.To == PaymentState.Authorized) ? Approval : null,
         };
     }
 }
@@ -114,7 +129,9 @@ public sealed record RefundInput(
 
 /// <summary>
 /// One refund of a payment: its key, the amount given back (<paramref name="Requested"/> null when it asked for all
-/// that was left), when it was asked, and its ledger entry once booked (<see cref="Booked"/>).
+/// that was left), when it was asked, and its ledger entry once booked (<see cref="Booked"/>). The payment's authority
+/// keeps with it the initiator's signed refund (<paramref name="Evidence"/>), which its ledger entry carries; a snapshot
+/// leaves it out.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentRefund")]
 public sealed record PaymentRefund(
@@ -122,14 +139,17 @@ public sealed record PaymentRefund(
     [property: Id(1)] decimal Amount,
     [property: Id(2)] decimal? Requested,
     [property: Id(3)] DateTimeOffset At,
-    [property: Id(4)] long? Sequence = null)
+    [property: Id(4)] long? Sequence = null,
+    [property: Id(5)] ChargeEvidence? Evidence = null)
 {
     public bool Booked => Sequence is not null;
 }
 
 /// <summary>
 /// What a payer device is asked to show and verify: <paramref name="PayerDeviceId"/> is that device, one of the
-/// request's <paramref name="Candidates"/> (every device it was offered to).
+/// request's <paramref name="Candidates"/> (every device it was offered to). A member's request carries who asked,
+/// the rule that applied and, for a guardian to approve, <paramref name="RequestDigest"/>: the SHA-256 of the member's
+/// signed request (<see cref="Security.Signing.RequestDigest"/>), which the guardian's approval names.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("handoff.PaymentOffer")]
 public sealed record PaymentOffer(
@@ -141,7 +161,10 @@ public sealed record PaymentOffer(
     [property: Id(5)] PaymentInfo Info,
     [property: Id(6)] DateTimeOffset Deadline,
     [property: Id(7)] string Nonce,
-    [property: Id(8)] IReadOnlyList<string> Candidates);
+    [property: Id(8)] IReadOnlyList<string> Candidates,
+    [property: Id(9)] PersonRef? AskedBy = null,
+    [property: Id(10)] PaymentRule? Rule = null,
+    [property: Id(11)] string? RequestDigest = null);
 
 /// <summary>
 /// The payer device's statement that its person verified this exact transaction; a biometric approval also carries

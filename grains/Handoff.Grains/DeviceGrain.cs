@@ -1,7 +1,4 @@
-using System.Buffers.Text;
 using System.Security.Cryptography;
-using System.Text.Json;
-using Fido2NetLib;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
 using Handoff.Grains.Placement;
@@ -45,11 +42,8 @@ public sealed partial class DeviceGrain(
     private static readonly TimeSpan ChallengeLifetime = TimeSpan.FromMinutes(2);
     private const int MaxOpenChallenges = 16;
 
-    // A person registers one credential at a time; a few open ceremonies cover a page opened twice.
-    private const int MaxOpenRegistrations = 4;
-
     private readonly Dictionary<string, DateTimeOffset> _challenges = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, PendingRegistration> _registrations = new(StringComparer.Ordinal);
+    private readonly WebAuthnCeremonies _ceremonies = new();
     private DateTimeOffset _lastSeen = DateTimeOffset.MinValue;
 
     private DeviceRegistration? Active => record.State is { Registration: { } registration, Removed: false } ? registration : null;
@@ -127,45 +121,13 @@ public sealed partial class DeviceGrain(
         return Task.CompletedTask;
     }
 
-    public Task<string> BeginWebAuthnRegistrationAsync(string origin)
-    {
-        var registration = RequireSelf();
-        if (!WebAuthn.IsOrigin(origin))
-        {
-            throw new ValidationException("origin", $"'{origin}' is not a payer page's origin: http://localhost:PORT", ErrorCodes.Validation);
-        }
-
-        var now = time.GetUtcNow();
-        foreach (var stale in _registrations.Where(pending => pending.Value.ExpiresAt <= now).Select(pending => pending.Key).ToList())
-        {
-            _registrations.Remove(stale);
-        }
-
-        if (_registrations.Count >= MaxOpenRegistrations)
-        {
-            // Bounded: ceremonies begun and never completed cannot grow this grain.
-            _registrations.Remove(_registrations.MinBy(pending => pending.Value.ExpiresAt).Key);
-        }
-
-        var creation = WebAuthnRelyingParty.CreationOptions(registration.DeviceId, registration.DisplayName, RandomNumberGenerator.GetBytes(16));
-        _registrations[Base64Url.EncodeToString(creation.Challenge)] = new PendingRegistration(creation, origin, now + ChallengeLifetime);
-        return Task.FromResult(creation.ToJson());
-    }
+    public Task<string> BeginWebAuthnRegistrationAsync(string origin) =>
+        Task.FromResult(_ceremonies.Begin(RequireSelf(), origin, time.GetUtcNow()));
 
     public async Task<DeviceStatus> CompleteWebAuthnRegistrationAsync(WebAuthnAttestation attestation)
     {
         var registration = RequireSelf();
-
-        // A begun ceremony counts once, whatever the outcome: an attestation is never taken twice.
-        var now = time.GetUtcNow();
-        if (ChallengeOf(attestation.ClientDataJson) is not { } challenge
-            || !_registrations.Remove(challenge, out var pending)
-            || pending.ExpiresAt <= now)
-        {
-            throw new ForbiddenException($"biometric: no registration of device '{registration.DeviceId}' is waiting for that challenge (begin again)");
-        }
-
-        var credential = await WebAuthnRelyingParty.VerifyAttestationAsync(pending.Options, pending.Origin, attestation, now);
+        var credential = await _ceremonies.CompleteAsync(registration, attestation, time.GetUtcNow());
         record.State.WebAuthnCredential = credential;
         await record.WriteStateAsync();
         LogCredentialRegistered(logger, registration.DeviceId, credential.Origin);
@@ -180,10 +142,20 @@ public sealed partial class DeviceGrain(
             : null);
     }
 
-    public async Task VerifyWebAuthnAssertionAsync(WebAuthnAssertion assertion, byte[] challenge)
+    public async Task<byte[]?> VerifyApprovalAsync(byte[] statement, byte[]? signature, WebAuthnAssertion? assertion, byte[]? challenge)
     {
+        if (Active is null || record.State.PublicKey is not { } key || !Signing.Verify(key, statement, signature))
+        {
+            return null;
+        }
+
+        if (assertion is null)
+        {
+            return key;
+        }
+
         var deviceId = this.GetPrimaryKeyString();
-        if (Active is null || record.State.WebAuthnCredential is not { } credential)
+        if (record.State.WebAuthnCredential is not { } credential || challenge is null)
         {
             throw new ForbiddenException($"biometric: device '{deviceId}' has no registered platform credential");
         }
@@ -202,6 +174,7 @@ public sealed partial class DeviceGrain(
 
         credential.SignCount = signCount;
         await record.WriteStateAsync();
+        return key;
     }
 
     public async Task<DeviceStatus> RenameAsync(string adminToken, string displayName)
@@ -236,29 +209,6 @@ public sealed partial class DeviceGrain(
         }
 
         return registration;
-    }
-
-    /// <summary>The challenge the client data carries (base64url, as the browser wrote it), or null when it carries none.</summary>
-    private static string? ChallengeOf(byte[]? clientDataJson)
-    {
-        if (clientDataJson is not { Length: > 0 and <= WebAuthn.MaxFieldLength })
-        {
-            return null;
-        }
-
-        try
-        {
-            using var clientData = JsonDocument.Parse(clientDataJson);
-            return clientData.RootElement.ValueKind == JsonValueKind.Object
-                && clientData.RootElement.TryGetProperty("challenge", out var challenge)
-                && challenge.ValueKind == JsonValueKind.String
-                    ? challenge.GetString()
-                    : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private DeviceStatus Status(DeviceRegistration registration)
@@ -299,6 +249,4 @@ public sealed partial class DeviceGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId}: assertion refused ({Reason})")]
     private static partial void LogAssertionRefused(ILogger logger, string deviceId, string reason);
-
-    private sealed record PendingRegistration(CredentialCreateOptions Options, string Origin, DateTimeOffset ExpiresAt);
 }

@@ -11,6 +11,9 @@ public sealed class HandoffOptions
     /// <summary>How long a payment waits for verification when the request names no expiry.</summary>
     public TimeSpan DefaultExpiry { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long a guardian has to decide a member's request that is over a rule (it survives restarts: it is the payment's deadline).</summary>
+    public TimeSpan GuardianExpiry { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>The longest expiry a request may ask for.</summary>
     public TimeSpan MaxExpiry { get; set; } = TimeSpan.FromMinutes(15);
 
@@ -68,6 +71,7 @@ public sealed class HandoffOptions
     /// <summary>The first problem with these options, or null when they are usable.</summary>
     public string? Problem() =>
         DefaultExpiry < TimeSpan.FromSeconds(5) ? $"{Section}:{nameof(DefaultExpiry)} must be at least 5 seconds"
+        : GuardianExpiry < TimeSpan.FromSeconds(5) ? $"{Section}:{nameof(GuardianExpiry)} must be at least 5 seconds"
         : MaxExpiry < DefaultExpiry ? $"{Section}:{nameof(MaxExpiry)} must be at least {nameof(DefaultExpiry)}"
         : MaxPinTries is < 1 or > 10 ? $"{Section}:{nameof(MaxPinTries)} must be between 1 and 10"
         : PresenceWindow <= TimeSpan.Zero ? $"{Section}:{nameof(PresenceWindow)} must be positive"

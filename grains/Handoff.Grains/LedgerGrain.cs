@@ -35,18 +35,10 @@ public sealed partial class LedgerGrain(
     FaultPoints faults,
     ILogger<LedgerGrain> logger) : Grain, ILedgerGrain
 {
-    /// <summary>How many recent charges are answered from memory (retries, status reads) instead of the store.</summary>
-    internal const int RecentCharges = 256;
-
     /// <summary>The most charges one journal transaction stores.</summary>
     internal const int MaxBatch = 64;
 
-    private readonly Dictionary<string, decimal> _balances = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, LedgerEntry> _recent = new(StringComparer.Ordinal);
-    private readonly Queue<string> _recentOrder = new();
-
-    /// <summary>Debits of queued or storing charges that have a floor, per balance key: money already promised.</summary>
-    private readonly Dictionary<string, decimal> _reserved = new(StringComparer.Ordinal);
+    private readonly LedgerBook _book = new();
 
     /// <summary>Charges waiting for the next batch, in arrival order.</summary>
     private readonly Queue<PendingCharge> _queue = new();
@@ -54,8 +46,6 @@ public sealed partial class LedgerGrain(
     /// <summary>Charges queued or being stored, by payment id.</summary>
     private readonly Dictionary<string, PendingCharge> _pending = new(StringComparer.Ordinal);
 
-    private long _lastSequence;
-    private long _entryCount;
     private bool _flushing;
     private bool _headInDoubt;
 
@@ -74,17 +64,17 @@ public sealed partial class LedgerGrain(
 
     public async Task<LedgerEntry> ChargeAsync(ChargeRequest charge)
     {
-        Validate(charge);
-        if (_recent.TryGetValue(charge.PaymentId, out var known))
+        ChargeTerms.Validate(charge);
+        if (_book.TryRecent(charge.PaymentId, out var known))
         {
-            return SameTerms(known, charge);
+            return ChargeTerms.SameTerms(known, charge);
         }
 
         if (!_pending.TryGetValue(charge.PaymentId, out var pending))
         {
-            RequireFunds(charge);
+            _book.RequireFunds(charge);
             pending = new PendingCharge(charge);
-            Reserve(charge, +1);
+            _book.Reserve(charge, +1);
             _pending.Add(charge.PaymentId, pending);
             _queue.Enqueue(pending);
             if (!_flushing)
@@ -96,7 +86,7 @@ public sealed partial class LedgerGrain(
         }
 
         // The entry that holds the payment id, maybe stored with another caller's terms: each caller checks its own.
-        return SameTerms(await pending.Stored.Task, charge);
+        return ChargeTerms.SameTerms(await pending.Stored.Task, charge);
     }
 
     public async Task<LedgerEntry?> GetChargeAsync(string paymentId)
@@ -107,7 +97,7 @@ public sealed partial class LedgerGrain(
             throw new ValidationException("paymentId", "a payment id is required", ErrorCodes.MissingField);
         }
 
-        return _recent.TryGetValue(paymentId, out var known)
+        return _book.TryRecent(paymentId, out var known)
             ? known
             : await journal.FindAsync(HouseholdId, paymentId, CancellationToken.None);
     }
@@ -115,7 +105,7 @@ public sealed partial class LedgerGrain(
     public Task<LedgerSummary> GetSummaryAsync()
     {
         RequireHousehold();
-        return Task.FromResult(new LedgerSummary(new Dictionary<string, decimal>(_balances, StringComparer.Ordinal), _entryCount, _lastSequence));
+        return Task.FromResult(_book.Summary());
     }
 
     public Task<IReadOnlyList<LedgerEntry>> GetEntriesAsync(long afterSequence, int limit)
@@ -199,15 +189,14 @@ public sealed partial class LedgerGrain(
             var entries = new LedgerEntry[batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
-                entries[i] = NewEntry(batch[i].Charge, _lastSequence + 1 + i);
+                entries[i] = ChargeTerms.NewEntry(batch[i].Charge, _book.LastSequence + 1 + i, time.GetUtcNow());
             }
 
             if (await journal.AppendBatchAsync(HouseholdId, entries, CancellationToken.None))
             {
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    Post(entries[i]);
-                    Remember(entries[i]);
+                    _book.Post(entries[i]);
                     Answer(batch[i], entries[i]);
                 }
 
@@ -227,30 +216,29 @@ public sealed partial class LedgerGrain(
     /// <summary>Appends one charge; returns the entry holding its payment id (this charge's, or the one stored before).</summary>
     private async Task<LedgerEntry> AppendAsync(ChargeRequest charge)
     {
-        var entry = NewEntry(charge, _lastSequence + 1);
+        var entry = ChargeTerms.NewEntry(charge, _book.LastSequence + 1, time.GetUtcNow());
         for (var attempt = 1; ; attempt++)
         {
             switch (await journal.AppendAsync(HouseholdId, entry, CancellationToken.None))
             {
                 case AppendResult.Appended:
-                    Post(entry);
-                    Remember(entry);
+                    _book.Post(entry);
                     return entry;
                 case AppendResult.PaymentAlreadyCharged:
                     var existing = await journal.FindAsync(HouseholdId, entry.PaymentId, CancellationToken.None)
                         ?? throw new InvalidOperationException($"ledger '{HouseholdId}' refused payment '{entry.PaymentId}' as already charged, but has no entry for it");
-                    if (existing.Sequence > _lastSequence)
+                    if (existing.Sequence > _book.LastSequence)
                     {
                         // Written by another activation (or by an append that failed): this head is behind the store.
                         await LoadHeadAsync(CancellationToken.None);
                     }
 
-                    Remember(existing);
+                    _book.Remember(existing);
                     return existing;
                 case AppendResult.SequenceTaken when attempt == 1:
                     LogSequenceTaken(logger, HouseholdId, entry.Sequence);
                     await LoadHeadAsync(CancellationToken.None);
-                    entry = entry with { Sequence = _lastSequence + 1 };
+                    entry = entry with { Sequence = _book.LastSequence + 1 };
                     break;
                 default:
                     throw new InvalidOperationException($"ledger '{HouseholdId}': entry number {entry.Sequence} was taken again by another writer; retry the charge");
@@ -261,7 +249,7 @@ public sealed partial class LedgerGrain(
     private void Answer(PendingCharge pending, LedgerEntry stored)
     {
         _pending.Remove(pending.Charge.PaymentId);
-        Reserve(pending.Charge, -1);
+        _book.Reserve(pending.Charge, -1);
         pending.Stored.SetResult(stored);
     }
 
@@ -271,137 +259,14 @@ public sealed partial class LedgerGrain(
         if (!pending.Stored.Task.IsCompleted)
         {
             _pending.Remove(pending.Charge.PaymentId);
-            Reserve(pending.Charge, -1);
+            _book.Reserve(pending.Charge, -1);
             pending.Stored.SetException(exception);
-        }
-    }
-
-    /// <summary>
-    /// Refuses a charge with a floor that would take its payer account below it, counting the charges of that account
-    /// queued or being stored: those are answered as stored, so two charges racing for the last money never both pass.
-    /// </summary>
-    private void RequireFunds(ChargeRequest charge)
-    {
-        if (charge.Floor is not { } floor)
-        {
-            return;
-        }
-
-        var key = LedgerAccounts.BalanceKey(charge.PayerAccount, charge.Currency);
-        var left = _balances.GetValueOrDefault(key) - _reserved.GetValueOrDefault(key) - floor;
-        if (charge.Amount > left)
-        {
-            throw new InsufficientFundsException(LedgerAccounts.ProgramOf(charge.PayerAccount) ?? charge.PayerAccount, Math.Max(left, 0), charge.Currency);
-        }
-    }
-
-    /// <summary>Counts (+1) or stops counting (-1) a queued charge's debit against its payer account.</summary>
-    private void Reserve(ChargeRequest charge, int sign)
-    {
-        if (charge.Floor is null)
-        {
-            return;
-        }
-
-        var key = LedgerAccounts.BalanceKey(charge.PayerAccount, charge.Currency);
-        var reserved = _reserved.GetValueOrDefault(key) + (sign * charge.Amount);
-        if (reserved == 0)
-        {
-            _reserved.Remove(key);
-        }
-        else
-        {
-            _reserved[key] = reserved;
-        }
-    }
-
-    private LedgerEntry NewEntry(ChargeRequest charge, long sequence)
-    {
-        // The stores keep microseconds: an entry read back must equal the one returned now.
-        var now = time.GetUtcNow();
-        return new LedgerEntry(
-            sequence,
-            charge.PaymentId,
-            charge.PayerAccount,
-            charge.MerchantAccount,
-            charge.Amount,
-            charge.Currency,
-            now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)));
-    }
-
-    private static LedgerEntry SameTerms(LedgerEntry existing, ChargeRequest charge) =>
-        existing.Amount == charge.Amount
-        && existing.Currency == charge.Currency
-        && existing.DebitAccount == charge.PayerAccount
-        && existing.CreditAccount == charge.MerchantAccount
-            ? existing
-            : throw new ConflictException($"payment '{charge.PaymentId}' was already charged with other terms");
-
-    private static void Validate(ChargeRequest charge)
-    {
-        if (string.IsNullOrEmpty(charge.PaymentId))
-        {
-            throw new ValidationException("paymentId", "a charge needs its payment id", ErrorCodes.MissingField);
-        }
-
-        if (charge.Amount <= 0)
-        {
-            throw new ValidationException("amount", "a charge must be positive");
-        }
-
-        if (string.IsNullOrEmpty(charge.Currency))
-        {
-            throw new ValidationException("currency", "a charge needs a currency", ErrorCodes.MissingField);
-        }
-
-        if (string.IsNullOrEmpty(charge.PayerAccount) || string.IsNullOrEmpty(charge.MerchantAccount))
-        {
-            throw new ValidationException(string.IsNullOrEmpty(charge.PayerAccount) ? "payerAccount" : "merchantAccount", "a charge needs both accounts", ErrorCodes.MissingField);
-        }
-
-        if (charge.PayerAccount == charge.MerchantAccount)
-        {
-            throw new ValidationException("merchantAccount", "a charge moves money between two different accounts");
         }
     }
 
     private async Task LoadHeadAsync(CancellationToken cancellation)
     {
-        var head = await journal.LoadHeadAsync(HouseholdId, cancellation);
-        _balances.Clear();
-        foreach (var (key, balance) in head.Balances)
-        {
-            _balances[key] = balance;
-        }
-
-        _lastSequence = head.LastSequence;
-        _entryCount = head.EntryCount;
-    }
-
-    private void Post(LedgerEntry entry)
-    {
-        foreach (var (account, delta) in LedgerJournal.Postings(entry))
-        {
-            var key = LedgerAccounts.BalanceKey(account, entry.Currency);
-            _balances[key] = _balances.GetValueOrDefault(key) + delta;
-        }
-
-        _lastSequence = Math.Max(_lastSequence, entry.Sequence);
-        _entryCount++;
-    }
-
-    private void Remember(LedgerEntry entry)
-    {
-        if (!_recent.TryAdd(entry.PaymentId, entry))
-        {
-            return;
-        }
-
-        _recentOrder.Enqueue(entry.PaymentId);
-        if (_recentOrder.Count > RecentCharges)
-        {
-            _recent.Remove(_recentOrder.Dequeue());
-        }
+        _book.Load(await journal.LoadHeadAsync(HouseholdId, cancellation));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger {Household}: the journal failed while charging {Count} payment(s) ({PaymentIds}); deactivating to reload from the store")]

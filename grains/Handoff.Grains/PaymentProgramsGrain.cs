@@ -118,7 +118,8 @@ public sealed class PaymentProgramsGrain(
             LedgerAccounts.FundingAccount,
             LedgerAccounts.ProgramAccount(program.Id),
             amount,
-            program.Currency));
+            program.Currency,
+            Evidence: ChargeEvidence.TopUp));
         return StatusOf(program, (await Ledger.GetSummaryAsync()).Balances);
     }
 

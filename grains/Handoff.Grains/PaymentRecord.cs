@@ -1,4 +1,5 @@
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 
 namespace Handoff.Grains;
 
@@ -42,6 +43,29 @@ public sealed class PaymentRecord
     [Id(10)]
     public ProgramFunding? Funding { get; set; }
 
+    /// <summary>The person whose device asked (null: a device that is nobody's, or a record of an earlier version).</summary>
+    [Id(11)]
+    public PersonRef? AskedBy { get; set; }
+
+    /// <summary>The household rule that applied to a member's request: within budget, or which rule sent it to the guardians.</summary>
+    [Id(12)]
+    public PaymentRule? Rule { get; set; }
+
+    /// <summary>The guardian's signed approval of a member's request, once one won.</summary>
+    [Id(13)]
+    public GuardianApproval? Approval { get; set; }
+
+    /// <summary>The initiator's public key its request was verified with, for the charge's evidence (null: a record of an earlier version).</summary>
+    [Id(14)]
+    public byte[]? InitiatorKey { get; set; }
+
+    /// <summary>
+    /// The signed statements that authorized the charge, as the authority verified them when the approval won: the charge
+    /// carries them to the ledger, the same ones whenever it is asked again (null: none kept, a record of an earlier version).
+    /// </summary>
+    [Id(15)]
+    public ChargeEvidence? Evidence { get; set; }
+
     public bool Exists => Input is not null;
 
     /// <summary>The devices offered the payment (a record of an earlier version named exactly one).</summary>
@@ -65,6 +89,16 @@ public sealed class PaymentRecord
         if (decision.Funding is { } funding)
         {
             Funding = funding;
+        }
+
+        if (decision.Approval is { } approval)
+        {
+            Approval = approval;
+        }
+
+        if (decision.Evidence is { } evidence)
+        {
+            Evidence = evidence;
         }
     }
 
@@ -104,15 +138,23 @@ public sealed class PaymentRecord
             [.. History],
             Payers,
             Payer,
-            [.. Refunds],
-            Funding?.ProgramId);
+            [.. Refunds.Select(refund => refund.Evidence is null ? refund : refund with { Evidence = null })],
+            Funding?.ProgramId,
+            AskedBy,
+            Rule,
+            Approval);
     }
 
     /// <summary>The transaction as payer device <paramref name="device"/>, one of <see cref="Payers"/>, shows and signs it.</summary>
     public PaymentOffer ToOffer(string paymentId, string device)
     {
         var input = Input!;
-        return new PaymentOffer(paymentId, input.HouseholdId, input.InitiatorDeviceId, InitiatorName, device, input.Info, Deadline, Nonce, Payers);
+        return new PaymentOffer(paymentId, input.HouseholdId, input.InitiatorDeviceId, InitiatorName, device, input.Info, Deadline, Nonce, Payers)
+        {
+            AskedBy = AskedBy,
+            Rule = Rule,
+            RequestDigest = Rule is { NeedsGuardian: true } ? Signing.RequestDigest(input) : null,
+        };
     }
 
     /// <summary>True when <paramref name="other"/> asks for the same payment as the recorded one.</summary>

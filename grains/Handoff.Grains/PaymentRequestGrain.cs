@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Handoff.Contracts;
 using Handoff.Grains.Payments;
 using Handoff.Grains.Reminders;
@@ -13,8 +12,9 @@ namespace Handoff.Grains;
 /// <remarks>
 /// Each call loads the record, has the <see cref="PaymentGuard"/> check the caller, asks the
 /// <see cref="PaymentLifecycle"/> what follows, saves the transitions (<see cref="PaymentNotifier"/> tells the
-/// world) and runs the effects. The record is read on first use, not at activation: a new payment is created with
-/// one write that the store accepts only when no record exists, so the common case (a fresh payment) costs no read.
+/// world) and runs the effects. The record is read on first use, not at activation: a new payment is created
+/// (<see cref="PaymentCreation"/>) with one write that the store accepts only when no record exists, so the common
+/// case (a fresh payment) costs no read.
 /// </remarks>
 public sealed class PaymentRequestGrain(
     [FromKeyedServices(HandoffOptions.StorageName)] IGrainStorage storage,
@@ -34,6 +34,7 @@ public sealed class PaymentRequestGrain(
     private PaymentNotifier _notifier = null!;
     private PaymentTimers _timers = null!;
     private PaymentCalls _calls = null!;
+    private PaymentCreation _creation = null!;
 
     private string PaymentId => this.GetPrimaryKeyString();
 
@@ -48,60 +49,18 @@ public sealed class PaymentRequestGrain(
         _notifier = new PaymentNotifier(PaymentId, RuntimeIdentity, time, logger);
         _timers = new PaymentTimers(this, recoveryRows, endedRows, time, settings.RecoveryInterval, logger);
         _calls = new PaymentCalls(GrainFactory, faults, PaymentId, logger);
+        _creation = new PaymentCreation(_guard, _timers, _record, settings, time);
         return Task.CompletedTask;
     }
 
     public async Task<PaymentSnapshot> CreateAsync(PaymentRequestInput input)
     {
-        if (_record.Loaded && State.Exists)
+        if ((_record.Loaded && State.Exists) || !await _creation.TryCreateAsync(input, EnsureLoadedAsync, RecoverAsync))
         {
             return await CreateAgainAsync(input);
         }
 
-        DeviceStatus initiator;
-        IReadOnlyList<string> candidates;
-        try
-        {
-            (initiator, candidates) = await _guard.AcceptNewAsync(input);
-        }
-        catch (HandoffException)
-        {
-            // Not read yet: a retry of an existing payment is answered from its record, as it was the first time.
-            await EnsureLoadedAsync();
-            if (!State.Exists)
-            {
-                throw;
-            }
-
-            return await CreateAgainAsync(input);
-        }
-
-        var expiry = input.ExpiresIn ?? options.Value.DefaultExpiry;
-        var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var created = PaymentLifecycle.Start(input, candidates, initiator.DisplayName, time.GetUtcNow(), expiry, nonce);
-
-        // The recovery reminder exists before the payment does: whatever crashes next, the payment gets driven to an end.
-        await _timers.StartRecoveryAsync(expiry, RecoverAsync);
-        if (_record.Loaded || !await _record.TryCreateAsync(created))
-        {
-            // A record is there (a retry this activation had not read) or was cleared (the payer was offline).
-            await EnsureLoadedAsync();
-            if (State.Exists)
-            {
-                if (State.State.IsTerminal())
-                {
-                    // The row just written belongs to nothing that can still move.
-                    await _timers.StopAsync();
-                }
-
-                return await CreateAgainAsync(input);
-            }
-
-            _record.Replace(created);
-            await _record.WriteAsync();
-        }
-
-        await OfferAsync(new PaymentEffect.OfferTo(State.Payers, ForgetIfOffline: true));
+        await OfferAsync(PaymentLifecycle.FirstOffer(State));
         await GrainFactory.GetGrain<IHouseholdGrain>(input.HouseholdId).NotePaymentAsync(PaymentId);
         return State.ToSnapshot(PaymentId);
     }
@@ -113,7 +72,7 @@ public sealed class PaymentRequestGrain(
         if (State.State == PaymentState.Created)
         {
             // A retry after a crash between saving Created and saving Offered: finish the offer.
-            await OfferAsync(new PaymentEffect.OfferTo(State.Payers, ForgetIfOffline: true));
+            await OfferAsync(PaymentLifecycle.FirstOffer(State));
         }
 
         return State.ToSnapshot(PaymentId);
@@ -145,17 +104,17 @@ public sealed class PaymentRequestGrain(
     public async Task<PaymentSnapshot> AuthorizeAsync(PaymentApproval approval)
     {
         await EnsureLoadedAsync();
-        var funding = await _guard.RequireApprovalAsync(State, approval);
+        var approve = await _guard.RequireApprovalAsync(State, approval);
         await DecideAsync(new PaymentCommand.CheckDeadline());
-        await DecideAsync(new PaymentCommand.Approve(approval.PayerDeviceId, approval.Method, funding));
+        await DecideAsync(approve);
         return State.ToSnapshot(PaymentId);
     }
 
     public async Task<PaymentSnapshot> DeclineAsync(string payerDeviceId, string reason, byte[] signature)
     {
         await EnsureLoadedAsync();
-        await _guard.RequireDeclineAsync(State, payerDeviceId, reason, signature);
-        await DecideAsync(new PaymentCommand.Decline(payerDeviceId, reason));
+        var guardian = await _guard.RequireDeclineAsync(State, payerDeviceId, reason, signature);
+        await DecideAsync(new PaymentCommand.Decline(payerDeviceId, reason, guardian));
         return State.ToSnapshot(PaymentId);
     }
 
@@ -170,8 +129,8 @@ public sealed class PaymentRequestGrain(
     public async Task<PaymentSnapshot> RefundAsync(RefundInput input)
     {
         await EnsureLoadedAsync();
-        await _guard.RequireRefundAsync(State, input);
-        await DecideAsync(new PaymentCommand.Refund(input.RefundKey, input.Amount));
+        var signed = await _guard.RequireRefundAsync(State, input);
+        await DecideAsync(new PaymentCommand.Refund(input.RefundKey, input.Amount, signed));
         return State.ToSnapshot(PaymentId);
     }
 
@@ -238,7 +197,7 @@ public sealed class PaymentRequestGrain(
         PaymentEffect.NoteRefundOn note => Done(() => _calls.NoteRefund(note.Device)),
         PaymentEffect.Charge charge => ChargeAsync(charge.Request),
         PaymentEffect.RetryCharge retry => Done(() => _timers.ArmChargeRetry(retry.Due, RetryChargeAsync)),
-        PaymentEffect.BookRefund refund => BookRefundAsync(refund),
+        PaymentEffect.BookRefund refund => _calls.BookRefundAsync(State.Input!.HouseholdId, refund.Key, refund.Request, DecideAsync),
         PaymentEffect.RetryRefunds retry => Done(() => _timers.ArmChargeRetry(retry.Due, () => DecideAsync(new PaymentCommand.Recover()))),
         PaymentEffect.ArmDeadline deadline => Done(() => _timers.ArmDeadline(deadline.At, () => DecideAsync(new PaymentCommand.CheckDeadline()))),
         PaymentEffect.ArmRecovery recovery => Done(() => _timers.ArmRecovery(recovery.Due, RecoverAsync)),
@@ -253,7 +212,7 @@ public sealed class PaymentRequestGrain(
     }
 
     private Task RetryChargeAsync() =>
-        State.State == PaymentState.Charging ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State.Input!, State.Payer!, State.Funding)) : Task.CompletedTask;
+        State.State == PaymentState.Charging ? ChargeAsync(PaymentLifecycle.ChargeFor(PaymentId, State)) : Task.CompletedTask;
 
     /// <summary>Offers the payment to its payer devices at once; when none is online, a requester waiting for the
     /// answer gets "payer offline" and the request is forgotten, while recovery keeps it until its deadline.</summary>
@@ -281,16 +240,6 @@ public sealed class PaymentRequestGrain(
         }
 
         await DecideAsync(new PaymentCommand.Shown(shownOn));
-    }
-
-    private async Task BookRefundAsync(PaymentEffect.BookRefund refund)
-    {
-        var (outcome, refused) = await _calls.BookRefundAsync(State.Input!.HouseholdId, refund.Key, refund.Request);
-        await DecideAsync(outcome);
-        if (refused is not null)
-        {
-            throw refused;
-        }
     }
 
     private async Task ChargeAsync(ChargeRequest charge) => await DecideAsync(await _calls.ChargeAsync(State.Input!.HouseholdId, charge));

@@ -6,7 +6,8 @@ using NpgsqlTypes;
 namespace Handoff.Storage.Postgres;
 
 /// <summary>
-/// The ledger journal of a cluster on PostgreSQL (tables of migration <c>0004_ledger.sql</c>). An
+/// The ledger journal of a cluster on PostgreSQL (tables of migration <c>0004_ledger.sql</c>, with the
+/// <c>evidence</c> column of <c>0005_ledger_evidence.sql</c>, JSON of <see cref="EvidenceJson"/>). An
 /// append is one statement, queued on the hub's <see cref="PostgresWriter"/> (by default the process's
 /// <see cref="PostgresWriter.Shared"/> for the connection string), so it shares the commit of the grain
 /// writes queued beside it: the entry is inserted unless its entry number or payment id is taken, and
@@ -18,7 +19,7 @@ namespace Handoff.Storage.Postgres;
 /// </summary>
 public sealed class PostgresLedgerJournal(string connectionString, string serviceId, Func<PostgresWriter>? writer = null) : ILedgerJournal
 {
-    private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at";
+    private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at, evidence";
 
     // Data-modifying CTEs run exactly once, in the statement's one snapshot and transaction. The
     // postings read the inserted row, so a conflict (DO NOTHING) posts nothing; they are ordered by
@@ -27,7 +28,7 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
         WITH entry AS
         (
             INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
-            VALUES (@service, @household, @sequence, @payment, @debit, @credit, @amount, @currency, @at)
+            VALUES (@service, @household, @sequence, @payment, @debit, @credit, @amount, @currency, @at, @evidence)
             ON CONFLICT DO NOTHING
             RETURNING currency
         ),
@@ -52,9 +53,9 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
         WITH entry AS
         (
             INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
-            SELECT @service, @household, e.sequence, e.payment_id, e.debit_account, e.credit_account, e.amount, e.currency, e.charged_at
-            FROM unnest(@sequences, @payments, @debits, @credits, @amounts, @currencies, @ats)
-                AS e (sequence, payment_id, debit_account, credit_account, amount, currency, charged_at)
+            SELECT @service, @household, e.sequence, e.payment_id, e.debit_account, e.credit_account, e.amount, e.currency, e.charged_at, e.evidence
+            FROM unnest(@sequences, @payments, @debits, @credits, @amounts, @currencies, @ats, @evidences)
+                AS e (sequence, payment_id, debit_account, credit_account, amount, currency, charged_at, evidence)
             RETURNING 1
         ),
         posted AS
@@ -127,6 +128,7 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
                 append.Parameters.Add(new NpgsqlParameter<decimal>("amount", NpgsqlDbType.Numeric) { TypedValue = entry.Amount });
                 append.Parameters.Add(new NpgsqlParameter<string>("currency", NpgsqlDbType.Text) { TypedValue = entry.Currency });
                 append.Parameters.Add(new NpgsqlParameter<DateTime>("at", NpgsqlDbType.TimestampTz) { TypedValue = entry.At.UtcDateTime });
+                append.Parameters.Add(new NpgsqlParameter("evidence", NpgsqlDbType.Jsonb) { Value = (object?)EvidenceJson.Encode(entry.Evidence) ?? DBNull.Value });
                 append.Parameters.Add(new NpgsqlParameter<string>("first_account", NpgsqlDbType.Text) { TypedValue = postings[0].Account });
                 append.Parameters.Add(new NpgsqlParameter<decimal>("first_delta", NpgsqlDbType.Numeric) { TypedValue = postings[0].Delta });
                 append.Parameters.Add(new NpgsqlParameter<string>("second_account", NpgsqlDbType.Text) { TypedValue = postings[1].Account });
@@ -176,6 +178,7 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
                     append.Parameters.Add(ArrayOf("amounts", NpgsqlDbType.Numeric, entries, entry => entry.Amount));
                     append.Parameters.Add(ArrayOf("currencies", NpgsqlDbType.Text, entries, entry => entry.Currency));
                     append.Parameters.Add(ArrayOf("ats", NpgsqlDbType.TimestampTz, entries, entry => entry.At.UtcDateTime));
+                    append.Parameters.Add(ArrayOf("evidences", NpgsqlDbType.Jsonb, entries, entry => EvidenceJson.Encode(entry.Evidence)));
                     append.Parameters.Add(ArrayOf("accounts", NpgsqlDbType.Text, postings, posting => posting.Account));
                     append.Parameters.Add(ArrayOf("posting_currencies", NpgsqlDbType.Text, postings, posting => posting.Currency));
                     append.Parameters.Add(ArrayOf("deltas", NpgsqlDbType.Numeric, postings, posting => posting.Delta));
@@ -221,15 +224,20 @@ public sealed class PostgresLedgerJournal(string connectionString, string servic
         return entries;
     }
 
-    /// <summary>An entry from the columns <c>sequence, payment_id, debit_account, credit_account, amount, currency, charged_at</c>, starting at <paramref name="first"/>.</summary>
-    public static LedgerEntry ReadEntry(NpgsqlDataReader reader, int first = 0) => new(
+    /// <summary>
+    /// An entry from the columns <c>sequence, payment_id, debit_account, credit_account, amount, currency, charged_at,
+    /// evidence</c>, starting at <paramref name="first"/>; without its evidence when <paramref name="withEvidence"/> is false
+    /// (the ledger check reads that column itself, to name a row whose evidence it cannot read).
+    /// </summary>
+    public static LedgerEntry ReadEntry(NpgsqlDataReader reader, int first = 0, bool withEvidence = true) => new(
         reader.GetInt64(first),
         reader.GetString(first + 1),
         reader.GetString(first + 2),
         reader.GetString(first + 3),
         reader.GetDecimal(first + 4),
         reader.GetString(first + 5),
-        new DateTimeOffset(reader.GetFieldValue<DateTime>(first + 6), TimeSpan.Zero));
+        new DateTimeOffset(reader.GetFieldValue<DateTime>(first + 6), TimeSpan.Zero),
+        withEvidence && !reader.IsDBNull(first + 7) ? EvidenceJson.Decode(reader.GetString(first + 7)) : null);
 
     /// <summary>An array parameter of one column of <paramref name="rows"/>.</summary>
     private static NpgsqlParameter<TValue[]> ArrayOf<TRow, TValue>(string name, NpgsqlDbType elementType, IReadOnlyList<TRow> rows, Func<TRow, TValue> column) =>

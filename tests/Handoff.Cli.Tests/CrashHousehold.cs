@@ -34,6 +34,9 @@ public sealed class CrashHousehold : IAsyncDisposable
 
     public string PayerUrl => $"http://127.0.0.1:{_payerHttpPort}";
 
+    /// <summary>The hub's page (<c>/</c>) and its other HTTP endpoints.</summary>
+    public string HubUrl => $"http://127.0.0.1:{_hubHttpPort}";
+
     public static async Task<CrashHousehold> StartAsync(string? hubFault = null, string? payerFault = null)
     {
         var household = new CrashHousehold();

@@ -4,7 +4,8 @@ namespace Handoff.Cli.Tests;
 
 /// <summary>
 /// Kill -9 of the hub or of the payer agent at each step of a handoff, then a restart: the payment ends
-/// Completed and charged exactly once, and the ledger check over the SQLite store passes.
+/// Completed and charged exactly once, with the evidence it kept when approved, and the ledger check over the SQLite
+/// store passes (every entry's evidence verifies).
 /// </summary>
 public sealed class CrashRecoveryTests
 {
@@ -65,6 +66,9 @@ public sealed class CrashRecoveryTests
         var ledger = await household.LedgerCheckAsync();
         Assert.Equal(1, ledger.GetProperty("charges").GetInt32());
         Assert.Equal(9.90m, ledger.GetProperty("chargedByCurrency").GetProperty("EUR").GetDecimal());
+
+        // The one entry carries the evidence the payment kept when it was approved, and it verifies (the check passed).
+        Assert.Equal((1, 0), (ledger.GetProperty("evidence").GetProperty("signed").GetInt32(), ledger.GetProperty("evidence").GetProperty("none").GetInt32()));
     }
 
     [Theory]
@@ -109,6 +113,7 @@ public sealed class CrashRecoveryTests
         Assert.Equal(9.90m, ledger.GetProperty("chargedByCurrency").GetProperty("EUR").GetDecimal());
         Assert.Equal(1, ledger.GetProperty("refunds").GetInt32());
         Assert.Equal(4.00m, ledger.GetProperty("refundedByCurrency").GetProperty("EUR").GetDecimal());
+        Assert.Equal((2, 0), (ledger.GetProperty("evidence").GetProperty("signed").GetInt32(), ledger.GetProperty("evidence").GetProperty("none").GetInt32()));
     }
 
     [Theory]

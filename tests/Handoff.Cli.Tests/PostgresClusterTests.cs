@@ -71,6 +71,9 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         Assert.True(check.ExitCode == 0, check.ToString());
         Assert.Equal(3, check.Json.GetProperty("charges").GetInt32());
         Assert.Equal(1.25m + 2.25m + 3.25m, check.Json.GetProperty("chargedByCurrency").GetProperty("CNY").GetDecimal());
+
+        // Each charge's row in PostgreSQL carries the request and the approval, verified from the row alone.
+        Assert.Equal((3, 0), (check.Json.GetProperty("evidence").GetProperty("signed").GetInt32(), check.Json.GetProperty("evidence").GetProperty("none").GetInt32()));
     }
 
     private static string[] Ports() =>

@@ -160,16 +160,14 @@ public sealed class AttackTests(HouseholdCluster household)
         switch (forgery)
         {
             case "household and device":
-                RequestContext.Set(CallerContext.HouseholdKey, HouseholdCluster.Home);
-                RequestContext.Set(CallerContext.DeviceKey, HouseholdCluster.Phone1.Id);
+                RequestContext.Set(CallerContext.CallerKey, new VerifiedCaller(HouseholdCluster.Home, HouseholdCluster.Phone1.Id, FromAuthority: false));
                 break;
             case "authority flag":
-                RequestContext.Set(CallerContext.FromAuthorityKey, true);
+                RequestContext.Set(CallerContext.CallerKey, new VerifiedCaller(null, null, FromAuthority: true));
                 RequestContext.Set(CallerContext.AuthorityKey, "29000000.AAAAAAAAAAAAAAAAAAAAAA");
                 break;
             case "another household":
-                RequestContext.Set(CallerContext.HouseholdKey, HouseholdCluster.Other);
-                RequestContext.Set(CallerContext.DeviceKey, HouseholdCluster.OtherTv);
+                RequestContext.Set(CallerContext.CallerKey, new VerifiedCaller(HouseholdCluster.Other, HouseholdCluster.OtherTv, FromAuthority: false));
                 break;
         }
     }

@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Text;
 using Handoff.Contracts;
+using Handoff.Contracts.Security;
 
 namespace Handoff.Grains.Tests;
 
@@ -46,6 +49,38 @@ public sealed class LedgerTests(HouseholdCluster household)
         Assert.Equal(-19.75m, view.Balances[LedgerAccounts.BalanceKey(Payer, "CNY")]);
         Assert.Equal(19.75m, view.Balances[LedgerAccounts.BalanceKey(Merchant, "CNY")]);
         Assert.Equal(2, view.Balances.Count);
+    }
+
+    [Fact]
+    public async Task A_retried_charge_with_its_evidence_gets_the_first_entry_and_other_evidence_is_a_conflict()
+    {
+        var householdId = NewHousehold();
+        var ledger = household.Authority.GetGrain<ILedgerGrain>(householdId);
+        var evidence = Evidence("tv-1", "phone-1");
+        var tea = new ChargeRequest("pay-tea", Payer, Merchant, 12.50m, "CNY", Evidence: evidence);
+
+        var first = await ledger.ChargeAsync(tea);
+
+        // A retry after a restart carries the evidence its payment kept: other arrays, the same bytes.
+        var kept = tea with { Evidence = ChargeEvidence.Of([.. evidence.Signed.Select(signed => new SignedStatement(signed.DeviceId, [.. signed.Statement], [.. signed.Signature], [.. signed.PublicKey]))]) };
+        var forged = tea with { Evidence = Evidence("tv-1", "watch-1") };
+        Assert.Equal(evidence, first.Evidence);
+        Assert.Equal(first, await ledger.ChargeAsync(kept));
+        await Assert.ThrowsAsync<ConflictException>(() => ledger.ChargeAsync(forged));
+
+        // The next activation knows only the store: the entry read back carries the same evidence, and decides the same.
+        await household.DeactivateAsync(ledger);
+        Assert.Equal(first, await ledger.ChargeAsync(kept));
+        await household.DeactivateAsync(ledger);
+        await Assert.ThrowsAsync<ConflictException>(() => ledger.ChargeAsync(forged));
+        Assert.Equal(evidence, (await ledger.GetChargeAsync("pay-tea"))!.Evidence);
+
+        // A charge of an earlier version claims no evidence, and an entry it stored none: their money decides.
+        Assert.Equal(first, await ledger.ChargeAsync(tea with { Evidence = null }));
+        var older = await ledger.ChargeAsync(new ChargeRequest("pay-older", Payer, Merchant, 1m, "CNY"));
+        Assert.Equal(older, await ledger.ChargeAsync(new ChargeRequest("pay-older", Payer, Merchant, 1m, "CNY", Evidence: evidence)));
+        Assert.Null(older.Evidence);
+        Assert.Equal(2, (await household.LedgerAsync(householdId)).Entries.Count);
     }
 
     [Fact]
@@ -263,5 +298,19 @@ public sealed class LedgerTests(HouseholdCluster household)
 
         Assert.Equal(replayed, view.Balances.ToDictionary());
         Assert.All(view.Balances.GroupBy(pair => LedgerAccounts.CurrencyOf(pair.Key)), currency => Assert.Equal(0m, currency.Sum(pair => pair.Value)));
+    }
+
+    /// <summary>Evidence of a request by <paramref name="initiator"/> approved on <paramref name="payer"/>, signed by keys made for it.</summary>
+    private static ChargeEvidence Evidence(string initiator, string payer)
+    {
+        using var initiatorKey = Signing.NewKey();
+        using var payerKey = Signing.NewKey();
+        return ChargeEvidence.Of(Signed(initiator, initiatorKey, $"handoff/request/v1\n{initiator}\n"), Signed(payer, payerKey, $"handoff/approval/v3\n{payer}\n"));
+
+        static SignedStatement Signed(string device, ECDsa key, string statement)
+        {
+            var bytes = Encoding.UTF8.GetBytes(statement);
+            return new(device, bytes, key.SignData(bytes, HashAlgorithmName.SHA256), Signing.PublicKeyOf(key));
+        }
     }
 }

@@ -18,13 +18,17 @@ public sealed class PaymentLifecycleTests
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
     private static readonly PaymentLifecycle Lifecycle = new(Interval);
     private static readonly PaymentRequestInput Input = new("home", "tv-1", "phone-1", "order-1", new PaymentInfo(12.50m, "CNY", "Tea House"));
+    private static readonly PersonRef Alice = new("alice", "Alice");
+    private static readonly PersonRef Bob = new("bob", "Bob");
 
     /// <summary>The commands, each at the time it is decided.</summary>
     private static readonly Dictionary<string, (PaymentCommand Command, DateTimeOffset At)> Commands = new()
     {
         ["shown"] = (new PaymentCommand.Shown(["phone-1"]), BeforeDeadline),
         ["approve"] = (new PaymentCommand.Approve("phone-1", AuthMethod.Pin), BeforeDeadline),
+        ["approve-guardian"] = (new PaymentCommand.Approve("phone-1", AuthMethod.Pin, null, Alice, [1, 2, 3]), BeforeDeadline),
         ["decline"] = (new PaymentCommand.Decline("phone-1", "declined on payer device"), BeforeDeadline),
+        ["decline-guardian"] = (new PaymentCommand.Decline("phone-1", "declined on payer device", Alice), BeforeDeadline),
         ["cancel"] = (new PaymentCommand.Cancel("tv-1"), BeforeDeadline),
         ["deadline-not-due"] = (new PaymentCommand.CheckDeadline(), BeforeDeadline),
         ["deadline-due"] = (new PaymentCommand.CheckDeadline(), Deadline),
@@ -268,9 +272,49 @@ public sealed class PaymentLifecycleTests
     }
 
     [Fact]
+    public void A_guardians_approval_is_kept_with_the_guardian_and_the_signature_and_a_decline_names_the_guardian()
+    {
+        var wallet = new ProgramFunding("wallet", LedgerAccounts.ProgramAccount("wallet"), 0m);
+        var record = GuardianRequest(PaymentState.Displayed, "phone-1", "phone-2");
+        var approve = Decide(record, new PaymentCommand.Approve("phone-2", AuthMethod.Pin, wallet, Alice, [7, 7]));
+
+        Assert.Equal("approved by guardian Alice, verified by PIN", approve.Transitions[0].Cause);
+        Assert.Equal(new ChargeRequest(Id, "program:wallet", LedgerAccounts.MerchantAccount("Tea House"), 12.50m, "CNY", 0m), Assert.IsType<PaymentEffect.Charge>(Assert.Single(approve.Effects)).Request);
+        Assert.Equal((Alice, "phone-2", "wallet", BeforeDeadline), (record.Approval!.Guardian, record.Approval.DeviceId, record.Approval.ProgramId, record.Approval.At));
+        Assert.Equal(new byte[] { 7, 7 }, record.Approval.Signature);
+        var snapshot = record.ToSnapshot(Id);
+        Assert.Equal((Bob, Alice), (snapshot.AskedBy, snapshot.Approval!.Guardian));
+        Assert.False(snapshot.AwaitsGuardian);
+        Assert.Null(snapshot.AsOf(1).Approval);
+
+        var declined = GuardianRequest(PaymentState.Displayed, "phone-1", "phone-2");
+        Assert.True(declined.ToSnapshot(Id).AwaitsGuardian);
+        var decline = Decide(declined, new PaymentCommand.Decline("phone-1", "declined on payer device", Alice));
+        Assert.Equal("declined on payer device (guardian Alice)", declined.FailureReason);
+        Assert.Equal("CloseOn:phone-2,EndRecovery", string.Join(",", decline.Effects.Select(Name)));
+        Assert.Null(declined.Approval);
+    }
+
+    [Fact]
+    public void A_request_for_a_guardian_is_kept_when_no_guardian_device_is_online_and_a_payers_is_forgotten()
+    {
+        var guardians = PaymentLifecycle.FirstOffer(GuardianRequest(PaymentState.Created, "phone-1", "phone-2"));
+        Assert.Equal(["phone-1", "phone-2"], guardians.Devices);
+        Assert.False(guardians.ForgetIfOffline);
+        var first = PaymentLifecycle.FirstOffer(RecordIn(PaymentState.Created));
+        Assert.Equal(["phone-1"], first.Devices);
+        Assert.True(first.ForgetIfOffline);
+
+        // The guardian's sheet names the member's request; a payer's offer names nothing of the kind.
+        var offer = GuardianRequest(PaymentState.Displayed, "phone-1").ToOffer(Id, "phone-1");
+        Assert.Equal((Bob, Handoff.Contracts.Security.Signing.RequestDigest(Input)), (offer.AskedBy, offer.RequestDigest));
+        Assert.Null(RecordIn(PaymentState.Displayed).ToOffer(Id, "phone-1").RequestDigest);
+    }
+
+    [Fact]
     public void A_new_payment_starts_created_with_its_deadline_and_nonce()
     {
-        var record = PaymentLifecycle.Start(Input, ["phone-1"], "Living-room TV", Created, TimeSpan.FromMinutes(2), "n0nce");
+        var record = PaymentLifecycle.Start(Input, new RuleDecision(null, null, ["phone-1"]), "Living-room TV", Created, TimeSpan.FromMinutes(2), "n0nce");
 
         Assert.Equal(PaymentState.Created, record.State);
         Assert.Equal(Deadline, record.Deadline);
@@ -292,7 +336,9 @@ public sealed class PaymentLifecycleTests
     {
         ["shown"] = shown,
         ["approve"] = approve,
+        ["approve-guardian"] = approve == Illegal ? Illegal : approve + " +approval",
         ["decline"] = "Declined | EndRecovery",
+        ["decline-guardian"] = "Declined | EndRecovery",
         ["cancel"] = "Cancelled | CloseOn,EndRecovery",
         ["deadline-not-due"] = "-",
         ["deadline-due"] = "Expired | CloseOn,EndRecovery",
@@ -312,7 +358,9 @@ public sealed class PaymentLifecycleTests
     {
         ["shown"] = "-",
         ["approve"] = AlreadyPaid,
+        ["approve-guardian"] = AlreadyPaid,
         ["decline"] = Illegal,
+        ["decline-guardian"] = Illegal,
         ["cancel"] = Illegal,
         ["deadline-not-due"] = "-",
         ["deadline-due"] = "-",
@@ -332,7 +380,9 @@ public sealed class PaymentLifecycleTests
     {
         ["shown"] = "-",
         ["approve"] = approve,
+        ["approve-guardian"] = approve,
         ["decline"] = decline,
+        ["decline-guardian"] = decline,
         ["cancel"] = cancel,
         ["deadline-not-due"] = "-",
         ["deadline-due"] = "-",
@@ -351,12 +401,21 @@ public sealed class PaymentLifecycleTests
     /// <summary>A record in <paramref name="state"/>; one that got as far as authorization was approved on phone-1.</summary>
     private static PaymentRecord RecordIn(PaymentState state, params string[] payers)
     {
-        var record = PaymentLifecycle.Start(Input, payers.Length > 0 ? payers : ["phone-1"], "Living-room TV", Created, Deadline - Created, "n0nce");
+        var record = PaymentLifecycle.Start(Input, new RuleDecision(null, null, payers.Length > 0 ? payers : ["phone-1"]), "Living-room TV", Created, Deadline - Created, "n0nce");
         if (state is PaymentState.Authorized or PaymentState.Charging or PaymentState.Completed)
         {
             record.History.Add(new PaymentTransition(PaymentState.Displayed, PaymentState.Authorized, Created, "phone-1", "verified"));
         }
 
+        record.State = state;
+        return record;
+    }
+
+    /// <summary>Bob's request, over his budget, offered to guardian devices <paramref name="payers"/>.</summary>
+    private static PaymentRecord GuardianRequest(PaymentState state, params string[] payers)
+    {
+        var rule = new PaymentRule(RuleCode.OverBudget, "over Bob's budget", null, [Alice]);
+        var record = PaymentLifecycle.Start(Input, new RuleDecision(Bob, rule, payers), "Bob's TV", Created, Deadline - Created, "n0nce");
         record.State = state;
         return record;
     }
@@ -380,6 +439,6 @@ public sealed class PaymentLifecycleTests
 
         var states = string.Join(",", decision.Transitions.Select(step => step.To));
         var effects = string.Join(",", decision.Effects.Select(effect => effect.GetType().Name));
-        return $"{states} | {effects}{(decision.Refunds is null ? string.Empty : " +refunds")}".Trim();
+        return $"{states} | {effects}{(decision.Refunds is null ? string.Empty : " +refunds")}{(decision.Approval is null ? string.Empty : " +approval")}".Trim();
     }
 }

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using System.Text.Json;
 using Handoff.Contracts;
 using Handoff.Grains.Ledger;
@@ -58,6 +59,35 @@ public abstract class LedgerJournalContract : IAsyncLifetime
         Assert.Equal(tea, await NewJournal().FindAsync(Household, "pay-tea", default));
         Assert.Null(await journal.FindAsync(Household, "pay-none", default));
         Assert.Equal([tea, bus], await journal.ReadAsync(Household, 0, 10, default));
+    }
+
+    [Fact]
+    public async Task Every_entry_keeps_its_evidence_byte_for_byte_appended_alone_or_in_a_batch()
+    {
+        var journal = NewJournal();
+        var tea = Entry(1, "pay-tea", 12.50m) with { Evidence = Evidence("pay-tea") };
+        var topUp = Entry(2, "topup:wallet/seed", 50m, payer: "funding:household", merchant: "program:wallet") with { Evidence = ChargeEvidence.TopUp };
+        LedgerEntry[] batch =
+        [
+            Entry(3, "pay-cake", 4m) with { Evidence = Evidence("pay-cake") },
+            Entry(4, "refill:bob/CNY/2026-11", 20m, payer: "program:wallet", merchant: "budget:bob") with { Evidence = ChargeEvidence.Refill },
+            Entry(5, "pay-older", 1m),
+            Entry(6, "pay-tea/refund/r-1", 2m, payer: Merchant, merchant: Payer) with { Evidence = ChargeEvidence.Of(Evidence("pay-tea").Signed[0]) },
+        ];
+
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, tea, default));
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, topUp, default));
+        Assert.True(await journal.AppendBatchAsync(Household, batch, default));
+
+        Assert.Equal([tea, topUp, .. batch], await NewJournal().ReadAsync(Household, 0, 10, default));
+        var found = await NewJournal().FindAsync(Household, "pay-tea", default);
+        Assert.Equal(tea, found);
+        Assert.Equal(tea.Evidence!.Signed[1].Statement, found!.Evidence!.Signed[1].Statement);
+        Assert.Equal(batch[0], await NewJournal().FindAsync(Household, "pay-cake", default));
+        Assert.Null((await NewJournal().FindAsync(Household, "pay-older", default))!.Evidence);
+
+        // The same terms with other evidence are another entry, not this one.
+        Assert.NotEqual(tea, found with { Evidence = Evidence("pay-other") });
     }
 
     [Fact]
@@ -341,6 +371,17 @@ public abstract class LedgerJournalContract : IAsyncLifetime
         return appended;
     }
 
+    /// <summary>
+    /// Evidence as a charge of <paramref name="paymentId"/> carries it: two signed statements in their own text (line
+    /// breaks, a merchant's accents and Chinese characters), with signatures and keys whose base64 has '+' and '/'. The
+    /// bytes need not verify: a journal keeps them as they are.
+    /// </summary>
+    protected static ChargeEvidence Evidence(string paymentId) => ChargeEvidence.Of(
+        new SignedStatement("tv-1", Encoding.UTF8.GetBytes($"handoff/request/v1\n4:home\n4:tv-1\n{paymentId.Length}:{paymentId}\n14:Café 茶 \"quoted\"\n"), Bytes(64, 1), Bytes(91, 2)),
+        new SignedStatement("phone-1", Encoding.UTF8.GetBytes($"handoff/approval/v3\n{paymentId.Length}:{paymentId}\n5:12.50\n"), Bytes(64, 3), Bytes(91, 4)));
+
+    private static byte[] Bytes(int length, int seed) => [.. Enumerable.Range(0, length).Select(i => (byte)((i * 251) + seed))];
+
     protected static Dictionary<string, decimal> Replay(IEnumerable<LedgerEntry> entries)
     {
         var balances = new Dictionary<string, decimal>(StringComparer.Ordinal);
@@ -477,7 +518,75 @@ public sealed class SqliteLedgerJournalTests : LedgerJournalContract
         Assert.Equal(Replay([tea, slash]), head.Balances.ToDictionary());
         Assert.Equal([tea, slash], await NewJournal().ReadAsync(Household, 0, 10, default));
         Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM handoff_grain_state WHERE grain_type = 'ledger';"));
-        Assert.Equal(1L, await ScalarAsync("PRAGMA user_version;"));
+        Assert.Equal(2L, await ScalarAsync("PRAGMA user_version;"));
+    }
+
+    [Fact]
+    public async Task A_file_of_the_previous_version_opens_keeps_its_rows_and_takes_rows_with_evidence()
+    {
+        // The journal as the previous version made it: its table without the evidence column, one charge, user_version 1.
+        var directory = Directory.CreateTempSubdirectory("handoff-ledger-previous-").FullName;
+        try
+        {
+            var connectionString = SqliteStore.ConnectionString(directory);
+            var old = Entry(1, "pay-old", 12.50m);
+            await using (var connection = new SqliteConnection(connectionString))
+            {
+                await connection.OpenAsync();
+                await using var create = connection.CreateCommand();
+                create.CommandText = """
+                    CREATE TABLE handoff_ledger_entry
+                    (
+                        service_id     TEXT    NOT NULL,
+                        household_id   TEXT    NOT NULL,
+                        sequence       INTEGER NOT NULL CHECK (sequence > 0),
+                        payment_id     TEXT    NOT NULL,
+                        debit_account  TEXT    NOT NULL,
+                        credit_account TEXT    NOT NULL,
+                        amount         TEXT    NOT NULL,
+                        currency       TEXT    NOT NULL,
+                        charged_at     TEXT    NOT NULL,
+                        PRIMARY KEY (service_id, household_id, sequence),
+                        UNIQUE (service_id, household_id, payment_id)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE handoff_ledger_balance
+                    (
+                        service_id TEXT NOT NULL, household_id TEXT NOT NULL, account TEXT NOT NULL, currency TEXT NOT NULL, balance TEXT NOT NULL,
+                        PRIMARY KEY (service_id, household_id, account, currency)
+                    ) WITHOUT ROWID;
+                    INSERT INTO handoff_ledger_entry VALUES ('handoff', $household, 1, 'pay-old', $payer, $merchant, '12.5', 'CNY', $at);
+                    INSERT INTO handoff_ledger_balance VALUES ('handoff', $household, $payer, 'CNY', '-12.5'), ('handoff', $household, $merchant, 'CNY', '12.5');
+                    PRAGMA user_version = 1;
+                    """;
+                create.Parameters.AddWithValue("$household", Household);
+                create.Parameters.AddWithValue("$payer", Payer);
+                create.Parameters.AddWithValue("$merchant", Merchant);
+                create.Parameters.AddWithValue("$at", old.At.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                await create.ExecuteNonQueryAsync();
+            }
+
+            SqliteStore.Ensure(directory);
+            SqliteStore.Ensure(directory);
+
+            var journal = new SqliteLedgerJournal(connectionString, "handoff");
+            Assert.Equal(old, await journal.FindAsync(Household, "pay-old", default));
+            var tea = Entry(2, "pay-tea", 3m) with { Evidence = Evidence("pay-tea") };
+            Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, tea, default));
+            Assert.True(await journal.AppendBatchAsync(Household, [Entry(3, "pay-cake", 4m) with { Evidence = Evidence("pay-cake") }, Entry(4, "pay-pie", 5m)], default));
+            var entries = await journal.ReadAsync(Household, 0, 10, default);
+            Assert.Equal([old, tea, Entry(3, "pay-cake", 4m) with { Evidence = Evidence("pay-cake") }, Entry(4, "pay-pie", 5m)], entries);
+            Assert.Equal(Replay(entries), (await journal.LoadHeadAsync(Household, default)).Balances.ToDictionary());
+            await using var check = new SqliteConnection(connectionString);
+            await check.OpenAsync();
+            await using var version = check.CreateCommand();
+            version.CommandText = "PRAGMA user_version;";
+            Assert.Equal(2L, await version.ExecuteScalarAsync());
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     internal static byte[] LegacyPayload(params LedgerEntry[] entries) =>
@@ -550,25 +659,10 @@ public sealed class PostgresLedgerJournalTests(PostgresServer server) : LedgerJo
     public async Task A_ledger_stored_before_migration_4_moves_into_the_journal()
     {
         // A database at version 3, as the previous release left it, with one ledger in grain state.
-        var database = await server.CreateUniqueDatabaseAsync("ledger_upgrade");
+        var database = await DatabaseAtVersionAsync("ledger_upgrade", 3);
         await using (var connection = new NpgsqlConnection(database))
         {
             await connection.OpenAsync();
-            await using var version = new NpgsqlCommand(
-                "CREATE TABLE handoff_schema_version (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-                connection);
-            await version.ExecuteNonQueryAsync();
-            foreach (var migration in PostgresSchema.Migrations.Where(migration => migration.Version <= 3))
-            {
-                await using var apply = new NpgsqlCommand(migration.Sql, connection);
-                await apply.ExecuteNonQueryAsync();
-                await using var record = new NpgsqlCommand("INSERT INTO handoff_schema_version (version, name, checksum) VALUES (@v, @n, @c)", connection);
-                record.Parameters.AddWithValue("v", migration.Version);
-                record.Parameters.AddWithValue("n", migration.Name);
-                record.Parameters.AddWithValue("c", migration.Checksum);
-                await record.ExecuteNonQueryAsync();
-            }
-
             await using var state = new NpgsqlCommand("""
                 INSERT INTO orleans_grain_state (service_id, grain_type_hash, grain_id_hash, grain_type, grain_id_n0, grain_id_n1, grain_id_extension, payload, version)
                 VALUES ('handoff', 1, 2, 'ledger', 0, 0, @household, @payload, 3)
@@ -579,7 +673,7 @@ public sealed class PostgresLedgerJournalTests(PostgresServer server) : LedgerJo
             await state.ExecuteNonQueryAsync();
         }
 
-        Assert.Equal(4, await PostgresSchema.EnsureAsync(database, CancellationToken.None));
+        Assert.Equal(PostgresSchema.LatestVersion, await PostgresSchema.EnsureAsync(database, CancellationToken.None));
 
         var journal = new PostgresLedgerJournal(database, "handoff");
         var head = await journal.LoadHeadAsync(Household, default);
@@ -591,5 +685,66 @@ public sealed class PostgresLedgerJournalTests(PostgresServer server) : LedgerJo
             [0L],
             await SchemaTests.ReadAsync(database, "SELECT count(*) FROM orleans_grain_state WHERE grain_type = 'ledger'", reader => reader.GetInt64(0)));
         Assert.Equal(AppendResult.PaymentAlreadyCharged, await journal.AppendAsync(Household, Entry(3, "pay-tea", 12.50m), default));
+    }
+
+    [Fact]
+    public async Task Migration_5_applies_on_a_database_at_4_with_rows_which_it_keeps_and_new_rows_carry_evidence()
+    {
+        var database = await DatabaseAtVersionAsync("evidence_upgrade", 4);
+        var old = Entry(1, "pay-old", 12.50m);
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var rows = new NpgsqlCommand("""
+                INSERT INTO handoff_ledger_entry (service_id, household_id, sequence, payment_id, debit_account, credit_account, amount, currency, charged_at)
+                VALUES ('handoff', @household, 1, 'pay-old', @payer, @merchant, 12.50, 'CNY', @at);
+                INSERT INTO handoff_ledger_balance (service_id, household_id, account, currency, balance)
+                VALUES ('handoff', @household, @payer, 'CNY', -12.50), ('handoff', @household, @merchant, 'CNY', 12.50);
+                """, connection);
+            rows.Parameters.AddWithValue("household", Household);
+            rows.Parameters.AddWithValue("payer", Payer);
+            rows.Parameters.AddWithValue("merchant", Merchant);
+            rows.Parameters.AddWithValue("at", old.At.UtcDateTime);
+            await rows.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(5, await PostgresSchema.EnsureAsync(database, CancellationToken.None));
+
+        var journal = new PostgresLedgerJournal(database, "handoff");
+        Assert.Equal(old, await journal.FindAsync(Household, "pay-old", default));
+        var tea = Entry(2, "pay-tea", 3m) with { Evidence = Evidence("pay-tea") };
+        Assert.Equal(AppendResult.Appended, await journal.AppendAsync(Household, tea, default));
+        LedgerEntry[] batch = [Entry(3, "pay-cake", 4m) with { Evidence = Evidence("pay-cake") }, Entry(4, "pay-pie", 5m)];
+        Assert.True(await journal.AppendBatchAsync(Household, batch, default));
+        LedgerEntry[] all = [old, tea, .. batch];
+        Assert.Equal(all, await journal.ReadAsync(Household, 0, 10, default));
+        Assert.Equal(Replay(all), (await journal.LoadHeadAsync(Household, default)).Balances.ToDictionary());
+        Assert.Equal(
+            [(5, "0005_ledger_evidence.sql")],
+            await SchemaTests.ReadAsync(database, "SELECT version, name FROM handoff_schema_version WHERE version = 5", reader => (reader.GetInt32(0), reader.GetString(1))));
+    }
+
+    /// <summary>A new database with the migrations up to <paramref name="version"/> applied, as the release that had those left it.</summary>
+    private async Task<string> DatabaseAtVersionAsync(string name, int version)
+    {
+        var database = await server.CreateUniqueDatabaseAsync(name);
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var table = new NpgsqlCommand(
+            "CREATE TABLE handoff_schema_version (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+            connection);
+        await table.ExecuteNonQueryAsync();
+        foreach (var migration in PostgresSchema.Migrations.Where(migration => migration.Version <= version))
+        {
+            await using var apply = new NpgsqlCommand(migration.Sql, connection);
+            await apply.ExecuteNonQueryAsync();
+            await using var record = new NpgsqlCommand("INSERT INTO handoff_schema_version (version, name, checksum) VALUES (@v, @n, @c)", connection);
+            record.Parameters.AddWithValue("v", migration.Version);
+            record.Parameters.AddWithValue("n", migration.Name);
+            record.Parameters.AddWithValue("c", migration.Checksum);
+            await record.ExecuteNonQueryAsync();
+        }
+
+        return database;
     }
 }

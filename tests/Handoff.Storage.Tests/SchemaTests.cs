@@ -35,9 +35,9 @@ public sealed class SchemaTests(PostgresServer server)
     public void The_migrations_are_numbered_from_one_in_order()
     {
         Assert.Equal(
-            ["0001_orleans_clustering.sql", "0002_orleans_persistence.sql", "0003_orleans_reminders.sql", "0004_ledger.sql"],
+            ["0001_orleans_clustering.sql", "0002_orleans_persistence.sql", "0003_orleans_reminders.sql", "0004_ledger.sql", "0005_ledger_evidence.sql"],
             PostgresSchema.Migrations.Select(m => m.Name).ToArray());
-        Assert.Equal(4, PostgresSchema.LatestVersion);
+        Assert.Equal(5, PostgresSchema.LatestVersion);
     }
 
     [Fact]

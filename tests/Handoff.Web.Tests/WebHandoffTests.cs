@@ -348,6 +348,72 @@ public sealed class WebHandoffTests(WebHousehold household) : IAsyncLifetime
         await dan.StopAsync();
     }
 
+    [Fact]
+    public async Task A_members_tv_asks_both_guardians_phones_one_approves_and_the_tv_shows_who()
+    {
+        // Bob's own TV (tv-2), Alice's phone (phone-1) and Carol's phone (phone-5); Bob has no budget: guardians decide.
+        var tvPort = LoopbackPorts.Reserve();
+        var carolPort = LoopbackPorts.Reserve();
+        await using var bobsTvAgent = await household.StartInitiatorAsync("tv-2", "Bob's TV", tvPort);
+        await using var carol = await household.StartPayerAsync("phone-5", "Carol's phone", carolPort);
+        await household.WaitForAsync(async () => await household.IsOnlineAsync("tv-2") && await household.IsOnlineAsync("phone-5"), "Bob's TV and Carol's phone to be online");
+        foreach (var command in new[]
+        {
+            new[] { "members", "add", "alice", "--name", "Alice", "--role", "guardian" },
+            ["members", "add", "carol", "--name", "Carol", "--role", "guardian"],
+            ["members", "add", "bob", "--name", "Bob", "--role", "member"],
+            ["members", "assign", "alice", "--device", "phone-1"],
+            ["members", "assign", "carol", "--device", "phone-5"],
+            ["members", "assign", "bob", "--device", "tv-2"],
+        })
+        {
+            var done = await household.RunAsync([.. command, "--json"]);
+            Assert.True(done.ExitCode == 0, done.ToString());
+        }
+
+        var bobsTv = await _tvContext.NewPageAsync();
+        await bobsTv.GotoAsync($"http://127.0.0.1:{tvPort}/");
+        var carolsPhone = await _phoneContext.NewPageAsync();
+        await carolsPhone.GotoAsync($"http://127.0.0.1:{carolPort}/");
+        await Phone.GotoAsync(household.PayerUrl);
+        await Expect(Phone.Locator("#connection")).ToHaveTextAsync("connected");
+        await Expect(carolsPhone.Locator("#connection")).ToHaveTextAsync("connected");
+        await Expect(Phone.Locator("#device-owner")).ToHaveTextAsync("Alice's");
+        await Expect(carolsPhone.Locator("#device-owner")).ToHaveTextAsync("Carol's");
+        await bobsTv.GetByRole(AriaRole.Button, new() { Name = "Add Celadon teapot to order" }).ClickAsync();
+        await bobsTv.Locator("input[name=payer][value=phone-1]").CheckAsync();
+        await bobsTv.GetByRole(AriaRole.Button, new() { Name = $"Pay on {WebHousehold.PhoneName}" }).ClickAsync();
+
+        // The TV says it waits, and for whom; both guardians' phones say who asks, for what, and why.
+        await Expect(bobsTv.Locator("#progress-title")).ToHaveTextAsync("Asking Alice or Carol for 120.00 CNY");
+        await Expect(bobsTv.Locator("#progress-status")).ToHaveTextAsync("Waiting for a guardian: Alice or Carol (Bob has no budget in CNY).");
+        await Expect(bobsTv.Locator("#progress-countdown")).ToHaveTextAsync(new Regex(@"^Expires in 2[34]:\d\d:\d\d$"));
+        foreach (var guardian in new[] { Phone, carolsPhone })
+        {
+            await Expect(guardian.Locator("#asked-by")).ToHaveTextAsync("Bob asks for:");
+            await Expect(guardian.Locator("#merchant")).ToHaveTextAsync("Tea House");
+            await Expect(guardian.Locator("#total")).ToHaveTextAsync("120.00 CNY");
+            await Expect(guardian.Locator("#rule")).ToHaveTextAsync("Bob has no budget in CNY. You decide as a guardian: approve to pay it yourself, or decline.");
+        }
+
+        await Screens.CaptureAsync(household.Browser, "8-guardian-asked", bobsTv, Phone);
+        var paymentId = await Phone.Locator("#sheet").GetAttributeAsync("data-payment-id");
+
+        // Alice approves with her PIN; Carol's sheet closes saying where it was paid; Bob's TV shows who approved.
+        await Phone.GetByLabel("Enter your PIN to pay").FillAsync(WebHousehold.Pin);
+        await Phone.GetByRole(AriaRole.Button, new() { Name = "Approve and pay 120.00 CNY" }).ClickAsync();
+        await Expect(Phone.Locator("#result-title")).ToHaveTextAsync("Paid");
+        await Expect(carolsPhone.Locator("#result-detail")).ToHaveTextAsync("Paid on phone-1: 120.00 CNY to Tea House. Nothing to do here.");
+        await Expect(bobsTv.Locator("#receipt-title")).ToHaveTextAsync("Paid — thank you");
+        await Expect(bobsTv.Locator("#receipt-approved")).ToHaveTextAsync("Alice");
+        await Screens.CaptureAsync(household.Browser, "9-guardian-approved", bobsTv, Phone);
+
+        var status = await household.RunAsync("status", paymentId!, "--json");
+        Assert.Equal(("Completed", "bob", "alice"), (status.Json.GetProperty("state").GetString(), status.Json.GetProperty("askedBy").GetProperty("id").GetString(), status.Json.GetProperty("approvedBy").GetProperty("id").GetString()));
+        await carol.StopAsync();
+        await bobsTvAgent.StopAsync();
+    }
+
     private async Task OpenBothAsync()
     {
         await Tv.GotoAsync(household.InitiatorUrl);

@@ -100,6 +100,11 @@ public sealed class WebHousehold : IAsyncLifetime
         deviceId, "payer", "--household", Household, "--device", deviceId, "--name", name, "--pin", Pin, "--pair", await PairingCodeAsync(),
         "--hub-silo", $"127.0.0.1:{HubSiloPort}", "--silo-port", Port(LoopbackPorts.Reserve()), "--http-port", Port(httpPort));
 
+    /// <summary>Starts one more initiator agent of this household, carrying <paramref name="deviceId"/>.</summary>
+    public async Task<CliProcess> StartInitiatorAsync(string deviceId, string name, int httpPort) => await CliProcess.StartAsync(
+        deviceId, "initiator", "--household", Household, "--device", deviceId, "--name", name, "--pair", await PairingCodeAsync(),
+        "--gateway", Gateway, "--http-port", Port(httpPort));
+
     /// <summary>A one-time pairing code from the hub, as its owner gets one with <c>handoff pair</c>.</summary>
     public async Task<string> PairingCodeAsync()
     {

@@ -282,7 +282,16 @@
       Charging: `Verified on ${name}. Charging…`,
       Completed: 'Paid.',
     };
-    $('progress-status').textContent = statuses[view.state] ?? '';
+    // A member's request over a rule waits for the household's guardians, for longer; within budget it says what is left.
+    const guardians = view.rule?.guardians.map((guardian) => guardian.name).join(' or ');
+    $('progress-status').textContent = view.awaitsGuardian
+      ? `Waiting for a guardian: ${guardians} (${view.rule.text}).`
+      : `${statuses[view.state] ?? ''}${view.rule && !view.rule.needsGuardian && !view.terminal ? ` ${capitalise(view.rule.text)}.` : ''}`;
+    if (view.rule?.needsGuardian) {
+      $('progress-title').textContent = `Asking ${guardians} for ${view.amountText}`;
+      $('progress').querySelector('li[data-step="shown"] .what').textContent = `Shown to ${guardians}`;
+    }
+
     // Which states end a payment, or still let it be cancelled, is the agent's to say (its state table).
     $('cancel').disabled = !view.cancellable;
     if (!view.terminal) {
@@ -299,7 +308,7 @@
     const last = view.history[view.history.length - 1];
     const reason = view.failureReason ? `${capitalise(view.failureReason)}. ` : '';
     const endings = {
-      Declined: [`Declined on ${name}`, `${reason}Nothing was charged.`],
+      Declined: [view.rule?.needsGuardian ? 'Declined by a guardian' : `Declined on ${name}`, `${reason}Nothing was charged.`],
       Expired: ['Expired', `Nobody verified the payment on ${name} in time. Nothing was charged.`],
       Cancelled: last.device === thisDevice?.id
         ? ['Cancelled', 'You cancelled the payment. Nothing was charged.']
@@ -356,6 +365,9 @@
     ])));
     $('receipt-total').textContent = view.amountText;
     $('receipt-payer').textContent = payerName(view.payer ?? checkout.payer);
+    $('receipt-approved-label').hidden = !view.approvedBy;
+    $('receipt-approved').hidden = !view.approvedBy;
+    $('receipt-approved').textContent = view.approvedBy?.name ?? '';
     $('receipt-time').textContent = view.history[view.history.length - 1].atText;
     $('receipt-id').textContent = view.paymentId;
     showRefunds(view);
@@ -421,7 +433,10 @@
     }
 
     const left = Math.max(0, Math.ceil((Date.parse(view.deadline) - Date.now()) / 1000));
-    $('progress-countdown').textContent = `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+    const two = (value) => String(value).padStart(2, '0');
+    $('progress-countdown').textContent = left >= 3600
+      ? `Expires in ${Math.floor(left / 3600)}:${two(Math.floor(left / 60) % 60)}:${two(left % 60)}`
+      : `Expires in ${Math.floor(left / 60)}:${two(left % 60)}`;
   }
 
   document.addEventListener('DOMContentLoaded', async () => {

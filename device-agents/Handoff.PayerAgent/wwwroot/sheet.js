@@ -19,7 +19,11 @@
 
   const secondsLeft = (offer) => Math.max(0, Math.ceil((Date.parse(offer.deadline) - (Date.now() + skewMs)) / 1000));
 
-  const clock = (seconds) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  // A guardian has hours to decide, a payer minutes: 23:59:58 or 1:58.
+  const two = (value) => String(value).padStart(2, '0');
+  const clock = (seconds) => seconds >= 3600
+    ? `${Math.floor(seconds / 3600)}:${two(Math.floor(seconds / 60) % 60)}:${two(seconds % 60)}`
+    : `${Math.floor(seconds / 60)}:${two(seconds % 60)}`;
 
   const oldestPending = () =>
     [...pending.values()].sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline))[0];
@@ -63,18 +67,27 @@
       // A new request on screen: reset the form, and put the keyboard in the PIN field.
       sheet.dataset.paymentId = offer.paymentId;
       const total = money(offer);
-      $('asked-by').textContent = `${offer.initiatorName} asks you to pay`;
+      // A member's request: a guardian decides it here ("Bob asks for: …"), or the member pays it from their budget.
+      const guardian = offer.rule?.needsGuardian === true;
+      $('asked-by').textContent = guardian ? `${offer.askedBy.name} asks for:` : `${offer.initiatorName} asks you to pay`;
       $('merchant').textContent = offer.merchant;
       $('description').textContent = offer.description ?? '';
+      $('rule').hidden = !offer.rule;
+      $('rule').dataset.guardian = String(guardian);
+      $('rule').textContent = !offer.rule ? ''
+        : guardian ? `${capitalise(offer.rule.text)}. You decide as a guardian: approve to pay it yourself, or decline.`
+        : `From ${offer.askedBy.name}'s budget: ${offer.rule.budgetLeftAfterText} left after this payment.`;
       $('total').textContent = total;
       $('match-code').textContent = offer.matchCode;
-      $('pay').textContent = `Pay ${total}`;
+      $('pay').textContent = guardian ? `Approve and pay ${total}` : `Pay ${total}`;
       $('pin').value = '';
       $('pin-error').textContent = '';
       setBusy(false);
       loadPrograms(offer);
       $('pin').focus();
-      announce(`Payment request from ${offer.initiatorName}: ${total} to ${offer.merchant}. Enter your PIN to pay.`);
+      announce(guardian
+        ? `${offer.askedBy.name} asks for: ${offer.merchant}, ${total}. ${$('rule').textContent}`
+        : `Payment request from ${offer.initiatorName}: ${total} to ${offer.merchant}. Enter your PIN to pay.`);
     }
 
     const others = pending.size - 1;
@@ -499,6 +512,9 @@
     source.addEventListener('hello', read((hello) => {
       const names = hello.devices.map((device) => device.displayName).join(', ');
       $('device-name').textContent = names;
+      // Whose each device is, as the household says.
+      const owners = [...new Set(hello.devices.map((device) => device.owner).filter((owner) => owner))];
+      $('device-owner').textContent = owners.length > 0 ? `${owners.join(', ')}'s` : '';
       document.title = `Payment sheet · ${names}`;
 
       // A (re)connection starts with what is on screen now: forget offers that closed while the page was away.

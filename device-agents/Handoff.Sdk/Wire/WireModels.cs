@@ -60,6 +60,10 @@ public sealed record CapabilitiesView(bool CanPay, bool DistributedScheduling, I
 /// <param name="Payers">The payer devices the payment was offered to.</param>
 /// <param name="AskedFor">Whom the request asked: a device, several (comma-separated) or <c>any</c>.</param>
 /// <param name="Program">The payment program the approving device paid with (null: its own device account, or not approved yet).</param>
+/// <param name="AskedBy">The person whose device asked (null: a device that is nobody's).</param>
+/// <param name="ApprovedBy">The guardian who approved a member's request, once one has.</param>
+/// <param name="Rule">The household rule that applied to a member's request (null: no rule applies).</param>
+/// <param name="AwaitsGuardian">A guardian is still to decide (the member's device says it waits, and for whom).</param>
 public sealed record PaymentView(
     string PaymentId,
     string State,
@@ -86,7 +90,11 @@ public sealed record PaymentView(
     bool Refundable,
     decimal Refunded,
     string RefundedText,
-    IReadOnlyList<RefundView> Refunds)
+    IReadOnlyList<RefundView> Refunds,
+    PersonView? AskedBy,
+    PersonView? ApprovedBy,
+    RuleView? Rule,
+    bool AwaitsGuardian)
 {
     public static PaymentView From(PaymentSnapshot payment) => new(
         payment.PaymentId,
@@ -114,7 +122,34 @@ public sealed record PaymentView(
         payment.State.IsRefundable(),
         payment.Refunded,
         DisplayText.Money(payment.Refunded, payment.Info.Currency),
-        [.. payment.Refunds.Select(refund => RefundView.From(refund, payment.Info.Currency))]);
+        [.. payment.Refunds.Select(refund => RefundView.From(refund, payment.Info.Currency))],
+        PersonView.From(payment.AskedBy),
+        PersonView.From(payment.ApprovedBy),
+        RuleView.From(payment.Rule, payment.Info.Currency),
+        payment.AwaitsGuardian);
+}
+
+/// <summary>A person of the household as a payment names them.</summary>
+public sealed record PersonView(string Id, string Name)
+{
+    public static PersonView? From(PersonRef? person) => person is null ? null : new(person.Id, person.Name);
+}
+
+/// <summary>
+/// The household rule that applied to a member's request: <c>code</c> (<c>withinBudget</c>, <c>overBudget</c>,
+/// <c>overCeiling</c>, <c>guardianMerchant</c>, <c>guardianCategory</c>, <c>noBudget</c>, <c>notOwnDevice</c>), the
+/// text every surface shows, whether a guardian decides, what the budget keeps after a payment made alone, and the
+/// guardians asked.
+/// </summary>
+public sealed record RuleView(string Code, string Text, bool NeedsGuardian, decimal? BudgetLeftAfter, string? BudgetLeftAfterText, IReadOnlyList<PersonView> Guardians)
+{
+    public static RuleView? From(PaymentRule? rule, string currency) => rule is null ? null : new(
+        JsonNamingPolicy.CamelCase.ConvertName(rule.Code.ToString()),
+        rule.Text,
+        rule.NeedsGuardian,
+        rule.BudgetLeftAfter,
+        rule.BudgetLeftAfter is { } left ? DisplayText.Money(left, currency) : null,
+        [.. rule.Guardians.Select(guardian => PersonView.From(guardian)!)]);
 }
 
 /// <summary>One refund of a payment: <c>id</c> is its refund key; <c>booked</c> once the ledger holds it.</summary>
@@ -145,7 +180,9 @@ public sealed record OfferView(
     string Merchant,
     string? Description,
     DateTimeOffset Deadline,
-    string MatchCode)
+    string MatchCode,
+    PersonView? AskedBy,
+    RuleView? Rule)
 {
     public static OfferView From(PaymentOffer offer) => new(
         offer.PaymentId,
@@ -158,7 +195,9 @@ public sealed record OfferView(
         offer.Info.Merchant,
         offer.Info.Description,
         offer.Deadline,
-        Signing.MatchCode(offer));
+        Signing.MatchCode(offer),
+        PersonView.From(offer.AskedBy),
+        RuleView.From(offer.Rule, offer.Info.Currency));
 }
 
 /// <summary>The answer of a payer agent to a PIN or a decline.</summary>
@@ -196,6 +235,42 @@ public sealed record MemberView(string Id, string Name, string Role, IReadOnlyLi
 {
     public static MemberView From(HouseholdMember member) =>
         new(member.Id, member.Name, JsonNamingPolicy.CamelCase.ConvertName(member.Role.ToString()), member.Devices);
+}
+
+/// <summary>
+/// The household's rules as <c>handoff rules</c> gives them: its time zone and, per member, the budgets (with what is
+/// left this month), the merchants and categories that always need a guardian, and whether guardians are asked.
+/// </summary>
+public sealed record RulesView(string TimeZone, IReadOnlyList<MemberRulesView> Members)
+{
+    public static RulesView From(HouseholdRules rules, IReadOnlyList<BudgetStatus> budgets) =>
+        new(rules.TimeZone, [.. rules.Members.Select(member => MemberRulesView.From(member, budgets))]);
+}
+
+/// <summary>One member's rules: <c>askGuardians</c> false means a request over a rule is refused (<c>budget_exceeded</c>, <c>not_allowed</c>).</summary>
+public sealed record MemberRulesView(string Member, IReadOnlyList<BudgetView> Budgets, IReadOnlyList<string> GuardianMerchants, IReadOnlyList<string> GuardianCategories, bool AskGuardians)
+{
+    public static MemberRulesView From(MemberRules rules, IReadOnlyList<BudgetStatus> budgets) => new(
+        rules.MemberId,
+        [.. rules.Budgets.Select(budget => BudgetView.Of(budget, budgets.FirstOrDefault(status => status.MemberId == rules.MemberId && status.Budget.Currency == budget.Currency)))],
+        rules.GuardianMerchants,
+        rules.GuardianCategories,
+        rules.AskGuardians);
+}
+
+/// <summary>A member's budget in one currency: <c>monthly</c> from program <c>from</c>, a <c>ceiling</c> per payment, and what is <c>left</c> in <c>month</c>.</summary>
+public sealed record BudgetView(string Currency, decimal Monthly, string MonthlyText, string From, decimal? Ceiling, string? CeilingText, decimal? Left, string? LeftText, string? Month)
+{
+    public static BudgetView Of(MemberBudget budget, BudgetStatus? status) => new(
+        budget.Currency,
+        budget.Monthly,
+        DisplayText.Money(budget.Monthly, budget.Currency),
+        budget.ProgramId,
+        budget.Ceiling,
+        budget.Ceiling is { } ceiling ? DisplayText.Money(ceiling, budget.Currency) : null,
+        status?.Left,
+        status is null ? null : DisplayText.Money(status.Left, budget.Currency),
+        status?.Month);
 }
 
 /// <summary>The body of an initiator agent's refund call: the amount (none: all that is left) and the refund key (none: a new refund).</summary>

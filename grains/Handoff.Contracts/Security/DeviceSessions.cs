@@ -14,6 +14,9 @@ public sealed class DeviceSessions(IGrainFactory grains, IDeviceSigner signer, T
 
     private readonly ConcurrentDictionary<string, Task<SessionGrant>> _grants = new(StringComparer.Ordinal);
 
+    /// <summary>Which device each credential handed out here belongs to (so a call's device is found without a search).</summary>
+    private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
+
     /// <summary>True when this process holds the key of <paramref name="deviceId"/>.</summary>
     public bool Holds(string deviceId) => signer.Holds(deviceId);
 
@@ -45,6 +48,10 @@ public sealed class DeviceSessions(IGrainFactory grains, IDeviceSigner signer, T
     public bool IsCurrent(string deviceId, string? token) =>
         token is not null && _grants.TryGetValue(deviceId, out var grant) && grant.IsCompletedSuccessfully && grant.Result.Token == token;
 
+    /// <summary>The device whose current credential <paramref name="token"/> is, or null.</summary>
+    public string? DeviceOf(string? token) =>
+        token is not null && _owners.TryGetValue(token, out var deviceId) && IsCurrent(deviceId, token) ? deviceId : null;
+
     /// <summary>Runs <paramref name="call"/> as <paramref name="deviceId"/>; opens a new session once if the hub refused the old one.</summary>
     public async Task<T> CallAsync<T>(string deviceId, Func<Task<T>> call)
     {
@@ -65,8 +72,13 @@ public sealed class DeviceSessions(IGrainFactory grains, IDeviceSigner signer, T
         }
     }
 
-    private void Forget(string deviceId, Task<SessionGrant> grant) =>
-        _grants.TryRemove(new KeyValuePair<string, Task<SessionGrant>>(deviceId, grant));
+    private void Forget(string deviceId, Task<SessionGrant> grant)
+    {
+        if (_grants.TryRemove(new KeyValuePair<string, Task<SessionGrant>>(deviceId, grant)) && grant.IsCompletedSuccessfully)
+        {
+            _owners.TryRemove(grant.Result.Token, out _);
+        }
+    }
 
     private async Task<SessionGrant> OpenAsync(string deviceId)
     {
@@ -77,6 +89,8 @@ public sealed class DeviceSessions(IGrainFactory grains, IDeviceSigner signer, T
 
         var device = grains.GetGrain<IDeviceGrain>(deviceId);
         var challenge = await device.GetSessionChallengeAsync();
-        return await device.OpenSessionAsync(new SessionProof(deviceId, challenge, signer.Sign(deviceId, Signing.Session(deviceId, challenge))));
+        var grant = await device.OpenSessionAsync(new SessionProof(deviceId, challenge, signer.Sign(deviceId, Signing.Session(deviceId, challenge))));
+        _owners[grant.Token] = deviceId;
+        return grant;
     }
 }

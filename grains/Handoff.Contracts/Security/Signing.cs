@@ -42,10 +42,12 @@ public static class Signing
     /// <summary>
     /// The payer's approval of the transaction it displayed: payment, parties (the approving device and every device
     /// the payment was offered to), terms, the single-use nonce and the payment program chosen to pay (empty: the
-    /// device's own account).
+    /// device's own account). A member's request that a guardian decides is approved with
+    /// <see cref="GuardianApproval"/> instead, so no payer approval can pass for a guardian's.
     /// </summary>
-    public static byte[] Approval(PaymentOffer offer, AuthMethod method, string? programId = null) => Statement(
-        "approval/v3",
+    public static byte[] Approval(PaymentOffer offer, AuthMethod method, string? programId = null) =>
+        offer.Rule is { NeedsGuardian: true } ? GuardianApproval(offer, method, programId) : Statement(
+        StatementKinds.Approval,
         offer.PaymentId,
         offer.HouseholdId,
         offer.InitiatorDeviceId,
@@ -57,6 +59,33 @@ public static class Signing
         offer.Nonce,
         method.ToString(),
         programId ?? string.Empty);
+
+    /// <summary>
+    /// A guardian's approval of a member's request: it names the request it approves (the member who asked and the
+    /// SHA-256 of the member's signed request, <see cref="RequestDigest"/>), then binds what a payer approval binds:
+    /// payment, parties, terms, nonce, how the guardian verified and the guardian's program that pays.
+    /// </summary>
+    public static byte[] GuardianApproval(PaymentOffer offer, AuthMethod method, string? programId) => Statement(
+        StatementKinds.GuardianApproval,
+        offer.PaymentId,
+        offer.HouseholdId,
+        offer.InitiatorDeviceId,
+        offer.AskedBy?.Id ?? string.Empty,
+        offer.RequestDigest ?? string.Empty,
+        offer.PayerDeviceId,
+        string.Join(',', offer.Candidates),
+        Amount(offer.Info.Amount),
+        offer.Info.Currency,
+        offer.Info.Merchant,
+        offer.Nonce,
+        method.ToString(),
+        programId ?? string.Empty);
+
+    /// <summary>The SHA-256 of an initiator's signed request statement (<see cref="Request"/>), in lower-case hex: how a guardian's approval names it.</summary>
+    public static string RequestDigest(PaymentRequestInput input) => Digest(Request(input));
+
+    /// <summary>The SHA-256 of a signed statement, in lower-case hex: how one statement names another.</summary>
+    public static string Digest(byte[] statement) => Convert.ToHexStringLower(SHA256.HashData(statement));
 
     /// <summary>
     /// The WebAuthn challenge of a biometric approval: SHA-256 of the very statement the device key signs, so the
@@ -73,7 +102,7 @@ public static class Signing
     /// </summary>
     public static string MatchCode(string paymentId, string householdId, string initiatorDeviceId, PaymentInfo info)
     {
-        var hash = SHA256.HashData(Statement("match/v2", paymentId, householdId, initiatorDeviceId, Amount(info.Amount), info.Currency, info.Merchant));
+        var hash = SHA256.HashData(Statement(StatementKinds.Match, paymentId, householdId, initiatorDeviceId, Amount(info.Amount), info.Currency, info.Merchant));
         var number = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(hash) % 1_000_000;
         var digits = number.ToString("D6", CultureInfo.InvariantCulture);
         return $"{digits[..3]} {digits[3..]}";
@@ -87,9 +116,16 @@ public static class Signing
     public static string MatchCode(PaymentSnapshot payment) =>
         MatchCode(payment.PaymentId, payment.HouseholdId, payment.InitiatorDeviceId, payment.Info);
 
-    /// <summary>An initiator's request for a payment, as it asked for it.</summary>
-    public static byte[] Request(PaymentRequestInput input) => Statement(
-        "request/v1",
+    /// <summary>
+    /// An initiator's request for a payment, as it asked for it. A request with a category signs it too
+    /// (<c>request/v2</c>); one without signs exactly what it always did.
+    /// </summary>
+    public static byte[] Request(PaymentRequestInput input) => input.Info.Category is { } category
+        ? Statement(StatementKinds.RequestWithCategory, [.. RequestFields(input), category])
+        : Statement(StatementKinds.Request, RequestFields(input));
+
+    private static string[] RequestFields(PaymentRequestInput input) =>
+    [
         input.HouseholdId,
         input.InitiatorDeviceId,
         input.PayerDeviceId,
@@ -99,26 +135,114 @@ public static class Signing
         input.Info.Merchant,
         input.Info.Description ?? string.Empty,
         string.Join(";", (input.Info.Items ?? []).Select(item => $"{item.Label}={Amount(item.Amount)}")),
-        input.ExpiresIn?.TotalSeconds.ToString(CultureInfo.InvariantCulture) ?? string.Empty);
+        input.ExpiresIn?.TotalSeconds.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
+    ];
 
     /// <summary>A device's proof that it holds its key, over the hub's fresh challenge: what it signs to open a session.</summary>
-    public static byte[] Session(string deviceId, string challenge) => Statement("session/v1", deviceId, challenge);
+    public static byte[] Session(string deviceId, string challenge) => Statement(StatementKinds.Session, deviceId, challenge);
 
     /// <summary>A party's cancellation of a payment.</summary>
-    public static byte[] Cancel(string paymentId, string deviceId) => Statement("cancel/v1", paymentId, deviceId);
+    public static byte[] Cancel(string paymentId, string deviceId) => Statement(StatementKinds.Cancel, paymentId, deviceId);
 
     /// <summary>The initiator's request to give back <paramref name="amount"/> (null: all that is left) of a payment, under its refund key.</summary>
     public static byte[] Refund(string paymentId, string initiatorDeviceId, string refundKey, decimal? amount) =>
-        Statement("refund/v1", paymentId, initiatorDeviceId, refundKey, amount is { } value ? Amount(value) : "rest");
+        Statement(StatementKinds.Refund, paymentId, initiatorDeviceId, refundKey, amount is { } value ? Amount(value) : RestOfPayment);
 
     /// <summary>The payer's refusal of a payment, with its reason.</summary>
     public static byte[] Decline(string paymentId, string payerDeviceId, string nonce, string reason) =>
-        Statement("decline/v1", paymentId, payerDeviceId, nonce, reason);
+        Statement(StatementKinds.Decline, paymentId, payerDeviceId, nonce, reason);
+
+    /// <summary>What a refund of all that is left of a payment signs for its amount.</summary>
+    public const string RestOfPayment = "rest";
+
+    private const string Prefix = "handoff/";
+
+    // The fields of each kind of statement, in the order they are signed: one list, for writing and for reading back.
+    private static readonly Dictionary<string, string[]> Layouts = new(StringComparer.Ordinal)
+    {
+        [StatementKinds.Approval] =
+        [
+            StatementField.Payment, StatementField.Household, StatementField.Initiator, StatementField.Payer, StatementField.Candidates,
+            StatementField.Amount, StatementField.Currency, StatementField.Merchant, StatementField.Nonce, StatementField.Method, StatementField.Program,
+        ],
+        [StatementKinds.GuardianApproval] =
+        [
+            StatementField.Payment, StatementField.Household, StatementField.Initiator, StatementField.AskedBy, StatementField.RequestDigest,
+            StatementField.Payer, StatementField.Candidates, StatementField.Amount, StatementField.Currency, StatementField.Merchant,
+            StatementField.Nonce, StatementField.Method, StatementField.Program,
+        ],
+        [StatementKinds.Request] = RequestLayout,
+        [StatementKinds.RequestWithCategory] = [.. RequestLayout, StatementField.Category],
+        [StatementKinds.Refund] = [StatementField.Payment, StatementField.Initiator, StatementField.RefundKey, StatementField.Amount],
+        [StatementKinds.Session] = [StatementField.Device, StatementField.Challenge],
+        [StatementKinds.Cancel] = [StatementField.Payment, StatementField.Device],
+        [StatementKinds.Decline] = [StatementField.Payment, StatementField.Payer, StatementField.Nonce, StatementField.Reason],
+        [StatementKinds.Match] =
+        [
+            StatementField.Payment, StatementField.Household, StatementField.Initiator, StatementField.Amount, StatementField.Currency, StatementField.Merchant,
+        ],
+    };
+
+    private static string[] RequestLayout =>
+    [
+        StatementField.Household, StatementField.Initiator, StatementField.Payer, StatementField.OrderKey, StatementField.Amount, StatementField.Currency,
+        StatementField.Merchant, StatementField.Description, StatementField.Items, StatementField.ExpiresIn,
+    ];
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// A statement read back into its kind and its fields by name, as <see cref="Layouts"/> lays them out; null when the
+    /// bytes are not a statement of a kind this version writes (not UTF-8, no <c>handoff/</c> kind line, a field cut
+    /// short or one too many or too few).
+    /// </summary>
+    public static StatementTerms? Read(byte[] statement)
+    {
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(statement);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+
+        var line = text.IndexOf('\n', StringComparison.Ordinal);
+        if (!text.StartsWith(Prefix, StringComparison.Ordinal) || line < 0 || !Layouts.TryGetValue(text[Prefix.Length..line], out var layout))
+        {
+            return null;
+        }
+
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        var at = line + 1;
+        foreach (var name in layout)
+        {
+            var colon = text.IndexOf(':', at);
+            if (colon < 0
+                || !int.TryParse(text.AsSpan(at, colon - at), NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+                || length > text.Length - colon - 2
+                || text[colon + 1 + length] != '\n')
+            {
+                return null;
+            }
+
+            fields[name] = text.Substring(colon + 1, length);
+            at = colon + 2 + length;
+        }
+
+        return at == text.Length ? new StatementTerms(text[Prefix.Length..line], fields) : null;
+    }
 
     // One field per line, each length-prefixed: no field can be shifted into its neighbour.
     private static byte[] Statement(string kind, params string[] fields)
     {
-        var text = new StringBuilder("handoff/").Append(kind).Append('\n');
+        if (Layouts[kind].Length != fields.Length)
+        {
+            throw new InvalidOperationException($"a {kind} statement has {Layouts[kind].Length} fields, not {fields.Length}");
+        }
+
+        var text = new StringBuilder(Prefix).Append(kind).Append('\n');
         foreach (var field in fields)
         {
             text.Append(field.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(field).Append('\n');
@@ -129,6 +253,76 @@ public static class Signing
 
     // 12.5 and 12.50 are the same amount and must sign the same.
     private static string Amount(decimal amount) => (amount / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>The kinds of statement a device signs, with their versions: the first line of each.</summary>
+public static class StatementKinds
+{
+    public const string Approval = "approval/v3";
+    public const string GuardianApproval = "guardian-approval/v1";
+    public const string Request = "request/v1";
+    public const string RequestWithCategory = "request/v2";
+    public const string Refund = "refund/v1";
+    public const string Session = "session/v1";
+    public const string Cancel = "cancel/v1";
+    public const string Decline = "decline/v1";
+    public const string Match = "match/v2";
+}
+
+/// <summary>The names of the fields of a statement, as <see cref="Signing.Read"/> gives them back.</summary>
+public static class StatementField
+{
+    public const string Payment = "payment";
+    public const string Household = "household";
+    public const string Initiator = "initiator";
+    public const string Payer = "payer";
+    public const string Candidates = "candidates";
+    public const string Amount = "amount";
+    public const string Currency = "currency";
+    public const string Merchant = "merchant";
+    public const string Nonce = "nonce";
+    public const string Method = "method";
+    public const string Program = "program";
+    public const string AskedBy = "askedBy";
+    public const string RequestDigest = "requestDigest";
+    public const string OrderKey = "orderKey";
+    public const string Description = "description";
+    public const string Items = "items";
+    public const string ExpiresIn = "expiresIn";
+    public const string Category = "category";
+    public const string RefundKey = "refundKey";
+    public const string Device = "device";
+    public const string Challenge = "challenge";
+    public const string Reason = "reason";
+}
+
+/// <summary>A signed statement read back (<see cref="Signing.Read"/>): its kind and version, and its fields by <see cref="StatementField"/> name.</summary>
+public sealed record StatementTerms(string Kind, IReadOnlyDictionary<string, string> Fields)
+{
+    public string this[string field] => Fields[field];
+
+    /// <summary>An initiator's request for a payment, of any version.</summary>
+    public bool IsRequest => Kind is StatementKinds.Request or StatementKinds.RequestWithCategory;
+
+    /// <summary>A payer's or a guardian's approval of a payment.</summary>
+    public bool IsApproval => Kind is StatementKinds.Approval or StatementKinds.GuardianApproval;
+
+    public bool IsGuardianApproval => Kind == StatementKinds.GuardianApproval;
+
+    public bool IsRefund => Kind == StatementKinds.Refund;
+
+    /// <summary>The device that signs a statement of this kind, as the statement names it (null for a kind that names none).</summary>
+    public string? Signer => Kind switch
+    {
+        StatementKinds.Request or StatementKinds.RequestWithCategory or StatementKinds.Refund => Fields[StatementField.Initiator],
+        StatementKinds.Approval or StatementKinds.GuardianApproval or StatementKinds.Decline => Fields[StatementField.Payer],
+        StatementKinds.Session or StatementKinds.Cancel => Fields[StatementField.Device],
+        _ => null,
+    };
+
+    /// <summary>A field that holds an amount, as a number; null when it holds none (a refund of <see cref="Signing.RestOfPayment"/>).</summary>
+    public decimal? AmountOf(string field) =>
+        decimal.TryParse(Fields[field], NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount) ? amount : null;
 }
 
 /// <summary>
@@ -198,11 +392,18 @@ internal static class VerifyingKeys
 internal sealed class KeyCopies(ECDsa first, Func<ECDsa> copy)
 {
     private const int KeepIdle = 8;
-    private readonly ConcurrentBag<ECDsa> _idle = [first];
+
+    // A queue and a count of its own: ConcurrentBag.Count takes every lock of the bag, on every use.
+    private readonly ConcurrentQueue<ECDsa> _idle = new([first]);
+    private int _idleCount = 1;
 
     public TResult Use<TState, TResult>(TState state, Func<ECDsa, TState, TResult> work)
     {
-        if (!_idle.TryTake(out var key))
+        if (_idle.TryDequeue(out var key))
+        {
+            Interlocked.Decrement(ref _idleCount);
+        }
+        else
         {
             key = copy();
         }
@@ -213,12 +414,13 @@ internal sealed class KeyCopies(ECDsa first, Func<ECDsa> copy)
         }
         finally
         {
-            if (_idle.Count < KeepIdle)
+            if (Interlocked.Increment(ref _idleCount) <= KeepIdle)
             {
-                _idle.Add(key);
+                _idle.Enqueue(key);
             }
             else
             {
+                Interlocked.Decrement(ref _idleCount);
                 key.Dispose();
             }
         }
@@ -229,8 +431,13 @@ internal sealed class KeyCopies(ECDsa first, Func<ECDsa> copy)
 public sealed class KeyRingSigner : IDeviceSigner
 {
     private readonly ConcurrentDictionary<string, (ECDsa Key, KeyCopies Copies)> _keys = new(StringComparer.Ordinal);
+    private volatile string[] _deviceIds = [];
 
-    public void Add(string deviceId, ECDsa key) => _keys[deviceId] = (key, new KeyCopies(CopyOf(key), () => CopyOf(key)));
+    public void Add(string deviceId, ECDsa key)
+    {
+        _keys[deviceId] = (key, new KeyCopies(CopyOf(key), () => CopyOf(key)));
+        _deviceIds = [.. _keys.Keys.Order(StringComparer.Ordinal)];
+    }
 
     /// <summary>The public half of a device's key, as the household records it.</summary>
     public byte[] PublicKeyOf(string deviceId) =>
@@ -239,7 +446,7 @@ public sealed class KeyRingSigner : IDeviceSigner
     public bool Holds(string deviceId) => _keys.ContainsKey(deviceId);
 
     /// <summary>The devices whose keys this ring holds.</summary>
-    public IReadOnlyList<string> DeviceIds => [.. _keys.Keys.Order(StringComparer.Ordinal)];
+    public IReadOnlyList<string> DeviceIds => _deviceIds;
 
     public byte[] Sign(string deviceId, byte[] payload) =>
         _keys.TryGetValue(deviceId, out var found)

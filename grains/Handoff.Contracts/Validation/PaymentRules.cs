@@ -97,6 +97,11 @@ public static partial class PaymentRules
             RequireText(info.Description, "description", MaxDescriptionLength);
         }
 
+        if (info.Category is not null)
+        {
+            DeviceIds.Require(info.Category, "category");
+        }
+
         if (RequireCurrency(info.Currency, "currency") != info.Currency)
         {
             throw new ValidationException("currency", $"'{info.Currency}' must be given in upper case", ErrorCodes.InvalidCurrency);

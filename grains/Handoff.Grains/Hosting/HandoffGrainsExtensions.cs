@@ -1,3 +1,4 @@
+using Handoff.Contracts.Hosting;
 using Handoff.Contracts.Security;
 using Handoff.Grains.Payer;
 using Handoff.Grains.Placement;
@@ -15,7 +16,7 @@ public static class HandoffGrainsExtensions
 {
     /// <summary>The grain classes that live only where the durable store is: never on a phone or a TV.</summary>
     public static IReadOnlyList<Type> HubOnlyGrainClasses { get; } =
-        [typeof(DeviceGrain), typeof(HouseholdGrain), typeof(PaymentRequestGrain), typeof(LedgerGrain), typeof(PaymentProgramsGrain), typeof(HouseholdMembersGrain), typeof(ReminderStoreGrain), typeof(Telemetry.TraceCollectorGrain)];
+        [typeof(DeviceGrain), typeof(HouseholdGrain), typeof(PaymentRequestGrain), typeof(LedgerGrain), typeof(PaymentProgramsGrain), typeof(HouseholdMembersGrain), typeof(HouseholdRulesGrain), typeof(ReminderStoreGrain), typeof(Telemetry.TraceCollectorGrain)];
 
     /// <summary>Grain addresses each silo caches (Orleans' default: 1,000,000).</summary>
     public const int DirectoryCacheSize = 100_000;
@@ -28,6 +29,7 @@ public static class HandoffGrainsExtensions
             .Validate(options => options.Problem() is null, "invalid Handoff options")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddGrainInterfaceTypeCache();
         services.TryAddSingleton<PayerSiloLocator>();
         services.TryAddSingleton<FaultPoints>();
         services.TryAddSingleton<AdminToken>();

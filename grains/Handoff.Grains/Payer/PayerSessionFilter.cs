@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Reflection;
 using Handoff.Contracts;
 using Handoff.Contracts.Security;
 
@@ -10,16 +12,15 @@ namespace Handoff.Grains.Payer;
 /// </summary>
 public sealed class PayerSessionFilter(DeviceSessions sessions, KeyRingSigner keys) : IOutgoingGrainCallFilter
 {
+    private static readonly ConcurrentDictionary<MethodInfo, bool> Rules = new();
+
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
-        var method = context.InterfaceMethod;
-        if (!context.TargetId.IsClient()
-            && method.DeclaringType?.Namespace?.StartsWith("Handoff.", StringComparison.Ordinal) == true
-            && !method.IsDefined(typeof(NoSessionAttribute), inherit: true))
+        if (!context.TargetId.IsClient() && NeedsSession(context.InterfaceMethod))
         {
             var current = RequestContext.Get(CallerContext.SessionKey) as string;
             var device = context.SourceId is { } source && keys.Holds(source.Key.ToString()!) ? source.Key.ToString()!
-                : keys.DeviceIds.FirstOrDefault(id => sessions.IsCurrent(id, current)) ?? keys.DeviceIds[0];
+                : sessions.DeviceOf(current) ?? keys.DeviceIds[0];
             if (!sessions.IsCurrent(device, current))
             {
                 try
@@ -36,4 +37,9 @@ public sealed class PayerSessionFilter(DeviceSessions sessions, KeyRingSigner ke
 
         await context.Invoke();
     }
+
+    // Read once per method: attributes are reflection, and this runs on every call the payer silo makes.
+    private static bool NeedsSession(MethodInfo method) => Rules.GetOrAdd(method, static method =>
+        method.DeclaringType?.Namespace?.StartsWith("Handoff.", StringComparison.Ordinal) == true
+        && !method.IsDefined(typeof(NoSessionAttribute), inherit: true));
 }

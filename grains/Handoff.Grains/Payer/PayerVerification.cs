@@ -90,6 +90,15 @@ public sealed partial class PayerVerification(
 
     private async Task<IReadOnlyList<ProgramStatus>> ProgramsOfAsync(PaymentOffer offer)
     {
+        if (offer is { Rule.NeedsGuardian: false, AskedBy: { } member })
+        {
+            // A member paying alone pays from their budget, and only from it: it is the one program the sheet offers.
+            var budgets = await sessions.CallAsync(offer.PayerDeviceId, () => grains.GetGrain<IHouseholdRulesGrain>(offer.HouseholdId).ListBudgetsAsync(member.Id));
+            var left = budgets.FirstOrDefault(budget => budget.Budget.Currency == offer.Info.Currency)?.Left ?? 0;
+            var budget = new PaymentProgram(LedgerAccounts.BudgetAccount(member.Id), offer.PayerDeviceId, $"{member.Name}'s budget", ProgramKind.Wallet, offer.Info.Currency, 0);
+            return [new ProgramStatus(budget, left, LastUsed: true)];
+        }
+
         var programs = await sessions.CallAsync(offer.PayerDeviceId, () => grains.GetGrain<IPaymentProgramsGrain>(offer.HouseholdId).ListAsync(offer.PayerDeviceId));
         return [.. programs.Where(program => program.Program.Currency == offer.Info.Currency)];
     }
@@ -99,6 +108,31 @@ public sealed partial class PayerVerification(
     {
         var programs = await ProgramsOfAsync(offer);
         return (programs.FirstOrDefault(program => program.LastUsed) ?? programs.FirstOrDefault())?.Program.Id;
+    }
+
+    /// <summary>
+    /// Whose each device of this agent is, by device id, as the household says (a device that is nobody's is left out);
+    /// empty when the hub cannot say yet. The sheet's header shows it.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> OwnersAsync(string householdId)
+    {
+        if (sheet.Devices.FirstOrDefault() is not { } asker)
+        {
+            return new Dictionary<string, string>();
+        }
+
+        try
+        {
+            var members = await sessions.CallAsync(asker, () => grains.GetGrain<IHouseholdMembersGrain>(householdId).ListAsync());
+            return sheet.Devices
+                .Select(device => (Device: device, Owner: members.FirstOrDefault(member => member.Devices.Contains(device))?.Name))
+                .Where(owned => owned.Owner is not null)
+                .ToDictionary(owned => owned.Device, owned => owned.Owner!, StringComparer.Ordinal);
+        }
+        catch (Exception unreachable) when (unreachable is HandoffException or TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        {
+            return new Dictionary<string, string>();
+        }
     }
 
     /// <summary>The person declined on the sheet.</summary>

@@ -42,8 +42,14 @@ public sealed class PaymentSheetBoard(KeyRingSigner keys, TimeProvider time) : I
 
     public bool TryGet(string paymentId, out PaymentOffer? offer)
     {
-        DropExpired();
-        return _onScreen.TryGetValue(paymentId, out offer);
+        // Only this offer's deadline: a sweep of the whole screen on every approval costs a busy agent dearly.
+        if (_onScreen.TryGetValue(paymentId, out offer) && offer.Deadline <= time.GetUtcNow())
+        {
+            Close(paymentId, PaymentState.Expired);
+            offer = null;
+        }
+
+        return offer is not null;
     }
 
     private void DropExpired()

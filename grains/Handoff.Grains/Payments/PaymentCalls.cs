@@ -52,8 +52,20 @@ internal sealed partial class PaymentCalls(IGrainFactory grains, FaultPoints fau
         }
     }
 
-    /// <summary>Books a refund; says how it went, and with what error when the ledger refused it.</summary>
-    public async Task<(PaymentCommand Outcome, HandoffException? Refused)> BookRefundAsync(string householdId, string key, ChargeRequest refund)
+    /// <summary>
+    /// Books a refund and has the lifecycle <paramref name="decide"/> on how it went; a refusal is then the asker's error.
+    /// </summary>
+    public async Task BookRefundAsync(string householdId, string key, ChargeRequest refund, Func<PaymentCommand, Task> decide)
+    {
+        var (outcome, refused) = await BookRefundAsync(householdId, key, refund);
+        await decide(outcome);
+        if (refused is not null)
+        {
+            throw refused;
+        }
+    }
+
+    private async Task<(PaymentCommand Outcome, HandoffException? Refused)> BookRefundAsync(string householdId, string key, ChargeRequest refund)
     {
         try
         {

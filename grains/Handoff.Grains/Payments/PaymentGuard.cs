@@ -11,10 +11,11 @@ namespace Handoff.Grains.Payments;
 internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options, string paymentId)
 {
     /// <summary>
-    /// Checks a request for a new payment (its fields, its household, its devices and its signature) and returns its
-    /// initiator and the payer devices to offer it to: those named, or for <c>any</c> every capable one online.
+    /// Checks a request for a new payment (its fields, its household, its devices and its signature), then has the
+    /// household decide it: who asked, the rule that applied to a member, and the payer devices to offer it to (those
+    /// named, or for <c>any</c> every capable one online; a member's own within budget, else every guardian's).
     /// </summary>
-    public async Task<(DeviceStatus Initiator, IReadOnlyList<string> Candidates)> AcceptNewAsync(PaymentRequestInput input)
+    public async Task<(DeviceStatus Initiator, RuleDecision Decision)> AcceptNewAsync(PaymentRequestInput input)
     {
         Validation.RequirePayment(input, options);
         if (!CallerContext.MayAccess(input.HouseholdId))
@@ -35,7 +36,22 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             throw new ForbiddenException($"the request is not signed by initiator '{input.InitiatorDeviceId}'");
         }
 
-        return (initiator, candidates);
+        return (initiator, await DecideAsync(input, candidates));
+    }
+
+    /// <summary>
+    /// Who asked (the owner of the asking device) and, for a member, what their rules say; a request of a guardian, or
+    /// of a device that is nobody's, goes to the payers it names as it is. Only a member's request costs the rules' call.
+    /// </summary>
+    private async Task<RuleDecision> DecideAsync(PaymentRequestInput input, IReadOnlyList<string> candidates)
+    {
+        var members = await grains.GetGrain<IHouseholdMembersGrain>(input.HouseholdId).ListAsync();
+        return members.FirstOrDefault(member => member.Devices.Contains(input.InitiatorDeviceId)) switch
+        {
+            null => new RuleDecision(null, null, candidates),
+            { Role: MemberRole.Guardian } guardian => new RuleDecision(new PersonRef(guardian.Id, guardian.Name), null, candidates),
+            var member => await Rules(input.HouseholdId).DecideAsync(member, input.Info, candidates),
+        };
     }
 
     private async Task<IReadOnlyList<string>> CandidatesAsync(PaymentRequestInput input)
@@ -79,15 +95,14 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
     }
 
     /// <summary>
-    /// Only the payer's key over the exact transaction it displayed counts; a biometric approval also needs the
-    /// payer's platform credential to have asserted, with the person verified, over a challenge computed here.
-    /// </summary>
-    /// <summary>
     /// Checks an approval (the payer's signature over this transaction and the chosen program, and for a biometric one
-    /// the WebAuthn assertion) and returns the program that pays, when one was chosen and the payment can still be paid:
-    /// the programs grain refuses another device's program, another currency, or too little left.
+    /// the WebAuthn assertion) and returns it as the command the lifecycle decides on, with the account that pays when
+    /// the payment can still be paid. A payer's program is the programs grain's to check (another device's, another
+    /// currency, too little left); a member paying alone pays from their budget, which the rules grain checks; a member's
+    /// request that needs a guardian is approved only by a device of a guardian, never the asker, signing a guardian
+    /// approval that names the member's request.
     /// </summary>
-    public async Task<ProgramFunding?> RequireApprovalAsync(PaymentRecord record, PaymentApproval approval)
+    public async Task<PaymentCommand.Approve> RequireApprovalAsync(PaymentRecord record, PaymentApproval approval)
     {
         RequirePayer(record, approval.PayerDeviceId);
         if (approval.PaymentId != paymentId || approval.Nonce != record.Nonce)
@@ -95,32 +110,73 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             throw new ForbiddenException($"approval does not match the transaction of payment '{paymentId}'");
         }
 
+        // The signature and, for a payment that can still be paid, the person's assertion: one call to the device.
         var offer = record.ToOffer(paymentId, approval.PayerDeviceId);
-        await RequireSignatureAsync(approval.PayerDeviceId, Signing.Approval(offer, approval.Method, approval.ProgramId), approval.Signature, "approval");
-        if (record.State.IsTerminal() || record.Payer is not null)
+        var ended = record.State.IsTerminal() || record.Payer is not null;
+        var assertion = ended || approval.Method != AuthMethod.Biometric
+            ? null
+            : approval.Assertion ?? throw new ForbiddenException($"the biometric approval of payment '{paymentId}' carries no WebAuthn assertion");
+        var statement = Signing.Approval(offer, approval.Method, approval.ProgramId);
+        var key = await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyApprovalAsync(statement, approval.Signature, assertion, assertion is null ? null : Signing.ApprovalChallenge(offer, approval.ProgramId))
+            ?? throw new ForbiddenException($"the approval for payment '{paymentId}' is not signed by device '{approval.PayerDeviceId}'");
+        var approved = new SignedStatement(approval.PayerDeviceId, statement, approval.Signature!, key);
+        var approve = new PaymentCommand.Approve(approval.PayerDeviceId, approval.Method, Evidence: EvidenceOf(record, approved));
+        if (ended)
         {
             // The lifecycle says how it ended, or where it was paid.
-            return null;
+            return approve;
         }
 
-        if (approval.Method == AuthMethod.Biometric)
+        var input = record.Input!;
+        var programs = grains.GetGrain<IPaymentProgramsGrain>(input.HouseholdId);
+        switch (record.Rule)
         {
-            if (approval.Assertion is not { } assertion)
-            {
-                throw new ForbiddenException($"the biometric approval of payment '{paymentId}' carries no WebAuthn assertion");
-            }
+            case { NeedsGuardian: true }:
+                var guardian = await Rules(input.HouseholdId).GuardianOfAsync(approval.PayerDeviceId);
+                if (guardian is null || guardian.Id == record.AskedBy?.Id)
+                {
+                    throw new ForbiddenException($"device '{approval.PayerDeviceId}' is not a guardian's: it cannot approve the request of {record.AskedBy?.Name}");
+                }
 
-            await grains.GetGrain<IDeviceGrain>(approval.PayerDeviceId).VerifyWebAuthnAssertionAsync(assertion, Signing.ApprovalChallenge(offer, approval.ProgramId));
+                var funding = await programs.ChooseAsync(approval.PayerDeviceId, approval.ProgramId, input.Info.Amount, input.Info.Currency);
+                return approve with { Funding = funding, Guardian = guardian, Signature = approval.Signature };
+            case { NeedsGuardian: false } when record.AskedBy is { } member:
+                var budget = LedgerAccounts.BudgetAccount(member.Id);
+                if (approval.ProgramId != budget)
+                {
+                    throw new ValidationException("program", $"{member.Name} pays this alone, from their budget: approve with program '{budget}'", ErrorCodes.Validation);
+                }
+
+                return approve with { Funding = await Rules(input.HouseholdId).FundAsync(member.Id, input.Info.Amount, input.Info.Currency) };
+            default:
+                return approve with { Funding = await programs.ChooseAsync(approval.PayerDeviceId, approval.ProgramId, input.Info.Amount, input.Info.Currency) };
         }
-
-        var info = record.Input!.Info;
-        return await grains.GetGrain<IPaymentProgramsGrain>(record.Input.HouseholdId).ChooseAsync(approval.PayerDeviceId, approval.ProgramId, info.Amount, info.Currency);
     }
 
-    public async Task RequireDeclineAsync(PaymentRecord record, string payerDeviceId, string reason, byte[] signature)
+    /// <summary>
+    /// What authorizes the charge: the initiator's request, signed as it was verified when the payment was created, and the
+    /// approval just verified. None for a record of an earlier version, which kept no initiator key.
+    /// </summary>
+    private static ChargeEvidence? EvidenceOf(PaymentRecord record, SignedStatement approval) =>
+        record is { InitiatorKey: { } key, Input: { Signature: { } signature } input }
+            ? ChargeEvidence.Of(new SignedStatement(input.InitiatorDeviceId, Signing.Request(input), signature, key), approval)
+            : null;
+
+    /// <summary>
+    /// Checks a decline signed by a payer device it was offered to; for a member's request that a guardian decides, the
+    /// device must still be a guardian's, and the guardian is returned to be named with it.
+    /// </summary>
+    public async Task<PersonRef?> RequireDeclineAsync(PaymentRecord record, string payerDeviceId, string reason, byte[] signature)
     {
         RequirePayer(record, payerDeviceId);
         await RequireSignatureAsync(payerDeviceId, Signing.Decline(paymentId, payerDeviceId, record.Nonce, reason), signature, "decline");
+        if (record.Rule is not { NeedsGuardian: true })
+        {
+            return null;
+        }
+
+        return await Rules(record.Input!.HouseholdId).GuardianOfAsync(payerDeviceId)
+            ?? throw new ForbiddenException($"device '{payerDeviceId}' is not a guardian's: it cannot decline the request of {record.AskedBy?.Name}");
     }
 
     public async Task RequireCancelAsync(PaymentRecord record, string deviceId, byte[] signature)
@@ -135,8 +191,8 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
         await RequireSignatureAsync(deviceId, Signing.Cancel(paymentId, deviceId), signature, "cancellation");
     }
 
-    /// <summary>Only the payment's initiator (the merchant's app) gives money back, signed with its key.</summary>
-    public async Task RequireRefundAsync(PaymentRecord record, RefundInput refund)
+    /// <summary>Only the payment's initiator (the merchant's app) gives money back, signed with its key; returns the refund as signed.</summary>
+    public async Task<SignedStatement> RequireRefundAsync(PaymentRecord record, RefundInput refund)
     {
         var input = RequireExisting(record);
         if (refund.PaymentId != paymentId)
@@ -161,7 +217,7 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
             Handoff.Contracts.Validation.PaymentRules.RequireDigits(amount, input.Info.Currency, "amount");
         }
 
-        await RequireSignatureAsync(refund.InitiatorDeviceId, Signing.Refund(paymentId, refund.InitiatorDeviceId, refund.RefundKey, refund.Amount), refund.Signature, "refund");
+        return await RequireSignatureAsync(refund.InitiatorDeviceId, Signing.Refund(paymentId, refund.InitiatorDeviceId, refund.RefundKey, refund.Amount), refund.Signature, "refund");
     }
 
     /// <summary>
@@ -201,15 +257,16 @@ internal sealed class PaymentGuard(IGrainFactory grains, HandoffOptions options,
         }
     }
 
-    /// <summary>Refuses a statement unless the device, still paired, signed exactly these bytes.</summary>
-    private async Task RequireSignatureAsync(string deviceId, byte[] statement, byte[]? signature, string what)
+    /// <summary>Refuses a statement unless the device, still paired, signed exactly these bytes; returns it as signed, with the key that verified it.</summary>
+    private async Task<SignedStatement> RequireSignatureAsync(string deviceId, byte[] statement, byte[]? signature, string what)
     {
         var device = await grains.GetGrain<IDeviceGrain>(deviceId).GetStatusAsync();
-        if (!Signing.Verify(device?.PublicKey, statement, signature))
-        {
-            throw new ForbiddenException($"the {what} for payment '{paymentId}' is not signed by device '{deviceId}'");
-        }
+        return device?.PublicKey is { } key && Signing.Verify(key, statement, signature)
+            ? new SignedStatement(deviceId, statement, signature!, key)
+            : throw new ForbiddenException($"the {what} for payment '{paymentId}' is not signed by device '{deviceId}'");
     }
+
+    private IHouseholdRulesGrain Rules(string householdId) => grains.GetGrain<IHouseholdRulesGrain>(householdId);
 
     private async Task<DeviceStatus> DeviceInHouseholdAsync(string deviceId, string householdId, string field)
     {

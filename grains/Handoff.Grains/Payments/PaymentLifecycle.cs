@@ -8,11 +8,16 @@ public abstract record PaymentCommand
     /// <summary>The sheets of these payer devices show the payment (the offer reached them).</summary>
     public sealed record Shown(IReadOnlyList<string> Devices) : PaymentCommand;
 
-    /// <summary>The person verified on the payer device; the guard checked the signature and the assertion.</summary>
-    public sealed record Approve(string Device, AuthMethod Method, ProgramFunding? Funding = null) : PaymentCommand;
+    /// <summary>
+    /// The person verified on the payer device; the guard checked the signature and the assertion. For a member's request
+    /// that a guardian decides, <paramref name="Guardian"/> is the guardian and <paramref name="Signature"/> their device's
+    /// signature over the guardian approval, both kept with the payment.
+    /// </summary>
+    /// <paramref name="Evidence"/> is what authorizes the charge (the request and this approval, signed), kept with the payment.
+    public sealed record Approve(string Device, AuthMethod Method, ProgramFunding? Funding = null, PersonRef? Guardian = null, byte[]? Signature = null, ChargeEvidence? Evidence = null) : PaymentCommand;
 
-    /// <summary>The person declined, or failed verification, on the payer device.</summary>
-    public sealed record Decline(string Device, string Reason) : PaymentCommand;
+    /// <summary>The person declined, or failed verification, on the payer device (<paramref name="By"/>: the guardian, for a member's request).</summary>
+    public sealed record Decline(string Device, string Reason, PersonRef? By = null) : PaymentCommand;
 
     /// <summary>A party cancels.</summary>
     public sealed record Cancel(string Device) : PaymentCommand;
@@ -29,8 +34,11 @@ public abstract record PaymentCommand
     /// <summary>The charge's outcome is unknown (a timeout, a silo gone): the ledger is idempotent, so ask again.</summary>
     public sealed record ChargeUncertain : PaymentCommand;
 
-    /// <summary>The initiator asks to give back <paramref name="Amount"/> (null: all that is left) under <paramref name="Key"/>.</summary>
-    public sealed record Refund(string Key, decimal? Amount) : PaymentCommand;
+    /// <summary>
+    /// The initiator asks to give back <paramref name="Amount"/> (null: all that is left) under <paramref name="Key"/>, as
+    /// <paramref name="Signed"/> says (its signed refund, kept with the refund as its ledger entry's evidence).
+    /// </summary>
+    public sealed record Refund(string Key, decimal? Amount, SignedStatement? Signed = null) : PaymentCommand;
 
     /// <summary>The ledger booked the refund.</summary>
     public sealed record RefundBooked(string Key, long Sequence) : PaymentCommand;
@@ -90,12 +98,18 @@ public abstract record PaymentEffect
 /// The transitions to save, the payment's refunds when they change (null when not), and the effects to run after
 /// saving (<see cref="PaymentEffect.KeepRecovering"/> before).
 /// </summary>
-public sealed record PaymentDecision(IReadOnlyList<PaymentTransition> Transitions, IReadOnlyList<PaymentEffect> Effects, IReadOnlyList<PaymentRefund>? Refunds = null, ProgramFunding? Funding = null)
+public sealed record PaymentDecision(
+    IReadOnlyList<PaymentTransition> Transitions,
+    IReadOnlyList<PaymentEffect> Effects,
+    IReadOnlyList<PaymentRefund>? Refunds = null,
+    ProgramFunding? Funding = null,
+    GuardianApproval? Approval = null,
+    ChargeEvidence? Evidence = null)
 {
     public static PaymentDecision None { get; } = new([], []);
 
     /// <summary>Whether the record changes, so it must be saved.</summary>
-    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null || Funding is not null;
+    public bool ChangesRecord => Transitions.Count > 0 || Refunds is not null || Funding is not null || Approval is not null || Evidence is not null;
 }
 
 /// <summary>
@@ -121,7 +135,7 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 Approve(plan, record, approve, paymentId);
                 break;
             case PaymentCommand.Decline decline when record.State != PaymentState.Declined:
-                plan.Move(PaymentState.Declined, decline.Device, decline.Reason);
+                plan.Move(PaymentState.Declined, decline.Device, decline.By is { } guardian ? $"{decline.Reason} (guardian {guardian.Name})" : decline.Reason);
                 plan.Actor = decline.Device;
                 break;
             case PaymentCommand.Cancel cancel when record.State != PaymentState.Cancelled:
@@ -162,11 +176,18 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         return plan.Decision(record.State);
     }
 
-    /// <summary>The record of a new payment, accepted from <paramref name="input"/> at <paramref name="now"/>.</summary>
-    public static PaymentRecord Start(PaymentRequestInput input, IReadOnlyList<string> candidates, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce) => new()
+    /// <summary>
+    /// The record of a new payment, accepted from <paramref name="input"/> at <paramref name="now"/>, offered to the
+    /// candidates of the household's <paramref name="decision"/>, who asked and the rule that applied, and the key of the
+    /// initiator that signed it.
+    /// </summary>
+    public static PaymentRecord Start(PaymentRequestInput input, RuleDecision decision, string initiatorName, DateTimeOffset now, TimeSpan expiry, string nonce, byte[]? initiatorKey = null) => new()
     {
         Input = input,
-        Candidates = [.. candidates],
+        InitiatorKey = initiatorKey,
+        Candidates = [.. decision.Candidates],
+        AskedBy = decision.AskedBy,
+        Rule = decision.Rule,
         InitiatorName = initiatorName,
         CreatedAt = now,
         Deadline = now + expiry,
@@ -174,22 +195,34 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         History = [new PaymentTransition(PaymentState.Created, PaymentState.Created, now, input.InitiatorDeviceId, "requested")],
     };
 
-    /// <summary>The charge the ledger books for a payment authorized on <paramref name="payer"/>.</summary>
-    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input, string payer, ProgramFunding? funding) => new(
+    /// <summary>
+    /// The first offer of a new payment. With no device reached, a payer's request is forgotten (so the same order can
+    /// be retried); a request for a guardian stays, and recovery offers it again until a guardian's device is back.
+    /// </summary>
+    public static PaymentEffect.OfferTo FirstOffer(PaymentRecord record) => new(record.Payers, ForgetIfOffline: record.Rule is not { NeedsGuardian: true });
+
+    /// <summary>The charge the ledger books for a payment authorized on <paramref name="payer"/>, with the evidence that authorized it.</summary>
+    public static ChargeRequest ChargeFor(string paymentId, PaymentRequestInput input, string payer, ProgramFunding? funding, ChargeEvidence? evidence) => new(
         paymentId,
         funding?.Account ?? LedgerAccounts.PayerAccount(payer),
         LedgerAccounts.MerchantAccount(input.Info.Merchant),
         input.Info.Amount,
         input.Info.Currency,
-        funding?.Floor);
+        funding?.Floor,
+        evidence);
 
-    /// <summary>The ledger movement of a refund: from the merchant back to the payer that paid, under its own reference.</summary>
+    /// <summary>The charge of a payment whose approval is recorded: what the recovery and a retry ask again, the same each time.</summary>
+    public static ChargeRequest ChargeFor(string paymentId, PaymentRecord record) =>
+        ChargeFor(paymentId, record.Input!, record.Payer!, record.Funding, record.Evidence);
+
+    /// <summary>The ledger movement of a refund: from the merchant back to the payer that paid, under its own reference, with the initiator's signed refund.</summary>
     public static ChargeRequest RefundFor(string paymentId, PaymentRecord record, PaymentRefund refund) => new(
         LedgerAccounts.RefundReference(paymentId, refund.Key),
         LedgerAccounts.MerchantAccount(record.Input!.Info.Merchant),
         record.PayerAccount!,
         refund.Amount,
-        record.Input.Info.Currency);
+        record.Input.Info.Currency,
+        Evidence: refund.Evidence);
 
     private static void Refund(Plan plan, PaymentRecord record, PaymentCommand.Refund refund, string paymentId, DateTimeOffset now)
     {
@@ -224,7 +257,7 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 $"a refund of {Asked(refund.Amount, info)} is more than the {left} {info.Currency} left of payment '{paymentId}' (charged {info.Amount}, refunded {given})");
         }
 
-        var added = new PaymentRefund(refund.Key, amount, refund.Amount, now);
+        var added = new PaymentRefund(refund.Key, amount, refund.Amount, now, Evidence: refund.Signed is { } signed ? ChargeEvidence.Of(signed) : null);
         plan.Refunds = [.. record.Refunds, added];
         plan.Effects.Add(new PaymentEffect.KeepRecovering());
         plan.Effects.Add(new PaymentEffect.BookRefund(added.Key, RefundFor(paymentId, record, added)));
@@ -295,10 +328,20 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
         }
 
         var method = approve.Method == AuthMethod.Pin ? "PIN" : "biometric";
-        plan.Move(PaymentState.Authorized, approve.Device, $"verified by {method} on payer device");
+        if (approve.Guardian is { } guardian)
+        {
+            plan.Move(PaymentState.Authorized, approve.Device, $"approved by guardian {guardian.Name}, verified by {method}");
+            plan.Approval = new GuardianApproval(guardian, approve.Device, approve.Method, approve.Funding?.ProgramId, plan.Now, approve.Signature ?? []);
+        }
+        else
+        {
+            plan.Move(PaymentState.Authorized, approve.Device, $"verified by {method} on payer device");
+        }
+
         plan.Move(PaymentState.Charging, Hub, approve.Funding is { } funding ? $"charge of program {funding.ProgramId} sent to ledger" : "charge sent to ledger");
         plan.Funding = approve.Funding;
-        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!, approve.Device, approve.Funding)));
+        plan.Evidence = approve.Evidence;
+        plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(paymentId, record.Input!, approve.Device, approve.Funding, approve.Evidence)));
     }
 
     private static void ExpireIfDue(Plan plan, PaymentRecord record, DateTimeOffset now)
@@ -364,10 +407,10 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
             case PaymentState.Authorized:
                 // Only a record saved by an earlier version stops at Authorized: now it is saved with Charging.
                 plan.Move(PaymentState.Charging, Hub, "charge sent to ledger");
-                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!, record.Funding)));
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record)));
                 break;
             case PaymentState.Charging:
-                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record.Input!, record.Payer!, record.Funding)));
+                plan.Effects.Add(new PaymentEffect.Charge(ChargeFor(plan.PaymentId, record)));
                 break;
         }
     }
@@ -381,6 +424,8 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
         public PaymentRecord Record => record;
 
+        public DateTimeOffset Now => now;
+
         public PaymentState State { get; private set; } = record.State;
 
         public List<PaymentEffect> Effects { get; } = [];
@@ -390,6 +435,12 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
 
         /// <summary>The program an approval chose, recorded with it.</summary>
         public ProgramFunding? Funding { get; set; }
+
+        /// <summary>A guardian's approval, recorded with it.</summary>
+        public GuardianApproval? Approval { get; set; }
+
+        /// <summary>The signed statements that authorize the charge, recorded with the approval.</summary>
+        public ChargeEvidence? Evidence { get; set; }
 
         /// <summary>The payer device that ended the payment itself (a decline): its own sheet needs no closing.</summary>
         public string? Actor { get; set; }
@@ -430,9 +481,9 @@ public sealed class PaymentLifecycle(TimeSpan recoveryInterval)
                 Effects.Add(new PaymentEffect.EndRecovery());
             }
 
-            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null && Funding is null
+            return _transitions.Count == 0 && Effects.Count == 0 && Refunds is null && Funding is null && Approval is null && Evidence is null
                 ? PaymentDecision.None
-                : new PaymentDecision(_transitions, Effects, Refunds, Funding);
+                : new PaymentDecision(_transitions, Effects, Refunds, Funding, Approval, Evidence);
         }
     }
 }

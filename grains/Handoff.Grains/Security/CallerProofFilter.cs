@@ -32,15 +32,10 @@ public sealed class CallerProofFilter(SessionAuthority sessions) : IIncomingGrai
 
         var session = RequestContext.Get(CallerContext.SessionKey) as string;
         var authority = RequestContext.Get(CallerContext.AuthorityKey) is string stamp && sessions.IsAuthority(stamp, context.TargetId);
-        RequestContext.Remove(CallerContext.HouseholdKey);
-        RequestContext.Remove(CallerContext.DeviceKey);
+
+        // The stamp was for this call only, and whatever a caller wrote as its own verified identity goes.
         RequestContext.Remove(CallerContext.AuthorityKey);
-        RequestContext.Remove(CallerContext.FromAuthorityKey);
-        if (authority)
-        {
-            RequestContext.Set(CallerContext.FromAuthorityKey, true);
-        }
-        else if (rule == Rule.AuthorityOnly)
+        if (!authority && rule == Rule.AuthorityOnly)
         {
             throw new ForbiddenException($"{context.InterfaceMethod.Name} is for the payment's authority only");
         }
@@ -48,12 +43,19 @@ public sealed class CallerProofFilter(SessionAuthority sessions) : IIncomingGrai
         if (session is not null && rule != Rule.NoSession)
         {
             var (household, device) = sessions.Verify(session);
-            RequestContext.Set(CallerContext.HouseholdKey, household);
-            RequestContext.Set(CallerContext.DeviceKey, device);
+            RequestContext.Set(CallerContext.CallerKey, new VerifiedCaller(household, device, authority));
         }
-        else if (!authority && rule != Rule.NoSession)
+        else if (authority)
+        {
+            RequestContext.Set(CallerContext.CallerKey, new VerifiedCaller(null, null, FromAuthority: true));
+        }
+        else if (rule != Rule.NoSession)
         {
             throw new ForbiddenException($"{context.InterfaceMethod.DeclaringType?.Name}.{context.InterfaceMethod.Name} needs a session credential: a device opens one with its key");
+        }
+        else
+        {
+            RequestContext.Remove(CallerContext.CallerKey);
         }
 
         await context.Invoke();

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Handoff.Contracts;
@@ -18,11 +20,17 @@ public sealed partial class SessionAuthority
     private const string Version = "v1";
     private const int MacBytes = 16;
 
+    private static ReadOnlySpan<byte> AuthorityPrefix => "authority|"u8;
+
     // A hub's clock and another's may differ a little: an authority token counts in its minute and the two around it.
     private const long AuthoritySlackMinutes = 2;
 
+    /// <summary>How many verified credentials are remembered (a household has a few devices; a load test, hundreds).</summary>
+    private const int VerifiedCapacity = 4_096;
+
     private readonly byte[] _key;
     private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, (string HouseholdId, string DeviceId, long ExpiresAt)> _verified = new(StringComparer.Ordinal);
 
     public SessionAuthority(IOptions<HandoffOptions> options, TimeProvider time, ILogger<SessionAuthority> logger)
     {
@@ -55,6 +63,29 @@ public sealed partial class SessionAuthority
     /// <summary>Checks a credential; throws <see cref="ForbiddenException"/> or <see cref="SessionExpiredException"/> unless it counts now.</summary>
     public (string HouseholdId, string DeviceId) Verify(string token)
     {
+        // Every call carries its credential: a credential checked once is remembered (its expiry is checked each time).
+        if (!_verified.TryGetValue(token, out var known))
+        {
+            known = Check(token);
+            if (_verified.Count >= VerifiedCapacity)
+            {
+                _verified.Clear();
+            }
+
+            _verified[token] = known;
+        }
+
+        if (_time.GetUtcNow().ToUnixTimeSeconds() >= known.ExpiresAt)
+        {
+            throw new SessionExpiredException("the session credential has expired: open a new session");
+        }
+
+        return (known.HouseholdId, known.DeviceId);
+    }
+
+    /// <summary>Checks a credential's form and MAC; the expiry is the caller's to check.</summary>
+    private (string HouseholdId, string DeviceId, long ExpiresAt) Check(string token)
+    {
         var parts = token.Split('.');
         if (parts.Length != 5 || parts[0] != Version || !long.TryParse(parts[3], out var expiresAt))
         {
@@ -68,44 +99,63 @@ public sealed partial class SessionAuthority
             throw new ForbiddenException("the session credential is not this hub's: forged, or made by another household's hub");
         }
 
-        if (_time.GetUtcNow().ToUnixTimeSeconds() >= expiresAt)
-        {
-            throw new SessionExpiredException("the session credential has expired: open a new session");
-        }
-
-        return (Decode(parts[1]), Decode(parts[2]));
+        return (Decode(parts[1]), Decode(parts[2]), expiresAt);
     }
 
     /// <summary>The token a hub silo sends with a call it makes to <paramref name="target"/>: good for that grain, for minutes.</summary>
     public string AuthorityToken(GrainId target)
     {
         var minute = _time.GetUtcNow().ToUnixTimeSeconds() / 60;
-        return $"{minute}.{AuthorityMac(target, minute)}";
+        Span<byte> mac = stackalloc byte[MacBytes];
+        AuthorityMac(target, minute, mac);
+        return string.Create(CultureInfo.InvariantCulture, $"{minute}.{Base64Url(mac)}");
     }
 
     /// <summary>True when <paramref name="token"/> was made by a hub silo, for this very <paramref name="target"/>, lately.</summary>
     public bool IsAuthority(string token, GrainId target)
     {
         var dot = token.IndexOf('.', StringComparison.Ordinal);
-        if (dot <= 0 || !long.TryParse(token.AsSpan(0, dot), out var minute))
+        Span<byte> given = stackalloc byte[MacBytes];
+        if (dot <= 0
+            || !long.TryParse(token.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var minute)
+            || !System.Buffers.Text.Base64Url.TryDecodeFromChars(token.AsSpan(dot + 1), given, out var written)
+            || written != MacBytes)
         {
             return false;
         }
 
         var now = _time.GetUtcNow().ToUnixTimeSeconds() / 60;
-        return Math.Abs(now - minute) <= AuthoritySlackMinutes
-            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(AuthorityMac(target, minute)), Encoding.ASCII.GetBytes(token[(dot + 1)..]));
+        Span<byte> expected = stackalloc byte[MacBytes];
+        AuthorityMac(target, minute, expected);
+        return Math.Abs(now - minute) <= AuthoritySlackMinutes && CryptographicOperations.FixedTimeEquals(expected, given);
     }
 
-    private string AuthorityMac(GrainId target, long minute)
+    /// <summary>
+    /// The MAC of "authority|{target}|" and the minute (8 bytes, big-endian), written without a string: every call
+    /// between hub silos is stamped and checked.
+    /// </summary>
+    private void AuthorityMac(GrainId target, long minute, Span<byte> mac)
     {
-        Span<byte> minuteBytes = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(minuteBytes, minute);
-        var text = Encoding.UTF8.GetBytes($"authority|{target}|");
-        var payload = new byte[text.Length + 8];
-        text.CopyTo(payload, 0);
-        minuteBytes.CopyTo(payload.AsSpan(text.Length));
-        return Base64Url(HMACSHA256.HashData(_key, payload).AsSpan(0, MacBytes));
+        var type = target.Type.AsSpan();
+        var key = target.Key.AsSpan();
+        var length = AuthorityPrefix.Length + type.Length + 1 + key.Length + 1 + sizeof(long);
+        Span<byte> payload = length <= 512 ? stackalloc byte[length] : new byte[length];
+        var at = 0;
+        Append(AuthorityPrefix, payload, ref at);
+        Append(type, payload, ref at);
+        Append("/"u8, payload, ref at);
+        Append(key, payload, ref at);
+        Append("|"u8, payload, ref at);
+        BinaryPrimitives.WriteInt64BigEndian(payload[at..], minute);
+        Span<byte> full = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(_key, payload, full);
+        full[..MacBytes].CopyTo(mac);
+    }
+
+    private static void Append(ReadOnlySpan<byte> part, Span<byte> payload, ref int at)
+    {
+        part.CopyTo(payload[at..]);
+        at += part.Length;
     }
 
     private string Mac(string body) => Base64Url(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(body)).AsSpan(0, MacBytes));

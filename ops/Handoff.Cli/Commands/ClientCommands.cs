@@ -44,12 +44,13 @@ internal static class ClientCommands
         var currency = new Option<string?>("--currency") { Description = "ISO 4217 code, e.g. CNY" };
         var merchant = new Option<string?>("--merchant") { Description = "Who is paid" };
         var description = new Option<string?>("--description") { Description = "What is bought" };
+        var category = new Option<string?>("--category") { Description = "What kind of thing is bought, e.g. games: a member's rules may send a category to a guardian" };
         var order = new Option<string?>("--order") { Description = "Order key: the same key and content return the same payment [default: new]" };
         var expiresIn = CliValues.Duration("--expires-in", "How long the payer has to verify, e.g. 90s or 2m [default 2m]");
         var wait = new Option<bool>("--wait") { Description = "Follow the payment until it ends; exit 0 only if Completed" };
         var command = new Command("pay", "Hand a payment off from an initiator device to a payer device.")
         {
-            from, to, amount, currency, merchant, description, order, expiresIn, wait,
+            from, to, amount, currency, merchant, description, category, order, expiresIn, wait,
         };
         var details = new Option<FileInfo?>("--details") { Description = "W3C PaymentDetailsInit JSON (id, total, displayItems), with merchant {name} or --merchant, instead of --amount/--currency" };
         command.Options.Add(details);
@@ -73,6 +74,11 @@ internal static class ClientCommands
                     PaymentRules.RequireCurrency(parsed.GetValue(currency), "currency"),
                     parsed.GetValue(merchant)!,
                     parsed.GetValue(description)), null);
+            if (parsed.GetValue(category) is { } kind)
+            {
+                info = info with { Category = DeviceIds.Require(kind, "category") };
+            }
+
             var expiry = parsed.GetValue(expiresIn);
             var payment = await client.RequestPaymentAsync(info, PayerChoice.Of(PayerChoice.Named(parsed.GetValue(to), "to")), parsed.GetValue(order) ?? detailsId, expiry);
             if (!parsed.GetValue(wait))
@@ -213,6 +219,20 @@ internal static class ClientCommands
         text.AppendLine(CultureInfo.InvariantCulture, $"{payment.PaymentId}  {payment.State}  {payment.AmountText} to {payment.Merchant}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  {payment.Initiator} -> {payment.Payer ?? string.Join(" or ", payment.Payers)}, order {payment.OrderKey}, deadline {payment.DeadlineText}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  match code {payment.MatchCode}: the payer's sheet shows the same");
+        if (payment.AskedBy is { } asker)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  asked by {asker.Name} ({asker.Id}){(payment.Rule is { } rule ? $": {rule.Text}" : string.Empty)}");
+        }
+
+        if (payment.AwaitsGuardian)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  waiting for a guardian: {string.Join(" or ", payment.Rule!.Guardians.Select(guardian => guardian.Name))}");
+        }
+
+        if (payment.ApprovedBy is { } guardian)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  approved by {guardian.Name} ({guardian.Id})");
+        }
         if (payment.FailureReason is { } reason)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  reason: {reason}");

@@ -38,6 +38,7 @@ internal static class HandoffCommands
 
         root.Subcommands.Add(ProgramCommands.Create());
         root.Subcommands.Add(MemberCommands.Create());
+        root.Subcommands.Add(RuleCommands.Create());
         root.Subcommands.Add(LedgerCommands.Create());
         root.Subcommands.Add(DbCommands.Create());
         root.Subcommands.Add(AdminCommands.Pair());

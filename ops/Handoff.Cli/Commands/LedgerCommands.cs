@@ -10,7 +10,7 @@ internal static class LedgerCommands
 {
     public static Command Create()
     {
-        var check = new Command("check", "Verify over the durable store: money conserved, no double charge, one charge per Completed payment, no orphan charge.")
+        var check = new Command("check", "Verify over the durable store: money conserved, no double charge, one charge per Completed payment, no orphan charge, every entry's signed evidence.")
         {
             CliOptions.DataDirectory,
         };
@@ -53,6 +53,8 @@ internal static class LedgerCommands
             text.AppendLine(CultureInfo.InvariantCulture, $"refunds: {report.Refunds} ({refunded})");
         }
 
+        var evidence = report.Evidence;
+        text.AppendLine(CultureInfo.InvariantCulture, $"evidence: {evidence.Signed} entries signed, {evidence.Unsigned} moved by the administrator or the rules, {evidence.None} stored before entries kept their evidence");
         foreach (var pending in report.Pending)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"pending: {pending}");

@@ -12,7 +12,8 @@ internal sealed record LedgerReport(
     int Refunds,
     IReadOnlyDictionary<string, decimal> RefundedByCurrency,
     IReadOnlyList<string> Pending,
-    IReadOnlyList<string> Violations)
+    IReadOnlyList<string> Violations,
+    EvidenceCounts Evidence)
 {
     public bool Clean => Violations.Count == 0;
 }
@@ -25,6 +26,13 @@ internal sealed record LedgerReport(
 /// that paid, only for a Completed payment, each one as the payment records it, never more in total than the charge.
 /// Top-ups go from the household's funding account to a program; replayed in entry order, no payment program's
 /// account ever goes below its floor (0 for a wallet, minus the credit limit for a card).
+/// Budgets: a member's budget account is credited only by its monthly refills (from a program, one per month, each
+/// recorded by the household's rules with the month's budget, never filling it above that) and by refunds, and never
+/// goes below zero, so no member spent alone beyond a month's budget and what came back. A member's request that a
+/// guardian approved keeps both signatures, the member's device's over the request and the guardian's device's over
+/// the guardian approval that names it, and both verify with the devices' keys. Every row's evidence (the signed
+/// statements that authorized it) is checked from the row alone (<see cref="EvidenceAudit"/>); the signatures a payment's
+/// record keeps are checked only for a charge stored before rows kept their evidence.
 /// </summary>
 internal static class LedgerAudit
 {
@@ -34,6 +42,7 @@ internal static class LedgerAudit
         var pending = new List<string>();
         var charges = new Dictionary<string, (string Household, LedgerEntry Entry)>(StringComparer.Ordinal);
         var refunds = new Dictionary<string, List<(string Household, LedgerEntry Entry)>>(StringComparer.Ordinal);
+        var evidence = new EvidenceAudit(store, violations, pending);
         foreach (var household in store.LegacyLedgers)
         {
             violations.Add($"ledger '{household}' is still stored as grain state of the old format, outside the journal tables");
@@ -44,9 +53,11 @@ internal static class LedgerAudit
             CheckConservation(household, ledger, violations);
             CheckNumbering(household, ledger, violations);
             CheckPrograms(household, ledger, store.Programs.GetValueOrDefault(household), violations);
+            BudgetAudit.Check(household, ledger, store.Rules.GetValueOrDefault(household), violations, pending);
+            evidence.Check(household, ledger);
             foreach (var entry in ledger.Entries)
             {
-                if (LedgerAccounts.IsTopUp(entry.PaymentId))
+                if (LedgerAccounts.IsTopUp(entry.PaymentId) || LedgerAccounts.RefillOf(entry.PaymentId) is not null)
                 {
                     continue;
                 }
@@ -74,6 +85,11 @@ internal static class LedgerAudit
         foreach (var (paymentId, payment) in store.Payments.OrderBy(pair => pair.Key, StringComparer.Ordinal))
         {
             var charged = charges.TryGetValue(paymentId, out var charge);
+            if (!charged || charge.Entry.Evidence is null)
+            {
+                BudgetAudit.CheckSignatures(paymentId, payment, store.DeviceKeys, violations, pending);
+            }
+
             switch (payment.State)
             {
                 case PaymentState.Completed when !charged:
@@ -125,7 +141,8 @@ internal static class LedgerAudit
             refunds.Values.SelectMany(list => list).GroupBy(refund => refund.Entry.Currency).OrderBy(group => group.Key, StringComparer.Ordinal)
                 .ToDictionary(group => group.Key, group => group.Sum(refund => refund.Entry.Amount)),
             pending,
-            violations);
+            violations,
+            evidence.Counts);
     }
 
     private static void CheckRefunds(

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Handoff.Contracts;
+using Handoff.Contracts.Hosting;
 using Handoff.Contracts.Security;
 using Handoff.Grains;
 using Handoff.Grains.Payer;
@@ -180,6 +181,7 @@ internal sealed class LoadHousehold : IAsyncDisposable
         Quiet(builder.Logging);
         builder.UseOrleansClient(client =>
         {
+            client.Services.AddGrainInterfaceTypeCache();
             clustering(client);
             client.Configure<ClusterOptions>(cluster =>
             {

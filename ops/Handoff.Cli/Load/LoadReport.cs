@@ -58,6 +58,8 @@ internal sealed record LoadReport(
     IReadOnlyDictionary<string, long> PayerProblems,
     long HandoffGrainCalls,
     double GrainCallsPerHandoff,
+    double CpuMicrosPerHandoff,
+    double KilobytesPerHandoff,
     LedgerCheckResult Ledger,
     MemoryReport? Memory,
     IReadOnlyList<LoadSample> Timeline)
@@ -92,6 +94,8 @@ internal sealed record LoadReport(
             new Dictionary<string, long>(household.Probe.ApprovalProblems),
             outcome.HandoffGrainCalls,
             outcome.Completed == 0 ? 0 : Math.Round(outcome.HandoffGrainCalls / (double)(outcome.Completed + outcome.Errors.Values.Sum()), 1),
+            outcome.CompletedMeasured == 0 ? 0 : Math.Round(outcome.MeasuredCpu.TotalMicroseconds / outcome.CompletedMeasured, 0),
+            outcome.CompletedMeasured == 0 ? 0 : Math.Round(outcome.MeasuredAllocations / 1024.0 / outcome.CompletedMeasured, 1),
             ledger,
             settings.Soak ? MemoryOf(outcome.Timeline) : null,
             outcome.Timeline);
@@ -168,6 +172,8 @@ internal sealed record LoadReport(
 
         var counted = Storage == "running" ? ", on this process's payer silo only: the hub's are its own" : "";
         text.AppendLine(c, $"  grain calls     {HandoffGrainCalls:N0} ({GrainCallsPerHandoff:0.0} per handoff{counted})");
+        var whose = Storage == "running" ? "this process: the payer silo and the initiators, not the hub" : "the whole household in this process, every core";
+        text.AppendLine(c, $"  per handoff     {CpuMicrosPerHandoff:N0} µs of processor, {KilobytesPerHandoff:N1} KB allocated ({whose})");
         text.AppendLine(c, $"  ledger          {(Ledger.Clean ? "clean" : "VIOLATIONS")}: {Ledger.Charges:N0} charges in {Ledger.Households} ledgers, {Ledger.CompletedSeen:N0} completed seen, {Ledger.PaymentsReread} payments re-read");
         foreach (var violation in Ledger.Violations)
         {

@@ -38,6 +38,12 @@ internal sealed class LoadOutcome
 
     public required long HandoffGrainCalls { get; init; }
 
+    /// <summary>The processor time this process spent in the measured window, on every core.</summary>
+    public required TimeSpan MeasuredCpu { get; init; }
+
+    /// <summary>The bytes this process allocated in the measured window.</summary>
+    public required long MeasuredAllocations { get; init; }
+
     /// <summary>Per household (same order as <see cref="LoadHousehold.Households"/>): completed count and amount in cents.</summary>
     public required long[] CompletedByHousehold { get; init; }
 
@@ -83,6 +89,8 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
         var duration = settings.Count is null ? settings.Warmup + (settings.Duration ?? DefaultDuration) : settings.Duration is { } bound ? settings.Warmup + bound : TimeSpan.MaxValue;
         var callsBefore = household.Probe.HandoffCalls;
         var clock = Stopwatch.StartNew();
+        var atStart = Usage();
+        var atWarmup = settings.Warmup > TimeSpan.Zero ? Task.Delay(settings.Warmup, cancellationToken).ContinueWith(_ => Usage(), TaskScheduler.Default) : Task.FromResult(atStart);
 
         using var stopProgress = new CancellationTokenSource();
         var reporting = ReportProgressAsync(clock, stopProgress.Token);
@@ -91,6 +99,8 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
             .ToArray();
         await Task.WhenAll(workers);
         var elapsed = clock.Elapsed;
+        var atEnd = Usage();
+        var measuredFrom = elapsed > settings.Warmup ? await atWarmup : atStart;
         await stopProgress.CancelAsync();
         await reporting;
 
@@ -106,6 +116,8 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
             Errors = new Dictionary<string, long>(_errors),
             Timeline = _timeline,
             HandoffGrainCalls = household.Probe.HandoffCalls - callsBefore,
+            MeasuredCpu = atEnd.Cpu - measuredFrom.Cpu,
+            MeasuredAllocations = atEnd.Allocated - measuredFrom.Allocated,
             CompletedByHousehold = _completedByHousehold,
             CentsByHousehold = _centsByHousehold,
             NotCompleted = [.. _notCompleted],
@@ -194,6 +206,12 @@ internal sealed class LoadRunner(LoadHousehold household, LoadSettings settings,
                 }
             }
         }
+    }
+
+    private static (TimeSpan Cpu, long Allocated) Usage()
+    {
+        using var process = Process.GetCurrentProcess();
+        return (process.TotalProcessorTime, GC.GetTotalAllocatedBytes(precise: false));
     }
 
     private static LongHistogram NewHistogram() => new(TimeSpan.FromMinutes(10).Ticks / TimeSpan.TicksPerMicrosecond, 3);

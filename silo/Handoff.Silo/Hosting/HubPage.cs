@@ -103,7 +103,7 @@ internal static class HubPage
         }
         else
         {
-            html.Append("<table id=\"payments\"><thead><tr><th>Created</th><th>Payment</th><th>From → to</th><th>Amount</th><th>Merchant</th><th>State</th><th>Last step</th></tr></thead><tbody>");
+            html.Append("<table id=\"payments\"><thead><tr><th>Created</th><th>Payment</th><th>From → to</th><th>People</th><th>Amount</th><th>Merchant</th><th>State</th><th>Last step</th></tr></thead><tbody>");
             foreach (var payment in payments)
             {
                 var last = payment.History.Count > 0 ? payment.History[^1] : null;
@@ -112,8 +112,14 @@ internal static class HubPage
                 var refunded = payment.Refunded > 0
                     ? $" <span class=\"refunded\">refunded {E(DisplayText.Money(payment.Refunded, payment.Info.Currency))}</span>"
                     : string.Empty;
+                // Who asked and who approved, as the payment's JSON says them (askedBy, approvedBy).
+                var people = string.Join("<br>", new[]
+                {
+                    payment.AskedBy is { } asker ? $"asked by {E(asker.Name)}" : null,
+                    payment.ApprovedBy is { } guardian ? $"approved by {E(guardian.Name)}" : null,
+                }.OfType<string>()) is { Length: > 0 } named ? named : "<span class=\"empty\">—</span>";
                 html.Append(CultureInfo.InvariantCulture, $"""
-                    <tr data-payment="{E(payment.PaymentId)}"><td>{DisplayText.Time(payment.CreatedAt)}</td><td><code>{E(payment.PaymentId)}</code></td><td>{E(payment.InitiatorDeviceId)} → {E(payment.Payer ?? string.Join(" or ", payment.Payers))}</td><td class="num">{E(DisplayText.Money(payment.Info.Amount, payment.Info.Currency))}</td><td>{E(payment.Info.Merchant)}</td><td><span class="state {tone}">{payment.State}</span>{refunded}</td><td>{E(last?.Cause ?? string.Empty)}</td></tr>
+                    <tr data-payment="{E(payment.PaymentId)}"><td>{DisplayText.Time(payment.CreatedAt)}</td><td><code>{E(payment.PaymentId)}</code></td><td>{E(payment.InitiatorDeviceId)} → {E(payment.Payer ?? string.Join(" or ", payment.Payers))}</td><td class="people">{people}</td><td class="num">{E(DisplayText.Money(payment.Info.Amount, payment.Info.Currency))}</td><td>{E(payment.Info.Merchant)}</td><td><span class="state {tone}">{payment.State}</span>{refunded}</td><td>{E(last?.Cause ?? string.Empty)}</td></tr>
                     """);
             }
 

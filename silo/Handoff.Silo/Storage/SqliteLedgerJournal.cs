@@ -17,12 +17,12 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
 {
     private const string BatchSavepoint = "handoff_ledger_batch";
 
-    private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at";
+    private const string EntryColumns = "sequence, payment_id, debit_account, credit_account, amount, currency, charged_at, evidence";
 
     // A taken entry number or payment id inserts nothing (0 rows), which the appends read as "taken".
     private const string InsertEntrySql = $"""
         INSERT INTO handoff_ledger_entry (service_id, household_id, {EntryColumns})
-        VALUES ($service, $household, $sequence, $payment, $debit, $credit, $amount, $currency, $at)
+        VALUES ($service, $household, $sequence, $payment, $debit, $credit, $amount, $currency, $at, $evidence)
         ON CONFLICT DO NOTHING;
         """;
 
@@ -165,15 +165,20 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
     /// <summary>Reads decimal text of the ledger tables.</summary>
     public static decimal ParseDecimal(string text) => decimal.Parse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
 
-    /// <summary>An entry from the columns <c>sequence, payment_id, debit_account, credit_account, amount, currency, charged_at</c>, starting at <paramref name="first"/>.</summary>
-    public static LedgerEntry ReadEntry(SqliteDataReader reader, int first = 0) => new(
+    /// <summary>
+    /// An entry from the columns <c>sequence, payment_id, debit_account, credit_account, amount, currency, charged_at,
+    /// evidence</c>, starting at <paramref name="first"/>; without its evidence when <paramref name="withEvidence"/> is false
+    /// (the ledger check reads that column itself, to name a row whose evidence it cannot read).
+    /// </summary>
+    public static LedgerEntry ReadEntry(SqliteDataReader reader, int first = 0, bool withEvidence = true) => new(
         reader.GetInt64(first),
         reader.GetString(first + 1),
         reader.GetString(first + 2),
         reader.GetString(first + 3),
         ParseDecimal(reader.GetString(first + 4)),
         reader.GetString(first + 5),
-        DateTimeOffset.Parse(reader.GetString(first + 6), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
+        DateTimeOffset.Parse(reader.GetString(first + 6), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
+        withEvidence && !reader.IsDBNull(first + 7) ? EvidenceJson.Decode(reader.GetString(first + 7)) : null);
 
     private bool PaymentExists(SqliteConnection connection, SqliteTransaction transaction, string householdId, string paymentId)
     {
@@ -221,6 +226,7 @@ public sealed class SqliteLedgerJournal(string connectionString, string serviceI
         Set("$amount", FormatDecimal(entry.Amount));
         Set("$currency", entry.Currency);
         Set("$at", entry.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        Set("$evidence", (object?)EvidenceJson.Encode(entry.Evidence) ?? DBNull.Value);
 
         void Set(string name, object value)
         {

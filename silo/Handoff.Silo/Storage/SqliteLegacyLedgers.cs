@@ -15,20 +15,11 @@ internal static class SqliteLegacyLedgers
     /// <summary>The file's <c>user_version</c> once its ledgers are in the journal tables.</summary>
     public const int JournalVersion = 1;
 
-    /// <summary>Imports and deletes the old ledger states in one write transaction; returns how many ledgers moved.</summary>
-    public static int Import(SqliteConnection connection)
+    /// <summary>Imports and deletes the old ledger states in one write transaction (<see cref="SqliteUpgrade"/>); returns how many ledgers moved.</summary>
+    public static int Import(SqliteConnection connection) => SqliteUpgrade.Once(connection, JournalVersion, 0, transaction => Import(connection, transaction));
+
+    private static int Import(SqliteConnection connection, SqliteTransaction transaction)
     {
-        if (UserVersion(connection, null) >= JournalVersion)
-        {
-            return 0;
-        }
-
-        using var transaction = connection.BeginTransaction(deferred: false);
-        if (UserVersion(connection, transaction) >= JournalVersion)
-        {
-            return 0;
-        }
-
         var ledgers = new List<(string Service, string Household, LegacyLedger Ledger)>();
         using (var read = Command(connection, transaction, """
             SELECT service_id, grain_key, payload FROM handoff_grain_state
@@ -94,28 +85,10 @@ internal static class SqliteLegacyLedgers
             delete.ExecuteNonQuery();
         }
 
-        using (var version = Command(connection, transaction, $"PRAGMA user_version = {JournalVersion};"))
-        {
-            version.ExecuteNonQuery();
-        }
-
-        transaction.Commit();
         return ledgers.Count;
     }
 
-    private static long UserVersion(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = Command(connection, transaction, "PRAGMA user_version;");
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql) => SqliteUpgrade.Command(connection, transaction, sql);
 
     /// <summary>The old grain state: balances by <see cref="LedgerAccounts.BalanceKey"/>, charges by payment id.</summary>
     private sealed record LegacyLedger(Dictionary<string, decimal>? Balances, Dictionary<string, LedgerEntry>? Charges);

@@ -20,8 +20,8 @@ public static class SqliteStore
     }.ToString();
 
     /// <summary>
-    /// Creates the data folder and the schema (idempotent), and moves ledgers stored by an older hub into
-    /// the journal tables; throws naming the folder when it cannot.
+    /// Creates the data folder and the schema (idempotent), moves ledgers stored by an older hub into
+    /// the journal tables and gives an older journal its evidence column; throws naming the folder when it cannot.
     /// </summary>
     public static string Ensure(string dataDirectory)
     {
@@ -41,6 +41,7 @@ public static class SqliteStore
         command.CommandText = "PRAGMA synchronous = FULL;" + Schema();
         command.ExecuteNonQuery();
         SqliteLegacyLedgers.Import(connection);
+        SqliteEvidenceColumn.Add(connection);
         return connectionString;
     }
 

@@ -49,6 +49,9 @@ CREATE INDEX IF NOT EXISTS handoff_reminder_by_hash ON handoff_reminder (service
 -- transaction (SqliteLedgerJournal). A household's payment ids and entry numbers are unique, so a
 -- replayed charge or a second writer appends nothing. Amounts and balances are decimal text
 -- (invariant culture), which SQLite keeps exactly; the journal adds them up in .NET decimals.
+-- evidence is what authorized the row, as JSON (EvidenceJson: the signed statements with their
+-- signatures and keys, or who moved money no device signs); NULL in rows stored before it was kept.
+-- A file made before the column existed gets it from SqliteEvidenceColumn (user_version 2).
 CREATE TABLE IF NOT EXISTS handoff_ledger_entry
 (
     service_id     TEXT    NOT NULL,
@@ -60,6 +63,7 @@ CREATE TABLE IF NOT EXISTS handoff_ledger_entry
     amount         TEXT    NOT NULL,
     currency       TEXT    NOT NULL,
     charged_at     TEXT    NOT NULL,
+    evidence       TEXT    NULL,
     PRIMARY KEY (service_id, household_id, sequence),
     UNIQUE (service_id, household_id, payment_id)
 ) WITHOUT ROWID;
