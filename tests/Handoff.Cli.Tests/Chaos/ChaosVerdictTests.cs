@@ -130,7 +130,10 @@ public sealed class ChaosVerdictTests
         payments.ToDictionary(payment => payment.Id, payment => payment.Record),
         new Dictionary<string, StoredLedger>(),
         [],
-        new Dictionary<string, ProgramsRecord>());
+        new Dictionary<string, ProgramsRecord>(),
+        new Dictionary<string, RulesRecord>(),
+        new Dictionary<string, RegisteredKey>(),
+        new Dictionary<string, MembersRecord>());
 
     private static PaymentRecord Declined() => Record([PaymentState.Offered, PaymentState.Displayed, PaymentState.Declined]);
 
