@@ -328,7 +328,8 @@ public sealed class HandoffClient : IAsyncDisposable
         PaymentSnapshot? last = null;
         try
         {
-            last = await AsCallerAsync(() => grain.SubscribeAsync(observer));
+            // A call the hub holds (frozen, or restarting) must not hold a watch its caller has stopped.
+            last = await AsCallerAsync(() => grain.SubscribeAsync(observer)).WaitAsync(cancellationToken);
             yield return last;
             while (!last.IsTerminal)
             {
@@ -339,7 +340,7 @@ public sealed class HandoffClient : IAsyncDisposable
                 {
                     // A push is a hint, never the outcome: any caller that learned this observer could send one. The
                     // end is read from the payment's authority itself.
-                    next = await AsCallerAsync(() => grain.GetAsync());
+                    next = await AsCallerAsync(() => grain.GetAsync()).WaitAsync(cancellationToken);
                 }
 
                 for (var version = last.Version + 1; version <= next.Version; version++)
@@ -355,10 +356,11 @@ public sealed class HandoffClient : IAsyncDisposable
             GC.KeepAlive(target);
             _cluster.DeleteObjectReference<IPaymentObserver>(observer);
 
-            // An ended payment has already forgotten its observers; only a watch stopped early says goodbye.
+            // An ended payment has already forgotten its observers; only a watch stopped early says goodbye, without
+            // waiting for the answer (a hub that holds the call would hold the caller; the subscription lapses anyway).
             if (last is not { IsTerminal: true })
             {
-                await AsCallerAsync(async () =>
+                _ = AsCallerAsync(async () =>
                 {
                     await grain.UnsubscribeAsync(observer);
                     return true;
@@ -410,7 +412,7 @@ public sealed class HandoffClient : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // Quiet for a while: renew the subscription (it expires on the grain) and re-read the state in case a push was lost.
-            return await resubscribe();
+            return await resubscribe().WaitAsync(cancellationToken);
         }
     }
 
