@@ -101,6 +101,32 @@ public sealed class CrashHousehold : IAsyncDisposable
         return devices.ExitCode == 0 ? devices.Json.EnumerateArray().Count(device => device.GetProperty("online").GetBoolean()) : 0;
     }
 
+    /// <summary>
+    /// With <paramref name="paymentId"/> on the phone's sheet, kills the hub (<c>kill -9</c>): at once, or, for a hub
+    /// started paused at <paramref name="fault"/>, once the phone's approval has brought it to that point.
+    /// </summary>
+    public async Task KillHubAtAsync(string paymentId, string? fault)
+    {
+        await WaitForOfferAsync(paymentId);
+        if (fault is null)
+        {
+            await Hub!.KillAsync();
+            return;
+        }
+
+        var approving = ApproveAsync(paymentId);
+        await Hub!.WaitForOutputAsync($"fault point {fault} reached", TimeSpan.FromSeconds(60));
+        await Hub.KillAsync();
+        await approving;
+    }
+
+    /// <summary>Starts the hub again on its store and waits until both devices have rejoined it by themselves.</summary>
+    public async Task RestartHubAsync()
+    {
+        await StartHubAsync();
+        await WaitForAsync(async () => await DevicesOnlineAsync() == 2, "both devices online after the hub restart");
+    }
+
     /// <summary>Waits until the payment is on the phone's sheet (shown, or shown again after recovery).</summary>
     public async Task WaitForOfferAsync(string paymentId)
     {

@@ -34,24 +34,11 @@ public sealed class CrashRecoveryTests
         {
             var pay = await household.PayAsync(order);
             Assert.True(pay.ExitCode == 0, pay.ToString());
-            await household.WaitForOfferAsync(id);
-            if (pausing is null)
-            {
-                await household.Hub!.KillAsync();
-            }
-            else
-            {
-                var approving = household.ApproveAsync(id);
-                await household.Hub!.WaitForOutputAsync($"fault point {step} reached", TimeSpan.FromSeconds(60));
-                await household.Hub.KillAsync();
-                await approving;
-            }
+            await household.KillHubAtAsync(id, pausing);
         }
 
-        await household.StartHubAsync();
-
         // The store kept the devices and the payment; the phone rejoins by itself.
-        await household.WaitForAsync(async () => await household.DevicesOnlineAsync() == 2, "both devices online after the hub restart");
+        await household.RestartHubAsync();
         var recovered = await household.RunAsync("status", id, "--json");
         Assert.True(recovered.ExitCode == 0, recovered.ToString());
         if (recovered.Json.GetProperty("state").GetString() != "Completed")
@@ -92,8 +79,7 @@ public sealed class CrashRecoveryTests
         await household.Hub.KillAsync();
         Assert.NotEqual(0, (await refunding).ExitCode);
 
-        await household.StartHubAsync();
-        await household.WaitForAsync(async () => await household.DevicesOnlineAsync() == 2, "both devices online after the hub restart");
+        await household.RestartHubAsync();
         await household.WaitForAsync(
             async () => await household.RunAsync("status", id, "--json") is { ExitCode: 0 } status
                 && status.Json.GetProperty("refunds").EnumerateArray().All(refund => refund.GetProperty("booked").GetBoolean())

@@ -25,21 +25,8 @@ public sealed class RuleCommandTests
         Assert.Equal(("bob", "noBudget", true), (pay.Json.GetProperty("askedBy").GetProperty("id").GetString(), pay.Json.GetProperty("rule").GetProperty("code").GetString(), pay.Json.GetProperty("awaitsGuardian").GetBoolean()));
         var deadline = pay.Json.GetProperty("deadline").GetDateTimeOffset();
         Assert.InRange(deadline - pay.Json.GetProperty("createdAt").GetDateTimeOffset(), TimeSpan.FromHours(24), TimeSpan.FromHours(24));
-        await household.WaitForOfferAsync(id);
-        if (pausing is null)
-        {
-            await household.Hub!.KillAsync();
-        }
-        else
-        {
-            var approving = household.ApproveAsync(id);
-            await household.Hub!.WaitForOutputAsync($"fault point {step} reached", TimeSpan.FromSeconds(60));
-            await household.Hub.KillAsync();
-            await approving;
-        }
-
-        await household.StartHubAsync();
-        await household.WaitForAsync(async () => await household.DevicesOnlineAsync() == 2, "both devices online after the hub restart");
+        await household.KillHubAtAsync(id, pausing);
+        await household.RestartHubAsync();
         var recovered = await household.RunAsync("status", id, "--json");
         Assert.True(recovered.ExitCode == 0, recovered.ToString());
         Assert.Equal(deadline, recovered.Json.GetProperty("deadline").GetDateTimeOffset());
