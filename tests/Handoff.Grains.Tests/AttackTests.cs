@@ -115,6 +115,30 @@ public sealed class AttackTests(HouseholdCluster household)
     }
 
     [Fact]
+    public async Task A_device_with_a_real_session_is_refused_every_method_meant_for_the_payments_authority()
+    {
+        // Charging, budgets, the rules' decision, a device's approval check and key enrolment: each is the authority's
+        // step. A paired TV, with its own real session, calls each of them (found by reflection) and is refused.
+        var payment = await household.Tv1.RequestPaymentAsync(Tea, HouseholdCluster.Phone1.Id);
+        var ledgerBefore = await household.LedgerAsync();
+        var authorityOnly = Contracts()
+            .SelectMany(contract => contract.GetMethods().Select(method => (contract, method)))
+            .Where(pair => pair.method.IsDefined(typeof(AuthorityOnlyAttribute), inherit: true) && !pair.method.IsDefined(typeof(Orleans.Concurrency.OneWayAttribute)))
+            .ToList();
+        Assert.Contains(authorityOnly, pair => pair.method.Name == nameof(IDeviceGrain.VerifyApprovalAsync));
+        Assert.Contains(authorityOnly, pair => pair.method.Name == nameof(IHouseholdRulesGrain.DecideAsync));
+
+        foreach (var (contract, method) in authorityOnly)
+        {
+            var outcome = await household.Tv1.CallAsync(_ => CallAsync(contract, method, payment.PaymentId));
+            Assert.True(outcome is ForbiddenException, $"{contract.Name}.{method.Name} with the TV's session: {outcome?.GetType().Name ?? "answered"}: {outcome?.Message}");
+        }
+
+        Assert.Equal(PaymentState.Displayed, (await household.Tv1.GetPaymentAsync(payment.PaymentId)).State);
+        Assert.Equal(ledgerBefore.Entries.Count, (await household.LedgerAsync()).Entries.Count);
+    }
+
+    [Fact]
     public async Task A_device_with_a_real_session_cannot_read_or_remove_the_hubs_reminders()
     {
         // The deadline and recovery reminders of a waiting payment live in the hub's table.
